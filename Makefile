@@ -1,0 +1,137 @@
+# Keryu Security: the nginx module, the keryud daemon, their tests.
+#
+# Tunables:
+#   NGINX_SRC   an nginx source tree to build the module against with
+#               --with-compat; empty means Debian's nginx-dev copy of the
+#               installed nginx
+#   NGINX       the nginx binary that runs the demo and the tests
+#   SANITIZE    e.g. "address" to build keryud and unit tests with
+#               -fsanitize=address
+
+CC =		cc
+OPT =		-O2 -g
+W =		-Wall -Wextra -Wshadow -Wpointer-arith -Wsign-compare \
+		-Wstrict-prototypes -Wmissing-prototypes -Wmissing-declarations
+SANITIZE =
+SAN =		$(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-omit-frame-pointer)
+CFLAGS =	$(OPT) $(W) $(SAN) -std=c99 -D_GNU_SOURCE -Ishared -Isidecar
+LDFLAGS =	$(SAN)
+LIBS =		-llmdb -lyajl -levent_core -levent_extra -levent_openssl \
+		-lssl -lcrypto
+
+prefix =	/usr/local
+DESTDIR =
+
+MODULE_CC_OPT =	-Wextra -Wno-unused-parameter $(SAN)
+NGINX =		/usr/sbin/nginx
+NGINX_SRC =
+BUILD =		build
+MODULE =	$(BUILD)/ngx_http_keryu_module.so
+KERYUD =	$(BUILD)/keryud
+
+# Debian packages the project needs, each checked on its own by "deps"
+DEB_PACKAGES =	gcc make pkg-config nginx nginx-dev libssl-dev \
+		liblmdb-dev lmdb-utils libyajl-dev libevent-dev \
+		libcmocka-dev libpcre2-dev zlib1g-dev python3 perl curl \
+		libtest-base-perl libtext-diff-perl libtest-longstring-perl \
+		liblist-moreutils-perl libipc-run-perl wrk
+
+SHARED_SRCS =	$(wildcard shared/*.c)
+SHARED_HDRS =	$(wildcard shared/*.h)
+SIDECAR_SRCS =	$(filter-out sidecar/keryud.c,$(wildcard sidecar/*.c))
+SIDECAR_HDRS =	$(wildcard sidecar/*.h)
+MODULE_SRCS =	$(wildcard ngx_module/*.c ngx_module/*.h) config $(SHARED_SRCS) \
+		$(SHARED_HDRS)
+
+LIB_OBJS =	$(patsubst %.c,$(BUILD)/obj/%.o,$(SHARED_SRCS) $(SIDECAR_SRCS))
+UNIT_SRCS =	$(wildcard t/unit/test_*.c)
+UNIT_BINS =	$(patsubst t/unit/%.c,$(BUILD)/t/%,$(UNIT_SRCS))
+
+# the real Test::Nginx when perl finds it, else the compatible runner
+PROVE_LIB =	$(shell perl -MTest::Nginx::Socket -e1 2>/dev/null || echo -I t/compat)
+
+.PHONY: all deps module keryud run stop test unit test-nginx test-e2e bench \
+	install clean
+
+all: module keryud
+
+deps:
+	@missing=""; \
+	for p in $(DEB_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null \
+	        | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	    echo "deps: installing$$missing"; \
+	    sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	    $$sudo apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq \
+	        --no-install-recommends $$missing; \
+	else \
+	    echo "deps: all packages present"; \
+	fi
+
+module: $(MODULE)
+keryud: $(KERYUD)
+
+# nginx's own build compiles the module; configure runs once per tree
+
+$(BUILD)/nginx/Makefile: config
+	rm -rf $(BUILD)/nginx && mkdir -p $(BUILD)
+	@if [ -n "$(NGINX_SRC)" ]; then \
+	    cp -r $(NGINX_SRC) $(BUILD)/nginx && \
+	    cd $(BUILD)/nginx && ./configure --with-compat \
+	        --with-cc-opt="$(MODULE_CC_OPT)" \
+	        --add-dynamic-module=$(CURDIR) > configure.log; \
+	else \
+	    cp -r /usr/share/nginx/src $(BUILD)/nginx && \
+	    cd $(BUILD)/nginx && bash -c '. ./conf_flags && ./configure \
+	        "$${NGX_CONF_FLAGS[@]}" --with-cc-opt="$(MODULE_CC_OPT)" \
+	        --add-dynamic-module=$(CURDIR)' \
+	        > configure.log; \
+	fi || { cat $(BUILD)/nginx/configure.log; exit 1; }
+
+$(MODULE): $(BUILD)/nginx/Makefile $(MODULE_SRCS)
+	$(MAKE) -C $(BUILD)/nginx -f objs/Makefile modules > /dev/null
+	cp $(BUILD)/nginx/objs/ngx_http_keryu_module.so $@
+
+$(BUILD)/obj/%.o: %.c $(SHARED_HDRS) $(SIDECAR_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(KERYUD): $(BUILD)/obj/sidecar/keryud.o $(LIB_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/t/%: t/unit/%.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
+
+run: deps all
+	@sh conf/demo.sh start
+
+stop:
+	@sh conf/demo.sh stop
+
+test: deps all unit test-nginx test-e2e
+
+unit: $(UNIT_BINS)
+	@for t in $(UNIT_BINS); do echo "== $$t"; $$t || exit 1; done
+
+test-nginx: $(MODULE)
+	TEST_NGINX_BINARY=$(NGINX) \
+	TEST_NGINX_LOAD_MODULES=$(CURDIR)/$(MODULE) \
+	prove $(PROVE_LIB) -r t/*.t
+
+test-e2e: all
+	NGINX=$(NGINX) prove t/e2e/
+
+bench: deps all
+	@sh t/bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(prefix)/sbin $(DESTDIR)$(prefix)/lib/nginx/modules
+	install -m 0755 $(KERYUD) $(DESTDIR)$(prefix)/sbin/keryud
+	install -m 0644 $(MODULE) $(DESTDIR)$(prefix)/lib/nginx/modules/
+
+clean:
+	rm -rf $(BUILD) t/servroot*

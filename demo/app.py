@@ -1,0 +1,543 @@
+#!/usr/bin/env python3
+"""Demo upstream web application for Keryu Security.
+
+This is a demo only and is NOT part of the product. It is the "protected
+application" that sits behind nginx (with the Keryu module loaded) in the
+project's demo (``make run``) and in the end-to-end tests. It uses only the
+Python 3 standard library, so it runs on a stock Debian 12 with ``python3``.
+
+It offers:
+
+* ``POST /login`` / ``POST /logout``: issue and clear an HS256 JWT (returned
+  in the JSON body and in a ``session`` cookie);
+* ``/api/...``: a small JSON API with per-user objects (orders);
+* ``/admin/...``: an "admin" area for access-policy demos;
+* ``/`` and ``/health``.
+
+Usage::
+
+    python3 demo/app.py --listen 127.0.0.1:8090 [--secret-file PATH]
+                        [--pid-file PATH]
+
+The first line written to stdout is ``listening on HOST:PORT`` (useful with
+port 0, which binds an ephemeral port). One line per request is logged to
+stderr. SIGTERM and SIGINT stop the server cleanly.
+"""
+
+import argparse
+import base64
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+import signal
+import socket
+import socketserver
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, quote
+
+MAX_BODY = 64 * 1024            # request body cap (413 beyond)
+TOKEN_LIFETIME = 3600           # seconds, exp = iat + TOKEN_LIFETIME
+ISSUER = "keryu-demo"
+PBKDF2_ITERATIONS = 200_000
+IDLE_TIMEOUT = 60               # seconds before an idle keep-alive is closed
+LINGER_LIMIT = 1024 * 1024      # unread body we drain before closing
+LINGER_TIMEOUT = 1.0
+MAX_USER_HEADER = 256           # longest X-Keryu-User value we echo back
+
+# Demo accounts. The plain passwords only live in this start-up literal; the
+# UserStore keeps salted PBKDF2 hashes.
+SEED_USERS = (
+    ("alice", "alice-pass", ("user",)),
+    ("bob", "bob-pass", ("user",)),
+    ("carol", "carol-pass", ("admin",)),
+)
+
+ORDERS = {
+    1: {"id": 1, "owner": "alice", "item": "Mechanical keyboard",
+        "total": 89.9},
+    2: {"id": 2, "owner": "bob", "item": "USB-C docking station",
+        "total": 149.0},
+    3: {"id": 3, "owner": "carol", "item": "Hardware security key",
+        "total": 55.5},
+}
+
+HOME_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Keryu demo shop</title></head>
+<body>
+<h1>Keryu demo shop</h1>
+<p>Demo application protected by the Keryu Security nginx module.</p>
+<form method="post" action="/login">
+<label>User name <input name="username" autocomplete="username"></label>
+<label>Password <input name="password" type="password"
+ autocomplete="current-password"></label>
+<button type="submit">Log in</button>
+</form>
+</body>
+</html>
+"""
+
+ADMIN_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Admin console</title></head>
+<body>
+<h1>Admin console</h1>
+<p>Restricted area. See <a href="/admin/users">users</a>.</p>
+</body>
+</html>
+"""
+
+JSON_TYPE = "application/json"
+HTML_TYPE = "text/html; charset=utf-8"
+TEXT_TYPE = "text/plain; charset=utf-8"
+
+# Characters echoed verbatim in X-Keryu-User: printable ASCII except "%".
+# Anything else (CR, LF, other controls, non-ASCII) is percent-encoded so a
+# submitted user name can never inject or break response headers.
+_HEADER_SAFE = "".join(chr(c) for c in range(0x20, 0x7F) if chr(c) != "%")
+_LOG_ESCAPES = {c: "\\x%02x" % c for c in (*range(0x20), 0x7F)}
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def _hash_password(password, salt):
+    return hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), salt,
+                               PBKDF2_ITERATIONS)
+
+
+def _b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _compact_json(obj):
+    return json.dumps(obj, separators=(",", ":")).encode("utf-8")
+
+
+def make_jwt(secret, claims):
+    """Return an HS256-signed compact JWT for ``claims``."""
+    header = {"alg": "HS256", "typ": "JWT"}
+    signing_input = _b64url(_compact_json(header)) + "." + \
+        _b64url(_compact_json(claims))
+    signature = hmac.new(secret, signing_input.encode("ascii"),
+                         hashlib.sha256).digest()
+    return signing_input + "." + _b64url(signature)
+
+
+def _log_escape(text):
+    """Make untrusted text safe for a single log line."""
+    text = text.encode("ascii", "backslashreplace").decode("ascii")
+    return text.translate(_LOG_ESCAPES)
+
+
+class UserStore:
+    """Demo accounts with salted PBKDF2-SHA256 password hashes."""
+
+    def __init__(self, seed):
+        self._users = {}
+        for name, password, roles in seed:
+            salt = secrets.token_bytes(16)
+            self._users[name] = (salt, _hash_password(password, salt),
+                                 tuple(roles))
+        # Unknown user names are checked against a dummy hash so that the
+        # response time does not reveal which user names exist.
+        self._dummy_salt = secrets.token_bytes(16)
+        self._dummy_hash = _hash_password(secrets.token_hex(16),
+                                          self._dummy_salt)
+
+    def authenticate(self, username, password):
+        """Return the user's roles, or None if the credentials are wrong."""
+        record = self._users.get(username)
+        if record is None:
+            salt, expected = self._dummy_salt, self._dummy_hash
+        else:
+            salt, expected = record[0], record[1]
+        ok = hmac.compare_digest(_hash_password(password, salt), expected)
+        return list(record[2]) if ok and record is not None else None
+
+    def listing(self):
+        return [{"username": name, "roles": list(record[2])}
+                for name, record in self._users.items()]
+
+
+class DemoApp:
+    """Application state shared by all request handler threads."""
+
+    def __init__(self, secret):
+        self.secret = secret
+        self.users = UserStore(SEED_USERS)
+
+    def issue_token(self, username, roles):
+        now = int(time.time())
+        return make_jwt(self.secret, {
+            "sub": username,
+            "roles": roles,
+            "iat": now,
+            "exp": now + TOKEN_LIFETIME,
+            "iss": ISSUER,
+        })
+
+
+class BadRequest(Exception):
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def parse_credentials(content_type, body):
+    """Return (username, password) from a form or JSON login body.
+
+    A missing field is returned as None. Raises BadRequest for bodies that
+    cannot be parsed.
+    """
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest(400, "body is not valid UTF-8") from None
+    if media_type == "application/json":
+        try:
+            data = json.loads(text) if text else {}
+        except ValueError:
+            raise BadRequest(400, "malformed JSON body") from None
+        if not isinstance(data, dict):
+            raise BadRequest(400, "JSON body must be an object")
+        fields = (data.get("username"), data.get("password"))
+    elif media_type in ("application/x-www-form-urlencoded", ""):
+        try:
+            form = parse_qs(text, keep_blank_values=True, max_num_fields=64)
+        except ValueError:
+            raise BadRequest(400, "malformed form body") from None
+        fields = (form.get("username", [None])[0],
+                  form.get("password", [None])[0])
+    else:
+        raise BadRequest(415, "unsupported media type")
+    for value in fields:
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            raise BadRequest(400, "username and password must be strings")
+        try:
+            value.encode("utf-8")   # rejects lone surrogates from JSON
+        except UnicodeEncodeError:
+            raise BadRequest(400, "invalid characters in credentials") \
+                from None
+    return fields
+
+
+class DemoHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "keryu-demo/1.0"
+    timeout = IDLE_TIMEOUT
+
+    # (path regex, {method: handler method name}); HEAD is served for GET.
+    ROUTES = [
+        (re.compile(r"/"), {"GET": "_home"}),
+        (re.compile(r"/health"), {"GET": "_health"}),
+        (re.compile(r"/login"), {"POST": "_login"}),
+        (re.compile(r"/logout"), {"POST": "_logout"}),
+        (re.compile(r"/api/me"), {"GET": "_me"}),
+        (re.compile(r"/api/orders/"), {"GET": "_list_orders"}),
+        (re.compile(r"/api/orders/(?P<order_id>[^/]+)"),
+         {"GET": "_get_order"}),
+        (re.compile(r"/admin/"), {"GET": "_admin"}),
+        (re.compile(r"/admin/users"), {"GET": "_admin_users"}),
+    ]
+
+    def version_string(self):
+        return self.server_version   # no Python version in Server header
+
+    @property
+    def app(self):
+        return self.server.app
+
+    # -- dispatch ---------------------------------------------------------
+
+    def do_GET(self):
+        body = self._read_body()
+        if body is None:
+            return
+        path = self.path.split("?", 1)[0]
+        for pattern, methods in self.ROUTES:
+            match = pattern.fullmatch(path)
+            if match:
+                break
+        else:
+            self._send_json(404, {"error": "not found"})
+            return
+        method = "GET" if self.command == "HEAD" else self.command
+        if method not in methods:
+            allow = ["GET", "HEAD"] if "GET" in methods else []
+            allow += [m for m in methods if m != "GET"]
+            self._send_json(405, {"error": "method not allowed"},
+                            [("Allow", ", ".join(allow))])
+            return
+        getattr(self, methods[method])(body, **match.groupdict())
+
+    do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_GET
+
+    def _read_body(self):
+        """Read the request body; on error send a response, return None."""
+        if "Transfer-Encoding" in self.headers:
+            # Chunked uploads are not needed by the demo (nginx sends
+            # Content-Length when it buffers request bodies).
+            self._send_json(411, {"error": "length required"}, close=True)
+            self._linger(LINGER_LIMIT)
+            return None
+        lengths = self.headers.get_all("Content-Length", [])
+        if not lengths:
+            return b""
+        if len(lengths) > 1 or not _DIGITS.fullmatch(lengths[0]):
+            self._send_json(400, {"error": "invalid Content-Length"},
+                            close=True)
+            return None
+        length = int(lengths[0])
+        if length > MAX_BODY:
+            self._send_json(413, {"error": "request body too large"},
+                            close=True)
+            self._linger(length)
+            return None
+        body = self.rfile.read(length)
+        if len(body) < length:      # client went away mid-body
+            self.close_connection = True
+            return None
+        return body
+
+    def handle_expect_100(self):
+        # Refuse oversized bodies before the client sends them.
+        length = self.headers.get("Content-Length", "")
+        if _DIGITS.fullmatch(length) and int(length) > MAX_BODY:
+            self._send_json(413, {"error": "request body too large"},
+                            close=True)
+            return False
+        return super().handle_expect_100()
+
+    def _linger(self, remaining):
+        """Drain (part of) an unread body after replying and closing our
+        side, so the client sees the response rather than a TCP reset."""
+        budget = min(remaining, LINGER_LIMIT)
+        try:
+            self.connection.shutdown(socket.SHUT_WR)
+            self.connection.settimeout(LINGER_TIMEOUT)
+            while budget > 0:
+                chunk = self.rfile.read1(min(budget, 65536))
+                if not chunk:
+                    break
+                budget -= len(chunk)
+        except OSError:
+            pass
+
+    # -- responses --------------------------------------------------------
+
+    def _send(self, status, body, content_type, headers=(), close=False):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        for name, value in headers:
+            self.send_header(name, value)
+        if close:
+            self.send_header("Connection", "close")  # sets close_connection
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+        self.log_message('"%s" %d %d', self.requestline, status, len(body))
+
+    def _send_json(self, status, obj, headers=(), close=False):
+        self._send(status, _compact_json(obj), JSON_TYPE, headers, close)
+
+    def send_error(self, code, message=None, explain=None):
+        # Errors detected by http.server itself (bad request line, header
+        # too long, unknown method...): answer in JSON like everything else.
+        if message is None:
+            message = self.responses.get(code, ("error",))[0]
+        self._send_json(code, {"error": message}, close=True)
+
+    def log_request(self, code="-", size="-"):
+        pass    # _send() logs once the status and size are known
+
+    def log_message(self, fmt, *args):
+        sys.stderr.write("%s - [%s] %s\n" % (
+            self.address_string(),
+            time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            _log_escape(fmt % args)))
+        sys.stderr.flush()
+
+    # -- handlers ---------------------------------------------------------
+
+    def _home(self, body):
+        self._send(200, HOME_PAGE.encode("utf-8"), HTML_TYPE)
+
+    def _health(self, body):
+        self._send(200, b"ok", TEXT_TYPE)
+
+    def _login(self, body):
+        try:
+            username, password = parse_credentials(
+                self.headers.get("Content-Type", ""), body)
+        except BadRequest as exc:
+            self._send_json(exc.status, {"error": exc.message})
+            return
+        headers = []
+        if username is not None:
+            # Read (and stripped from the client response) by the nginx
+            # module to classify the login event.
+            headers.append(("X-Keryu-User", quote(
+                username[:MAX_USER_HEADER], safe=_HEADER_SAFE)))
+        roles = None
+        if username is not None and password is not None:
+            roles = self.app.users.authenticate(username, password)
+        if roles is None:
+            headers.append(("WWW-Authenticate", 'Bearer realm="%s"' % ISSUER))
+            self._send_json(401, {"error": "invalid credentials"}, headers)
+            return
+        token = self.app.issue_token(username, roles)
+        headers.append(("Set-Cookie", "session=%s; HttpOnly; SameSite=Strict;"
+                        " Path=/" % token))
+        self._send_json(200, {"token": token}, headers)
+
+    def _logout(self, body):
+        cookie = ("session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0;"
+                  " Expires=Thu, 01 Jan 1970 00:00:00 GMT")
+        self._send_json(200, {"status": "logged out"},
+                        [("Set-Cookie", cookie)])
+
+    # NOTE: the app does not verify tokens on /api/ or /admin/. It trusts
+    # the reverse proxy: nginx with the Keryu module verifies the JWT,
+    # enforces the access policy and passes the identity in X-Keryu-User /
+    # X-Keryu-Roles. The app must therefore only be reachable through nginx.
+
+    def _me(self, body):
+        user = self.headers.get("X-Keryu-User", "").strip()
+        if not user:
+            self._send_json(401, {"error": "not authenticated"},
+                            [("WWW-Authenticate",
+                              'Bearer realm="%s"' % ISSUER)])
+            return
+        roles = [role.strip()
+                 for role in self.headers.get("X-Keryu-Roles", "").split(",")
+                 if role.strip()]
+        self._send_json(200, {"user": user, "roles": roles})
+
+    def _list_orders(self, body):
+        self._send_json(200, [ORDERS[key] for key in sorted(ORDERS)])
+
+    def _get_order(self, body, order_id):
+        if not re.fullmatch(r"-?[0-9]+", order_id):
+            self._send_json(400, {"error": "order id must be an integer"})
+            return
+        # Very long digit strings cannot be a known id (and would hit
+        # Python's int() digit limit).
+        order = ORDERS.get(int(order_id)) if len(order_id) <= 20 else None
+        if order is None:
+            self._send_json(404, {"error": "not found"})
+        else:
+            self._send_json(200, order)
+
+    def _admin(self, body):
+        self._send(200, ADMIN_PAGE.encode("utf-8"), HTML_TYPE)
+
+    def _admin_users(self, body):
+        self._send_json(200, self.app.users.listing())
+
+
+class DemoServer(ThreadingHTTPServer):
+    daemon_threads = True   # idle keep-alive connections don't block exit
+
+    def __init__(self, address, app):
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        self.app = app
+        super().__init__(address, DemoHandler)
+
+    def server_bind(self):
+        # Skip HTTPServer's reverse DNS lookup (socket.getfqdn), which can
+        # stall start-up on hosts with slow resolvers.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
+
+def parse_listen(value):
+    """Parse HOST:PORT or [IPv6]:PORT."""
+    match = re.fullmatch(r"\[([^\]]+)\]:([0-9]+)|([^:\[\]]+):([0-9]+)",
+                         value)
+    if not match:
+        raise argparse.ArgumentTypeError(
+            "expected HOST:PORT or [IPV6]:PORT, got %r" % value)
+    host = match.group(1) or match.group(3)
+    port = int(match.group(2) or match.group(4))
+    if port > 65535:
+        raise argparse.ArgumentTypeError("port out of range: %d" % port)
+    return host, port
+
+
+def load_secret(path):
+    with open(path, "rb") as handle:
+        secret = handle.read().rstrip(b"\r\n")
+    if not secret:
+        raise ValueError("secret file %s is empty" % path)
+    return secret
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        description="Keryu Security demo upstream application.")
+    parser.add_argument("--listen", required=True, type=parse_listen,
+                        metavar="HOST:PORT",
+                        help="address to listen on (port 0: ephemeral)")
+    parser.add_argument("--secret-file", metavar="PATH",
+                        help="HS256 key file (default: random key)")
+    parser.add_argument("--pid-file", metavar="PATH",
+                        help="write the process id to PATH")
+    args = parser.parse_args(argv)
+
+    if args.secret_file:
+        try:
+            secret = load_secret(args.secret_file)
+        except (OSError, ValueError) as exc:
+            parser.exit(2, "app.py: cannot load secret: %s\n" % exc)
+    else:
+        secret = secrets.token_bytes(32)
+
+    try:
+        server = DemoServer(args.listen, DemoApp(secret))
+    except OSError as exc:
+        parser.exit(1, "app.py: cannot listen on %s:%d: %s\n"
+                    % (args.listen + (exc,)))
+    host, port = server.server_address[:2]
+    if args.pid_file:
+        with open(args.pid_file, "w") as handle:
+            handle.write("%d\n" % os.getpid())
+
+    def stop(signum, frame):
+        # shutdown() waits for serve_forever() to return, so it must not
+        # run in the main thread, where the signal handler runs.
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+    display = "[%s]" % host if ":" in host else host
+    print("listening on %s:%d" % (display, port), flush=True)
+    sys.stderr.write("keryu-demo: listening on %s:%d\n" % (display, port))
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+        if args.pid_file:
+            try:
+                os.unlink(args.pid_file)
+            except OSError:
+                pass
+    sys.stderr.write("keryu-demo: stopped\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,574 @@
+
+/*
+ * Copyright (C) Keryu Security
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_keryu_module.h"
+
+
+#define NGX_HTTP_KERYU_WRAP  0xffffffff
+
+
+static ngx_int_t ngx_http_keryu_init_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
+static ngx_int_t ngx_http_keryu_init_seq(ngx_http_keryu_main_conf_t *kmcf,
+    ngx_log_t *log);
+static void ngx_http_keryu_flush(ngx_http_keryu_main_conf_t *kmcf,
+    ngx_log_t *log);
+static void ngx_http_keryu_flush_handler(ngx_event_t *ev);
+static void ngx_http_keryu_store_error(ngx_http_keryu_main_conf_t *kmcf,
+    ngx_log_t *log, const char *call, int rc);
+static ngx_int_t ngx_http_keryu_chown(ngx_cycle_t *cycle, u_char *path,
+    ngx_uid_t user, ngx_gid_t group);
+
+
+char *
+ngx_http_keryu_store_conf(ngx_conf_t *cf, ngx_http_keryu_main_conf_t *kmcf,
+    ngx_str_t *value, ngx_uint_t n)
+{
+    ssize_t          size;
+    ngx_int_t        ring, flush;
+    ngx_str_t        s, name;
+    ngx_uint_t       i;
+    ngx_file_info_t  fi;
+
+    kmcf->path = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &kmcf->path, 0) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    size = 256 * 1024 * 1024;
+    ring = 100000;
+    flush = 50;
+
+    for (i = 2; i < n; i++) {
+
+        if (ngx_strncmp(value[i].data, "size=", 5) == 0) {
+            s.len = value[i].len - 5;
+            s.data = value[i].data + 5;
+
+            size = ngx_parse_size(&s);
+
+            if (size == NGX_ERROR) {
+                goto invalid;
+            }
+
+            if (size < 1024 * 1024) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "store size \"%V\" is too small", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "ring=", 5) == 0) {
+            ring = ngx_atoi(value[i].data + 5, value[i].len - 5);
+
+            if (ring == NGX_ERROR || ring == 0) {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "flush=", 6) == 0) {
+            s.len = value[i].len - 6;
+            s.data = value[i].data + 6;
+
+            flush = ngx_parse_time(&s, 0);
+
+            if (flush == NGX_ERROR || flush == 0) {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        goto invalid;
+    }
+
+    kmcf->size = size;
+    kmcf->ring = ring;
+    kmcf->flush = flush;
+
+    /*
+     * the directory is made here so that "nginx -t" reports an unusable
+     * path; the environment itself is opened by each worker after fork
+     */
+
+    if (ngx_file_info(kmcf->path.data, &fi) == NGX_FILE_ERROR) {
+
+        if (ngx_errno != NGX_ENOENT) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                               ngx_file_info_n " \"%s\" failed",
+                               kmcf->path.data);
+            return NGX_CONF_ERROR;
+        }
+
+        if (ngx_create_dir(kmcf->path.data, 0700) == NGX_FILE_ERROR) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                               ngx_create_dir_n " \"%s\" failed",
+                               kmcf->path.data);
+            return NGX_CONF_ERROR;
+        }
+
+    } else if (!ngx_is_dir(&fi)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "store \"%s\" is not a directory", kmcf->path.data);
+        return NGX_CONF_ERROR;
+
+    } else if (access((char *) kmcf->path.data, R_OK|W_OK|X_OK) != 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "access() \"%s\" failed", kmcf->path.data);
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_str_set(&name, "keryu_staging");
+
+    kmcf->shm_zone = ngx_shared_memory_add(cf, &name,
+                                           2 * NGX_HTTP_KERYU_STAGING_SIZE,
+                                           &ngx_http_keryu_module);
+    if (kmcf->shm_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    kmcf->shm_zone->init = ngx_http_keryu_init_zone;
+    kmcf->shm_zone->data = kmcf;
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid parameter \"%V\"", &value[i]);
+
+    return NGX_CONF_ERROR;
+}
+
+
+static ngx_int_t
+ngx_http_keryu_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_http_keryu_staging_t  *ostg = data;
+
+    ngx_slab_pool_t           *shpool;
+    ngx_http_keryu_staging_t  *stg;
+
+    /* on reload the staged records and the sequence carry over */
+
+    if (ostg) {
+        shm_zone->data = ostg;
+        return NGX_OK;
+    }
+
+    shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    if (shm_zone->shm.exists) {
+        shm_zone->data = shpool->data;
+        return NGX_OK;
+    }
+
+    stg = ngx_slab_calloc(shpool, sizeof(ngx_http_keryu_staging_t)
+                                  + NGX_HTTP_KERYU_STAGING_SIZE);
+    if (stg == NULL) {
+        return NGX_ERROR;
+    }
+
+    stg->size = NGX_HTTP_KERYU_STAGING_SIZE;
+
+    shpool->data = stg;
+    shm_zone->data = stg;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_keryu_store_init_module(ngx_cycle_t *cycle,
+    ngx_http_keryu_main_conf_t *kmcf)
+{
+    u_char           *file;
+    ngx_uint_t        i;
+    ngx_core_conf_t  *ccf;
+
+    static char      *files[] = { "data.mdb", "lock.mdb" };
+
+    ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
+
+    if (geteuid() != 0 || ccf->user == (ngx_uid_t) NGX_CONF_UNSET_UINT) {
+        return NGX_OK;
+    }
+
+    /* workers open the store with their own credentials */
+
+    if (ngx_http_keryu_chown(cycle, kmcf->path.data, ccf->user, ccf->group)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    file = ngx_pnalloc(cycle->pool, kmcf->path.len + sizeof("/data.mdb"));
+    if (file == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        ngx_sprintf(file, "%V/%s%Z", &kmcf->path, files[i]);
+
+        if (access((char *) file, F_OK) == 0
+            && ngx_http_keryu_chown(cycle, file, ccf->user, ccf->group)
+               != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_keryu_chown(ngx_cycle_t *cycle, u_char *path, ngx_uid_t user,
+    ngx_gid_t group)
+{
+    if (chown((char *) path, user, group) == -1) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
+                      "chown(\"%s\", %d) failed", path, user);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_keryu_store_init_worker(ngx_cycle_t *cycle,
+    ngx_http_keryu_main_conf_t *kmcf)
+{
+    int  rc;
+
+    kmcf->staging = kmcf->shm_zone->data;
+    kmcf->shpool = (ngx_slab_pool_t *) kmcf->shm_zone->shm.addr;
+
+    kmcf->batch = ngx_alloc(NGX_HTTP_KERYU_STAGING_SIZE, cycle->log);
+    if (kmcf->batch == NULL) {
+        return NGX_ERROR;
+    }
+
+    rc = keryu_store_open(&kmcf->store, (char *) kmcf->path.data, kmcf->size,
+                          MDB_NOSYNC);
+    if (rc != 0) {
+        ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
+                      "keryu store \"%V\" cannot be opened: %s, "
+                      "requests are not recorded",
+                      &kmcf->path, keryu_store_strerror(rc));
+        return NGX_OK;
+    }
+
+    if (ngx_http_keryu_init_seq(kmcf, cycle->log) != NGX_OK) {
+        keryu_store_close(&kmcf->store);
+        return NGX_OK;
+    }
+
+    kmcf->open = 1;
+
+    kmcf->flush_event.handler = ngx_http_keryu_flush_handler;
+    kmcf->flush_event.data = kmcf;
+    kmcf->flush_event.log = cycle->log;
+    kmcf->flush_event.cancelable = 1;
+
+    ngx_add_timer(&kmcf->flush_event, kmcf->flush);
+
+    return NGX_OK;
+}
+
+
+/*
+ * the first worker to start after the zone was made continues the
+ * sequence where the store ends
+ */
+
+static ngx_int_t
+ngx_http_keryu_init_seq(ngx_http_keryu_main_conf_t *kmcf, ngx_log_t *log)
+{
+    int        rc;
+    MDB_txn   *txn;
+    uint64_t   last;
+
+    rc = 0;
+
+    ngx_shmtx_lock(&kmcf->shpool->mutex);
+
+    if (kmcf->staging->next_seq == 0) {
+        rc = keryu_store_txn_begin(&kmcf->store, MDB_RDONLY, &txn);
+
+        if (rc == 0) {
+            rc = keryu_store_meta_get(&kmcf->store, txn, KERYU_META_LAST_SEQ,
+                                      &last);
+            mdb_txn_abort(txn);
+        }
+
+        if (rc == 0) {
+            kmcf->staging->next_seq = last + 1;
+        }
+    }
+
+    ngx_shmtx_unlock(&kmcf->shpool->mutex);
+
+    if (rc != 0) {
+        ngx_log_error(NGX_LOG_ALERT, log, 0,
+                      "keryu store \"%V\" cannot be read: %s",
+                      &kmcf->path, keryu_store_strerror(rc));
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_keryu_store_exit_worker(ngx_cycle_t *cycle,
+    ngx_http_keryu_main_conf_t *kmcf)
+{
+    if (kmcf->open) {
+        ngx_http_keryu_flush(kmcf, cycle->log);
+        keryu_store_close(&kmcf->store);
+        kmcf->open = 0;
+    }
+
+    if (kmcf->batch) {
+        ngx_free(kmcf->batch);
+        kmcf->batch = NULL;
+    }
+}
+
+
+void
+ngx_http_keryu_store_record(ngx_http_keryu_main_conf_t *kmcf,
+    keryu_record_t *rec, ngx_log_t *log)
+{
+    size_t                     len, need, off, skip;
+    u_char                    *p;
+    uint64_t                   pending;
+    ngx_http_keryu_staging_t  *stg;
+
+    stg = kmcf->staging;
+    len = keryu_record_size(rec);
+    need = ngx_align(4 + len, 8);
+
+    ngx_shmtx_lock(&kmcf->shpool->mutex);
+
+    if (!kmcf->open) {
+        stg->failed++;
+        ngx_shmtx_unlock(&kmcf->shpool->mutex);
+        return;
+    }
+
+    /* a record that cannot be staged still takes its number: a gap */
+
+    rec->seq = stg->next_seq++;
+
+    off = stg->head % stg->size;
+    skip = (off + need > stg->size) ? stg->size - off : 0;
+
+    if (stg->head + skip + need - stg->tail > stg->size) {
+        stg->overflow++;
+        ngx_shmtx_unlock(&kmcf->shpool->mutex);
+
+        ngx_http_keryu_store_error(kmcf, log, "staging", 0);
+        return;
+    }
+
+    if (skip) {
+        p = stg->data + off;
+        p[0] = p[1] = p[2] = p[3] = 0xff;
+        stg->head += skip;
+        off = 0;
+    }
+
+    p = stg->data + off;
+
+    p[0] = (u_char) len;
+    p[1] = (u_char) (len >> 8);
+    p[2] = (u_char) (len >> 16);
+    p[3] = (u_char) (len >> 24);
+
+    keryu_record_encode(rec, p + 4);
+
+    stg->head += need;
+    pending = stg->head - stg->tail;
+
+    ngx_shmtx_unlock(&kmcf->shpool->mutex);
+
+    if (pending >= stg->size / 2) {
+        ngx_http_keryu_flush(kmcf, log);
+    }
+}
+
+
+/*
+ * Commits the staged records in one write transaction.  The records are
+ * copied out under the lock and committed without it; the tail moves only
+ * after the commit, so a worker killed in between leaves them staged for
+ * the next flush, which skips whatever the store already holds.
+ */
+
+static void
+ngx_http_keryu_flush(ngx_http_keryu_main_conf_t *kmcf, ngx_log_t *log)
+{
+    int                        rc;
+    size_t                     off, len, blen;
+    u_char                    *p;
+    MDB_txn                   *txn;
+    uint64_t                   pos, overflow, failed;
+    keryu_store_append_t       res;
+    ngx_http_keryu_staging_t  *stg;
+
+    stg = kmcf->staging;
+    blen = 0;
+
+    ngx_shmtx_lock(&kmcf->shpool->mutex);
+
+    overflow = stg->overflow;
+    failed = stg->failed;
+
+    for (pos = stg->tail; pos < stg->head; /* void */ ) {
+        off = pos % stg->size;
+        p = stg->data + off;
+
+        len = p[0] | p[1] << 8 | p[2] << 16 | (size_t) p[3] << 24;
+
+        if (len == NGX_HTTP_KERYU_WRAP) {
+            pos += stg->size - off;
+            continue;
+        }
+
+        ngx_memcpy(kmcf->batch + blen, p, 4 + len);
+        blen += 4 + len;
+        pos += ngx_align(4 + len, 8);
+    }
+
+    stg->overflow = 0;
+    stg->failed = 0;
+
+    ngx_shmtx_unlock(&kmcf->shpool->mutex);
+
+    if (blen == 0 && overflow == 0 && failed == 0) {
+        return;
+    }
+
+    rc = keryu_store_txn_begin(&kmcf->store, 0, &txn);
+    if (rc != 0) {
+        ngx_http_keryu_store_error(kmcf, log, "mdb_txn_begin", rc);
+        goto failed;
+    }
+
+    rc = keryu_store_append(&kmcf->store, txn, kmcf->batch, blen, kmcf->ring,
+                            &res);
+
+    if (rc == 0) {
+        rc = keryu_store_meta_add(&kmcf->store, txn, KERYU_META_OVERFLOW,
+                                  overflow);
+    }
+
+    if (rc == 0) {
+        rc = keryu_store_meta_add(&kmcf->store, txn, KERYU_META_FAILED,
+                                  failed);
+    }
+
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        ngx_http_keryu_store_error(kmcf, log, "mdb_put", rc);
+        goto failed;
+    }
+
+    /* a failed commit has freed the transaction already */
+
+    rc = mdb_txn_commit(txn);
+    if (rc != 0) {
+        ngx_http_keryu_store_error(kmcf, log, "mdb_txn_commit", rc);
+        goto failed;
+    }
+
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, log, 0,
+                   "keryu flush: %uL appended, %uL skipped, %uL trimmed, "
+                   "last %uL", res.appended, res.skipped, res.trimmed,
+                   res.last_seq);
+
+    ngx_shmtx_lock(&kmcf->shpool->mutex);
+
+    if (stg->tail < pos) {
+        stg->tail = pos;
+    }
+
+    ngx_shmtx_unlock(&kmcf->shpool->mutex);
+
+    return;
+
+failed:
+
+    /*
+     * the records stay staged for the next attempt; while the store keeps
+     * failing, staging fills and further records are counted as overflow
+     */
+
+    ngx_shmtx_lock(&kmcf->shpool->mutex);
+
+    stg->overflow += overflow;
+    stg->failed += failed;
+
+    ngx_shmtx_unlock(&kmcf->shpool->mutex);
+}
+
+
+static void
+ngx_http_keryu_flush_handler(ngx_event_t *ev)
+{
+    ngx_http_keryu_main_conf_t  *kmcf = ev->data;
+
+    ngx_http_keryu_flush(kmcf, ev->log);
+
+    if (!ngx_exiting) {
+        ngx_add_timer(ev, kmcf->flush);
+    }
+}
+
+
+/* store failures reach the error log at most once a second */
+
+static void
+ngx_http_keryu_store_error(ngx_http_keryu_main_conf_t *kmcf, ngx_log_t *log,
+    const char *call, int rc)
+{
+    ngx_atomic_uint_t  now, last;
+
+    now = (ngx_atomic_uint_t) ngx_time();
+    last = kmcf->staging->log_time;
+
+    if (last == now
+        || !ngx_atomic_cmp_set(&kmcf->staging->log_time, last, now))
+    {
+        return;
+    }
+
+    if (rc == 0) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "keryu staging is full, records are dropped");
+
+    } else if (rc == MDB_MAP_FULL) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "keryu store \"%V\" is full, raise \"size\" of "
+                      "\"keryu_store\" or lower \"ring\"", &kmcf->path);
+
+    } else {
+        ngx_log_error(NGX_LOG_ERR, log, 0, "%s() failed: %s",
+                      call, keryu_store_strerror(rc));
+    }
+}

@@ -1,0 +1,244 @@
+
+/*
+ * Copyright (C) Keryu Security
+ *
+ * Encoding and decoding of security records.  The layout is described in
+ * keryu_record.h; the code here is the only place that knows the offsets.
+ */
+
+
+#include <string.h>
+
+#include "keryu_record.h"
+
+
+#define KERYU_RECORD_NFIELDS  6
+
+
+static const char  *keryu_event_names[KERYU_EVENT_MAX] = {
+    "request",
+    "login",
+    "logout",
+    "auth_failure",
+    "permission_denied",
+    "data_access",
+    "system_change"
+};
+
+
+static const size_t  keryu_record_caps[KERYU_RECORD_NFIELDS] = {
+    KERYU_RECORD_USER_MAX,
+    KERYU_RECORD_AGENT_MAX,
+    KERYU_RECORD_METHOD_MAX,
+    KERYU_RECORD_HOST_MAX,
+    KERYU_RECORD_URI_MAX,
+    KERYU_RECORD_DETAILS_MAX
+};
+
+
+static void
+keryu_record_fields(const keryu_record_t *rec,
+    const keryu_bytes_t *fields[KERYU_RECORD_NFIELDS])
+{
+    fields[0] = &rec->user;
+    fields[1] = &rec->user_agent;
+    fields[2] = &rec->method;
+    fields[3] = &rec->host;
+    fields[4] = &rec->uri;
+    fields[5] = &rec->details;
+}
+
+
+static void
+keryu_put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t) v;
+    p[1] = (uint8_t) (v >> 8);
+}
+
+
+static void
+keryu_put64(uint8_t *p, uint64_t v)
+{
+    int  i;
+
+    for (i = 0; i < 8; i++) {
+        p[i] = (uint8_t) (v >> (8 * i));
+    }
+}
+
+
+static uint16_t
+keryu_get16(const uint8_t *p)
+{
+    return (uint16_t) (p[0] | (p[1] << 8));
+}
+
+
+static uint64_t
+keryu_get64(const uint8_t *p)
+{
+    int       i;
+    uint64_t  v;
+
+    v = 0;
+
+    for (i = 7; i >= 0; i--) {
+        v = (v << 8) | p[i];
+    }
+
+    return v;
+}
+
+
+size_t
+keryu_record_size(const keryu_record_t *rec)
+{
+    size_t                i, size;
+    const keryu_bytes_t  *fields[KERYU_RECORD_NFIELDS];
+
+    keryu_record_fields(rec, fields);
+
+    size = KERYU_RECORD_HEADER_SIZE;
+
+    for (i = 0; i < KERYU_RECORD_NFIELDS; i++) {
+        size += fields[i]->len < keryu_record_caps[i]
+                ? fields[i]->len : keryu_record_caps[i];
+    }
+
+    return size;
+}
+
+
+size_t
+keryu_record_encode(const keryu_record_t *rec, uint8_t *buf)
+{
+    size_t                i, len;
+    uint8_t              *p, flags;
+    const keryu_bytes_t  *fields[KERYU_RECORD_NFIELDS];
+
+    keryu_record_fields(rec, fields);
+
+    flags = rec->flags;
+    p = buf + KERYU_RECORD_HEADER_SIZE;
+
+    for (i = 0; i < KERYU_RECORD_NFIELDS; i++) {
+        len = fields[i]->len;
+
+        if (len > keryu_record_caps[i]) {
+            len = keryu_record_caps[i];
+            flags |= KERYU_RECORD_F_TRUNCATED;
+        }
+
+        keryu_put16(buf + 56 + 2 * i, (uint16_t) len);
+
+        if (len) {
+            memcpy(p, fields[i]->data, len);
+            p += len;
+        }
+    }
+
+    buf[0] = KERYU_RECORD_VERSION;
+    buf[1] = rec->type;
+    keryu_put16(buf + 2, rec->status);
+    buf[4] = rec->addr_family;
+    buf[5] = flags;
+    buf[6] = 0;
+    buf[7] = 0;
+    keryu_put64(buf + 8, rec->seq);
+    keryu_put64(buf + 16, rec->time_us);
+    keryu_put64(buf + 24, rec->bytes_sent);
+    keryu_put64(buf + 32, rec->request_time_us);
+    memcpy(buf + 40, rec->addr, 16);
+
+    return (size_t) (p - buf);
+}
+
+
+int
+keryu_record_decode(keryu_record_t *rec, const uint8_t *buf, size_t len)
+{
+    size_t          i, flen, off;
+    keryu_bytes_t  *fields[KERYU_RECORD_NFIELDS];
+
+    if (len < KERYU_RECORD_HEADER_SIZE || buf[0] != KERYU_RECORD_VERSION) {
+        return -1;
+    }
+
+    fields[0] = &rec->user;
+    fields[1] = &rec->user_agent;
+    fields[2] = &rec->method;
+    fields[3] = &rec->host;
+    fields[4] = &rec->uri;
+    fields[5] = &rec->details;
+
+    off = KERYU_RECORD_HEADER_SIZE;
+
+    for (i = 0; i < KERYU_RECORD_NFIELDS; i++) {
+        flen = keryu_get16(buf + 56 + 2 * i);
+
+        if (flen > len - off) {
+            return -1;
+        }
+
+        fields[i]->len = flen;
+        fields[i]->data = buf + off;
+        off += flen;
+    }
+
+    rec->type = buf[1];
+    rec->status = keryu_get16(buf + 2);
+    rec->addr_family = buf[4];
+    rec->flags = buf[5];
+    rec->seq = keryu_get64(buf + 8);
+    rec->time_us = keryu_get64(buf + 16);
+    rec->bytes_sent = keryu_get64(buf + 24);
+    rec->request_time_us = keryu_get64(buf + 32);
+    memcpy(rec->addr, buf + 40, 16);
+
+    if (rec->type >= KERYU_EVENT_MAX
+        || (rec->addr_family != 0 && rec->addr_family != 4
+            && rec->addr_family != 6))
+    {
+        return -1;
+    }
+
+    return 0;
+}
+
+
+int
+keryu_record_peek_seq(const uint8_t *buf, size_t len, uint64_t *seq)
+{
+    if (len < KERYU_RECORD_HEADER_SIZE) {
+        return -1;
+    }
+
+    *seq = keryu_get64(buf + 8);
+
+    return 0;
+}
+
+
+const char *
+keryu_event_name(unsigned type)
+{
+    return type < KERYU_EVENT_MAX ? keryu_event_names[type] : NULL;
+}
+
+
+int
+keryu_event_parse(const char *name, size_t len)
+{
+    int  i;
+
+    for (i = 0; i < KERYU_EVENT_MAX; i++) {
+        if (strlen(keryu_event_names[i]) == len
+            && memcmp(keryu_event_names[i], name, len) == 0)
+        {
+            return i;
+        }
+    }
+
+    return -1;
+}

@@ -1,0 +1,410 @@
+
+/*
+ * Copyright (C) Keryu Security
+ *
+ * Access to the shared store.  Writers append batches of records with
+ * MDB_APPEND and trim the ring in the same transaction, so a reader never
+ * sees a ring over capacity, and a failed batch leaves no trace.
+ */
+
+
+#include <errno.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+
+#include "keryu_record.h"
+#include "keryu_store.h"
+
+
+#define KERYU_STORE_MAXDBS  16
+
+
+static int keryu_store_init_schema(keryu_store_t *st);
+
+
+void
+keryu_store_key_encode(uint8_t key[8], uint64_t n)
+{
+    int  i;
+
+    for (i = 7; i >= 0; i--) {
+        key[i] = (uint8_t) n;
+        n >>= 8;
+    }
+}
+
+
+uint64_t
+keryu_store_key_decode(const uint8_t key[8])
+{
+    int       i;
+    uint64_t  n;
+
+    n = 0;
+
+    for (i = 0; i < 8; i++) {
+        n = (n << 8) | key[i];
+    }
+
+    return n;
+}
+
+
+int
+keryu_store_open(keryu_store_t *st, const char *path, size_t mapsize,
+    unsigned flags)
+{
+    int  rc;
+
+    st->env = NULL;
+
+    if (mkdir(path, 0700) == -1 && errno != EEXIST) {
+        return errno;
+    }
+
+    rc = mdb_env_create(&st->env);
+    if (rc != 0) {
+        st->env = NULL;
+        return rc;
+    }
+
+    rc = mdb_env_set_maxdbs(st->env, KERYU_STORE_MAXDBS);
+    if (rc != 0) {
+        goto env_close;
+    }
+
+    if (mapsize) {
+        rc = mdb_env_set_mapsize(st->env, mapsize);
+        if (rc != 0) {
+            goto env_close;
+        }
+    }
+
+    rc = mdb_env_open(st->env, path, flags | MDB_NOTLS, 0600);
+    if (rc != 0) {
+        goto env_close;
+    }
+
+    rc = keryu_store_init_schema(st);
+    if (rc != 0) {
+        goto env_close;
+    }
+
+    return 0;
+
+env_close:
+
+    mdb_env_close(st->env);
+    st->env = NULL;
+
+    return rc;
+}
+
+
+void
+keryu_store_close(keryu_store_t *st)
+{
+    if (st->env) {
+        mdb_env_close(st->env);
+        st->env = NULL;
+    }
+}
+
+
+/*
+ * opens the databases, and stamps a new store with its schema and a random
+ * identity; a store of another schema is refused before anything is written
+ */
+
+static int
+keryu_store_init_schema(keryu_store_t *st)
+{
+    int       rc;
+    MDB_txn  *txn;
+    uint64_t  schema, id;
+
+    rc = keryu_store_txn_begin(st, 0, &txn);
+    if (rc != 0) {
+        return rc;
+    }
+
+    rc = mdb_dbi_open(txn, "ring", MDB_CREATE, &st->ring);
+    if (rc != 0) {
+        goto txn_abort;
+    }
+
+    rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &st->meta);
+    if (rc != 0) {
+        goto txn_abort;
+    }
+
+    rc = keryu_store_meta_get(st, txn, "schema", &schema);
+    if (rc != 0) {
+        goto txn_abort;
+    }
+
+    if (schema != 0) {
+        rc = (schema == KERYU_STORE_SCHEMA) ? 0 : KERYU_STORE_EVERSION;
+        goto txn_abort;
+    }
+
+    if (getrandom(&id, sizeof(id), 0) != sizeof(id)) {
+        rc = errno;
+        goto txn_abort;
+    }
+
+    rc = keryu_store_meta_put(st, txn, "schema", KERYU_STORE_SCHEMA);
+    if (rc != 0) {
+        goto txn_abort;
+    }
+
+    rc = keryu_store_meta_put(st, txn, KERYU_META_STORE_ID, id | 1);
+    if (rc != 0) {
+        goto txn_abort;
+    }
+
+    /* a failed commit has freed the transaction already */
+
+    return mdb_txn_commit(txn);
+
+txn_abort:
+
+    mdb_txn_abort(txn);
+
+    return rc;
+}
+
+
+int
+keryu_store_txn_begin(keryu_store_t *st, unsigned flags, MDB_txn **txn)
+{
+    int  rc;
+
+    rc = mdb_txn_begin(st->env, NULL, flags, txn);
+
+    if (rc == MDB_MAP_RESIZED) {
+        rc = mdb_env_set_mapsize(st->env, 0);
+        if (rc == 0) {
+            rc = mdb_txn_begin(st->env, NULL, flags, txn);
+        }
+    }
+
+    return rc;
+}
+
+
+int
+keryu_store_append(keryu_store_t *st, MDB_txn *txn, const uint8_t *batch,
+    size_t len, uint64_t capacity, keryu_store_append_t *res)
+{
+    int           rc;
+    size_t        off, rlen;
+    uint8_t       kbuf[8];
+    uint64_t      seq, last, last_time, consumed, n;
+    MDB_val       key, val;
+    MDB_stat      ms;
+    MDB_cursor   *cur;
+    keryu_record_t  rec;
+
+    memset(res, 0, sizeof(keryu_store_append_t));
+
+    rc = keryu_store_meta_get(st, txn, KERYU_META_LAST_SEQ, &last);
+    if (rc != 0) {
+        return rc;
+    }
+
+    last_time = 0;
+
+    for (off = 0; len - off >= 4; off += rlen) {
+        rlen = batch[off] | batch[off + 1] << 8 | batch[off + 2] << 16
+               | (size_t) batch[off + 3] << 24;
+        off += 4;
+
+        if (rlen > len - off || keryu_record_decode(&rec, batch + off, rlen)) {
+            return EINVAL;
+        }
+
+        seq = rec.seq;
+
+        if (seq <= last) {
+            res->skipped++;
+            continue;
+        }
+
+        keryu_store_key_encode(kbuf, seq);
+
+        key.mv_size = 8;
+        key.mv_data = kbuf;
+        val.mv_size = rlen;
+        val.mv_data = (void *) (batch + off);
+
+        rc = mdb_put(txn, st->ring, &key, &val, MDB_APPEND);
+        if (rc != 0) {
+            return rc;
+        }
+
+        last = seq;
+        last_time = rec.time_us;
+        res->appended++;
+    }
+
+    if (off != len) {
+        return EINVAL;
+    }
+
+    res->last_seq = last;
+
+    if (res->appended == 0) {
+        return 0;
+    }
+
+    rc = keryu_store_meta_put(st, txn, KERYU_META_LAST_SEQ, last);
+    if (rc != 0) {
+        return rc;
+    }
+
+    rc = keryu_store_meta_put(st, txn, KERYU_META_LAST_TIME, last_time);
+    if (rc != 0) {
+        return rc;
+    }
+
+    rc = mdb_stat(txn, st->ring, &ms);
+    if (rc != 0) {
+        return rc;
+    }
+
+    if (ms.ms_entries <= capacity) {
+        return 0;
+    }
+
+    rc = keryu_store_meta_get(st, txn, KERYU_META_CONSUMER_SEQ, &consumed);
+    if (rc != 0) {
+        return rc;
+    }
+
+    rc = mdb_cursor_open(txn, st->ring, &cur);
+    if (rc != 0) {
+        return rc;
+    }
+
+    for (n = ms.ms_entries - capacity; n; n--) {
+        rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+        if (rc != 0) {
+            break;
+        }
+
+        if (keryu_store_key_decode(key.mv_data) > consumed) {
+            res->dropped++;
+        }
+
+        rc = mdb_cursor_del(cur, 0);
+        if (rc != 0) {
+            break;
+        }
+
+        res->trimmed++;
+    }
+
+    mdb_cursor_close(cur);
+
+    if (rc != 0) {
+        return rc;
+    }
+
+    rc = keryu_store_meta_add(st, txn, KERYU_META_TRIMMED, res->trimmed);
+    if (rc != 0) {
+        return rc;
+    }
+
+    return keryu_store_meta_add(st, txn, KERYU_META_DROPPED, res->dropped);
+}
+
+
+int
+keryu_store_meta_get(keryu_store_t *st, MDB_txn *txn, const char *name,
+    uint64_t *value)
+{
+    int       i, rc;
+    MDB_val   key, val;
+    uint8_t  *p;
+
+    key.mv_size = strlen(name);
+    key.mv_data = (void *) name;
+
+    rc = mdb_get(txn, st->meta, &key, &val);
+
+    if (rc == MDB_NOTFOUND) {
+        *value = 0;
+        return 0;
+    }
+
+    if (rc != 0) {
+        return rc;
+    }
+
+    if (val.mv_size != 8) {
+        return MDB_CORRUPTED;
+    }
+
+    p = val.mv_data;
+    *value = 0;
+
+    for (i = 7; i >= 0; i--) {
+        *value = (*value << 8) | p[i];
+    }
+
+    return 0;
+}
+
+
+int
+keryu_store_meta_put(keryu_store_t *st, MDB_txn *txn, const char *name,
+    uint64_t value)
+{
+    int      i;
+    MDB_val  key, val;
+    uint8_t  buf[8];
+
+    for (i = 0; i < 8; i++) {
+        buf[i] = (uint8_t) (value >> (8 * i));
+    }
+
+    key.mv_size = strlen(name);
+    key.mv_data = (void *) name;
+    val.mv_size = 8;
+    val.mv_data = buf;
+
+    return mdb_put(txn, st->meta, &key, &val, 0);
+}
+
+
+int
+keryu_store_meta_add(keryu_store_t *st, MDB_txn *txn, const char *name,
+    uint64_t delta)
+{
+    int       rc;
+    uint64_t  value;
+
+    if (delta == 0) {
+        return 0;
+    }
+
+    rc = keryu_store_meta_get(st, txn, name, &value);
+    if (rc != 0) {
+        return rc;
+    }
+
+    return keryu_store_meta_put(st, txn, name, value + delta);
+}
+
+
+const char *
+keryu_store_strerror(int rc)
+{
+    if (rc == KERYU_STORE_EVERSION) {
+        return "store schema is not supported by this version";
+    }
+
+    return mdb_strerror(rc);
+}
