@@ -76,7 +76,7 @@ keryud: $(KERYUD)
 
 # nginx's own build compiles the module; configure runs once per tree
 
-$(BUILD)/nginx/Makefile: config
+$(BUILD)/nginx/objs/Makefile: config
 	rm -rf $(BUILD)/nginx && mkdir -p $(BUILD)
 	@if [ -n "$(NGINX_SRC)" ]; then \
 	    cp -r $(NGINX_SRC) $(BUILD)/nginx && \
@@ -91,7 +91,7 @@ $(BUILD)/nginx/Makefile: config
 	        > configure.log; \
 	fi || { cat $(BUILD)/nginx/configure.log; exit 1; }
 
-$(MODULE): $(BUILD)/nginx/Makefile $(MODULE_SRCS)
+$(MODULE): $(BUILD)/nginx/objs/Makefile $(MODULE_SRCS)
 	$(MAKE) -C $(BUILD)/nginx -f objs/Makefile modules > /dev/null
 	cp $(BUILD)/nginx/objs/ngx_http_keryu_module.so $@
 

@@ -279,6 +279,10 @@ ngx_http_keryu_store_init_worker(ngx_cycle_t *cycle,
 
     kmcf->open = 1;
 
+    /* records that a killed worker staged are committed without delay */
+
+    ngx_http_keryu_flush(kmcf, cycle->log);
+
     kmcf->flush_event.handler = ngx_http_keryu_flush_handler;
     kmcf->flush_event.data = kmcf;
     kmcf->flush_event.log = cycle->log;

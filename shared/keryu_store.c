@@ -144,9 +144,15 @@ keryu_store_init_schema(keryu_store_t *st)
         goto txn_abort;
     }
 
-    if (schema != 0) {
-        rc = (schema == KERYU_STORE_SCHEMA) ? 0 : KERYU_STORE_EVERSION;
+    if (schema != 0 && schema != KERYU_STORE_SCHEMA) {
+        rc = KERYU_STORE_EVERSION;
         goto txn_abort;
+    }
+
+    /* the handles live only if the transaction that opened them commits */
+
+    if (schema != 0) {
+        return mdb_txn_commit(txn);
     }
 
     if (getrandom(&id, sizeof(id), 0) != sizeof(id)) {

@@ -1,0 +1,133 @@
+#!/bin/sh
+#
+# Copyright (C) Keryu Security
+#
+# Starts and stops the demo: the demo app on 127.0.0.1:8090, nginx with the
+# keryu module on 127.0.0.1:8080 in front of it, and keryud on
+# 127.0.0.1:8081.  Everything it writes stays under run/.
+#
+#   sh conf/demo.sh start | stop
+
+set -eu
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+run=$top/run
+nginx=${NGINX:-/usr/sbin/nginx}
+keryud=$top/build/keryud
+module=$top/build/ngx_http_keryu_module.so
+
+# waits up to 5 seconds for a URL to answer; $2 is an optional header
+wait_for() {
+    i=0
+    while [ $i -lt 50 ]; do
+        if curl -fs -o /dev/null ${2:+-H "$2"} "$1"; then
+            return 0
+        fi
+        i=$((i + 1))
+        sleep 0.1
+    done
+    echo "demo: $1 did not answer within 5 seconds" >&2
+    return 1
+}
+
+stop_pid() {
+    [ -f "$1" ] || return 0
+    pid=$(cat "$1")
+    if kill "$pid" 2>/dev/null; then
+        i=0
+        while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do
+            i=$((i + 1))
+            sleep 0.1
+        done
+    fi
+    rm -f "$1"
+}
+
+stop() {
+    stop_pid "$run/nginx.pid"
+    stop_pid "$run/keryud.pid"
+    stop_pid "$run/app.pid"
+}
+
+start() {
+    for port in 8080 8081 8090; do
+        if curl -s -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null; then
+            echo "demo: 127.0.0.1:$port is in use; \"make stop\" first?" >&2
+            exit 1
+        fi
+    done
+
+    umask 077
+    mkdir -p "$run/logs" "$run/tmp"
+    chmod 0755 "$run" "$run/tmp"
+
+    if [ "$(id -u)" = 0 ]; then
+        user="user nobody nogroup;"
+    else
+        user=""
+    fi
+
+    sed -e "s|@RUN@|$run|g" -e "s|@MODULE@|$module|g" -e "s|@USER@|$user|" \
+        "$top/conf/nginx-demo.conf" > "$run/nginx.conf"
+    sed -e "s|@RUN@|$run|g" "$top/conf/keryud-demo.conf" > "$run/keryud.conf"
+
+    [ -f "$run/app-secret" ] \
+        || head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' \
+           > "$run/app-secret"
+
+    python3 "$top/demo/app.py" --listen 127.0.0.1:8090 \
+        --secret-file "$run/app-secret" --pid-file "$run/app.pid" \
+        > /dev/null 2>> "$run/logs/app.log" &
+
+    "$nginx" -t -q -p "$run" -c "$run/nginx.conf"
+    "$nginx" -p "$run" -c "$run/nginx.conf"
+
+    "$keryud" -c "$run/keryud.conf" -n > /dev/null
+
+    # the workers make the store as their own user; keryud opens it after
+    wait_for http://127.0.0.1:8080/health
+
+    if [ ! -s "$run/admin-token" ]; then
+        "$keryud" -c "$run/keryud.conf" token create --role admin \
+            --name demo-admin > "$run/admin-token.new"
+        mv "$run/admin-token.new" "$run/admin-token"
+    fi
+
+    "$keryud" -c "$run/keryud.conf" -d >> "$run/logs/keryud.log" 2>&1 &
+
+    wait_for http://127.0.0.1:8081/api/security/status/ \
+        "Authorization: Bearer $(cat "$run/admin-token")"
+
+    cat <<EOF
+
+Keryu demo is running.
+
+  app through nginx   http://127.0.0.1:8080/   (users: alice/alice-pass,
+                      bob/bob-pass, carol/carol-pass)
+  keryud API          http://127.0.0.1:8081/api/security/
+  admin token         $run/admin-token (mode 0600)
+  configuration       $run/nginx.conf, $run/keryud.conf
+  logs                $run/logs/
+
+Try:
+  curl -d username=alice -d password=alice-pass http://127.0.0.1:8080/login
+  curl -H "Authorization: Bearer \$(cat run/admin-token)" \\
+      http://127.0.0.1:8081/api/security/logs/?limit=5
+
+Stop it with "make stop".
+EOF
+}
+
+case "${1:-}" in
+start)
+    stop
+    start
+    ;;
+stop)
+    stop
+    ;;
+*)
+    echo "usage: $0 start | stop" >&2
+    exit 1
+    ;;
+esac

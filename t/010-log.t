@@ -1,0 +1,277 @@
+# vim:set ft= ts=4 sw=4 et fdm=marker:
+
+use Test::Nginx::Socket;
+
+repeat_each(2);
+
+plan tests => repeat_each() * (blocks() * 3);
+
+no_long_string();
+run_tests();
+
+__DATA__
+
+=== TEST 1: a request is recorded
+--- http_config
+    keryu_store $TEST_NGINX_SERVER_ROOT/store;
+--- config
+    keryu_log on;
+
+    location = /t {
+        return 200 "ok\n";
+    }
+--- request
+GET /t
+--- response_body
+ok
+--- error_log eval
+qr/keryu log: seq \d+, status 200, type request/
+
+
+
+=== TEST 2: the status sent is the status recorded
+--- http_config
+    keryu_store $TEST_NGINX_SERVER_ROOT/store;
+--- config
+    keryu_log on;
+
+    location = /t {
+        return 404;
+    }
+--- request
+GET /t
+--- error_code: 404
+--- error_log eval
+qr/keryu log: seq \d+, status 404, type request/
+--- no_error_log
+[alert]
+
+
+
+=== TEST 3: keryu_log off in a location is not recorded
+--- http_config
+    keryu_store $TEST_NGINX_SERVER_ROOT/store;
+--- config
+    keryu_log on;
+
+    location = /t {
+        keryu_log off;
+        return 200 "ok\n";
+    }
+--- request
+GET /t
+--- response_body
+ok
+--- no_error_log
+keryu log:
+
+
+
+=== TEST 4: off by default
+--- http_config
+    keryu_store $TEST_NGINX_SERVER_ROOT/store;
+--- config
+    location = /t {
+        return 200 "ok\n";
+    }
+--- request
+GET /t
+--- response_body
+ok
+--- no_error_log
+keryu log:
+
+
+
+=== TEST 5: the location that finishes the request decides
+--- http_config
+    keryu_store $TEST_NGINX_SERVER_ROOT/store;
+--- config
+    location = /t {
+        rewrite ^ /logged last;
+    }
+
+    location = /logged {
+        keryu_log on;
+        return 200 "logged\n";
+    }
+--- request
+GET /t
+--- response_body
+logged
+--- error_log eval
+qr/keryu log: seq \d+, status 200/
+
+
+
+=== TEST 6: an unopenable store does not fail requests
+--- http_config
+    keryu_store $TEST_NGINX_SERVER_ROOT/html/bad;
+--- config
+    keryu_log on;
+
+    location = /t {
+        return 200 "ok\n";
+    }
+--- user_files
+>>> bad/data.mdb
+this is not an lmdb environment, and never was one
+--- request
+GET /t
+--- response_body
+ok
+--- error_log
+cannot be opened: MDB_INVALID
+
+
+
+=== TEST 7: store path that cannot be made
+--- http_config
+    keryu_store /nonexistent/keryu/store;
+--- config
+    location = /t {
+        return 200;
+    }
+--- request
+GET /t
+--- must_die
+--- error_log
+mkdir() "/nonexistent/keryu/store" failed (2: No such file or directory)
+
+
+
+=== TEST 8: store path that is a file
+--- http_config
+    keryu_store $TEST_NGINX_SERVER_ROOT/conf/nginx.conf;
+--- config
+    location = /t {
+        return 200;
+    }
+--- request
+GET /t
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*store "[^"]+\/conf\/nginx\.conf" is not a directory/
+
+
+
+=== TEST 9: unknown parameter
+--- http_config
+    keryu_store $TEST_NGINX_SERVER_ROOT/store rings=10;
+--- config
+    location = /t {
+        return 200;
+    }
+--- request
+GET /t
+--- must_die
+--- error_log
+invalid parameter "rings=10"
+
+
+
+=== TEST 10: ring of zero records
+--- http_config
+    keryu_store $TEST_NGINX_SERVER_ROOT/store ring=0;
+--- config
+    location = /t {
+        return 200;
+    }
+--- request
+GET /t
+--- must_die
+--- error_log
+invalid parameter "ring=0"
+
+
+
+=== TEST 11: store size below the minimum
+--- http_config
+    keryu_store $TEST_NGINX_SERVER_ROOT/store size=64k;
+--- config
+    location = /t {
+        return 200;
+    }
+--- request
+GET /t
+--- must_die
+--- error_log
+store size "size=64k" is too small
+
+
+
+=== TEST 12: bad flush interval
+--- http_config
+    keryu_store $TEST_NGINX_SERVER_ROOT/store flush=soon;
+--- config
+    location = /t {
+        return 200;
+    }
+--- request
+GET /t
+--- must_die
+--- error_log
+invalid parameter "flush=soon"
+
+
+
+=== TEST 13: duplicate store
+--- http_config
+    keryu_store $TEST_NGINX_SERVER_ROOT/store;
+    keryu_store $TEST_NGINX_SERVER_ROOT/store2;
+--- config
+    location = /t {
+        return 200;
+    }
+--- request
+GET /t
+--- must_die
+--- error_log
+"keryu_store" directive is duplicate
+
+
+
+=== TEST 14: keryu_log without a store
+--- config
+    location = /t {
+        keryu_log on;
+        return 200;
+    }
+--- request
+GET /t
+--- must_die
+--- error_log
+"keryu_log" requires "keryu_store"
+
+
+
+=== TEST 15: keryu_store only in the http block
+--- config
+    keryu_store $TEST_NGINX_SERVER_ROOT/store;
+
+    location = /t {
+        return 200;
+    }
+--- request
+GET /t
+--- must_die
+--- error_log
+"keryu_store" directive is not allowed here
+
+
+
+=== TEST 16: sizes and intervals with units
+--- http_config
+    keryu_store $TEST_NGINX_SERVER_ROOT/store size=8m ring=500 flush=20ms;
+--- config
+    keryu_log on;
+
+    location = /t {
+        return 200 "ok\n";
+    }
+--- request
+GET /t
+--- response_body
+ok
+--- error_log eval
+qr/keryu log: seq \d+, status 200/
