@@ -72,7 +72,7 @@ static content
 
 
 
-=== TEST 5: error_log as plain text and as an eval'd list
+=== TEST 5: error_log eval giving a regex and a plain string
 --- config
     location = /t {
         deny all;

@@ -1,0 +1,633 @@
+/*
+ * Copyright (C) Keryu Security
+ *
+ * Tests of keryud's consumer and of the logs listing over its store.  The
+ * shared store is filled through keryu_store_append(), as nginx workers
+ * fill it, in a fresh mkdtemp directory per test; the consumer runs by
+ * direct calls of consume_batch(), without the event loop.
+ */
+
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "keryud.h"
+#include "api.h"
+#include "json.h"
+#include "log.h"
+
+
+#define CHECK_MDB(call)                                                       \
+    do {                                                                      \
+        int  rc_ = (call);                                                    \
+        if (rc_ != 0) {                                                       \
+            fail_msg("%s: %s", #call, keryu_store_strerror(rc_));             \
+        }                                                                     \
+    } while (0)
+
+
+typedef struct {
+    char                dir[64];
+    char                src_path[96];
+    char                dst_path[96];
+    keryu_store_t       src;
+    store_t             dst;
+    consumer_t          cs;
+} fixture_t;
+
+
+static int
+rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void) sb;
+    (void) flag;
+    (void) ftw;
+
+    return remove(path);
+}
+
+
+static void
+fixture_open(fixture_t *f, uint64_t batch)
+{
+    CHECK_MDB(keryu_store_open(&f->src, f->src_path, 16 * 1024 * 1024,
+                               MDB_NOSYNC));
+    CHECK_MDB(store_open(&f->dst, f->dst_path, 16 * 1024 * 1024));
+    consume_init(&f->cs, &f->src, &f->dst, batch);
+}
+
+
+static void
+fixture_close(fixture_t *f)
+{
+    consume_free(&f->cs);
+    keryu_store_close(&f->src);
+    store_close(&f->dst);
+}
+
+
+static int
+setup(void **state)
+{
+    fixture_t  *f;
+
+    log_init(1, 0);
+
+    f = calloc(1, sizeof(fixture_t));
+    assert_non_null(f);
+
+    strcpy(f->dir, "/tmp/keryud-test-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+
+    snprintf(f->src_path, sizeof(f->src_path), "%s/store", f->dir);
+    snprintf(f->dst_path, sizeof(f->dst_path), "%s/data", f->dir);
+
+    fixture_open(f, 4);
+
+    *state = f;
+
+    return 0;
+}
+
+
+static int
+teardown(void **state)
+{
+    fixture_t  *f = *state;
+
+    fixture_close(f);
+    nftw(f->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    free(f);
+
+    return 0;
+}
+
+
+/* appends records first..first+count-1 as one worker batch would */
+
+static void
+append(keryu_store_t *st, uint64_t first, uint64_t count, uint64_t capacity)
+{
+    char                   uri[32];
+    size_t                 len;
+    uint8_t                buf[64 * 1024], *p;
+    MDB_txn               *txn;
+    uint64_t               n;
+    keryu_record_t         rec;
+    keryu_store_append_t   res;
+
+    memset(&rec, 0, sizeof(keryu_record_t));
+    rec.status = 200;
+    rec.type = KERYU_EVENT_REQUEST;
+    rec.method.data = (const uint8_t *) "GET";
+    rec.method.len = 3;
+
+    p = buf;
+
+    for (n = first; n < first + count; n++) {
+        snprintf(uri, sizeof(uri), "/r/%llu", (unsigned long long) n);
+
+        rec.seq = n;
+        rec.time_us = 1796316587000000ULL + n;
+        rec.type = (n % 3 == 0) ? KERYU_EVENT_LOGIN : KERYU_EVENT_REQUEST;
+        rec.uri.data = (const uint8_t *) uri;
+        rec.uri.len = strlen(uri);
+
+        assert_true(p + 4 + keryu_record_size(&rec) <= buf + sizeof(buf));
+
+        len = keryu_record_encode(&rec, p + 4);
+        p[0] = (uint8_t) len;
+        p[1] = (uint8_t) (len >> 8);
+        p[2] = 0;
+        p[3] = 0;
+        p += 4 + len;
+    }
+
+    CHECK_MDB(keryu_store_txn_begin(st, 0, &txn));
+    CHECK_MDB(keryu_store_append(st, txn, buf, (size_t) (p - buf), capacity,
+                                 &res));
+    CHECK_MDB(mdb_txn_commit(txn));
+}
+
+
+static uint64_t
+own_meta(fixture_t *f, const char *name)
+{
+    MDB_txn   *txn;
+    uint64_t   v;
+
+    CHECK_MDB(store_txn_begin(&f->dst, MDB_RDONLY, &txn));
+    CHECK_MDB(store_meta_get(&f->dst, txn, name, &v));
+    mdb_txn_abort(txn);
+
+    return v;
+}
+
+
+/*
+ * checks that logs holds ids 1..n in order and returns their source
+ * sequence numbers in seqs
+ */
+
+static void
+own_logs(fixture_t *f, uint64_t *seqs, uint64_t n)
+{
+    int              rc;
+    MDB_val          key, val;
+    MDB_txn         *txn;
+    uint64_t         i;
+    MDB_cursor      *cur;
+    keryu_record_t   rec;
+
+    CHECK_MDB(store_txn_begin(&f->dst, MDB_RDONLY, &txn));
+    CHECK_MDB(mdb_cursor_open(txn, f->dst.logs, &cur));
+
+    i = 0;
+
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+         rc == 0;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
+    {
+        assert_true(i < n);
+        assert_int_equal(key.mv_size, 8);
+        assert_int_equal(keryu_store_key_decode(key.mv_data), i + 1);
+        assert_int_equal(keryu_record_decode(&rec, val.mv_data, val.mv_size),
+                         0);
+        seqs[i++] = rec.seq;
+    }
+
+    assert_int_equal(rc, MDB_NOTFOUND);
+    assert_int_equal(i, n);
+
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+}
+
+
+static void
+consume_all(fixture_t *f)
+{
+    consume_res_t  res;
+
+    do {
+        assert_int_equal(consume_batch(&f->cs, &res), 0);
+    } while (res.read);
+}
+
+
+static void
+test_consume_in_batches(void **state)
+{
+    fixture_t      *f = *state;
+
+    uint64_t        i, seqs[10], consumer_seq;
+    MDB_txn        *txn;
+    consume_res_t   res;
+
+    append(&f->src, 1, 10, 1000);
+
+    assert_int_equal(consume_batch(&f->cs, &res), 0);
+    assert_int_equal(res.read, 4);
+    assert_int_equal(res.stored, 4);
+    assert_int_equal(res.last_seq, 4);
+
+    assert_int_equal(consume_batch(&f->cs, &res), 0);
+    assert_int_equal(res.read, 4);
+
+    assert_int_equal(consume_batch(&f->cs, &res), 0);
+    assert_int_equal(res.read, 2);
+    assert_int_equal(res.last_seq, 10);
+
+    assert_int_equal(consume_batch(&f->cs, &res), 0);
+    assert_int_equal(res.read, 0);
+
+    own_logs(f, seqs, 10);
+
+    for (i = 0; i < 10; i++) {
+        assert_int_equal(seqs[i], i + 1);
+    }
+
+    assert_int_equal(own_meta(f, STORE_META_CONSUMED), 10);
+    assert_int_equal(own_meta(f, STORE_META_SRC_SEQ), 10);
+    assert_int_equal(own_meta(f, STORE_META_NEXT_ID), 11);
+    assert_int_equal(own_meta(f, STORE_META_LOST), 0);
+
+    CHECK_MDB(keryu_store_txn_begin(&f->src, MDB_RDONLY, &txn));
+    CHECK_MDB(keryu_store_meta_get(&f->src, txn, KERYU_META_CONSUMER_SEQ,
+                                   &consumer_seq));
+    mdb_txn_abort(txn);
+
+    assert_int_equal(consumer_seq, 10);
+}
+
+
+static void
+test_consume_stores_bytes_as_read(void **state)
+{
+    fixture_t      *f = *state;
+
+    uint8_t         key8[8];
+    MDB_val         key, src_val, dst_val;
+    MDB_txn        *stxn, *dtxn;
+
+    append(&f->src, 1, 3, 1000);
+    consume_all(f);
+
+    CHECK_MDB(keryu_store_txn_begin(&f->src, MDB_RDONLY, &stxn));
+    CHECK_MDB(store_txn_begin(&f->dst, MDB_RDONLY, &dtxn));
+
+    keryu_store_key_encode(key8, 2);
+    key.mv_size = 8;
+    key.mv_data = key8;
+
+    CHECK_MDB(mdb_get(stxn, f->src.ring, &key, &src_val));
+    CHECK_MDB(mdb_get(dtxn, f->dst.logs, &key, &dst_val));
+
+    assert_int_equal(src_val.mv_size, dst_val.mv_size);
+    assert_memory_equal(src_val.mv_data, dst_val.mv_data, src_val.mv_size);
+
+    mdb_txn_abort(dtxn);
+    mdb_txn_abort(stxn);
+}
+
+
+static void
+test_restart_loses_and_doubles_nothing(void **state)
+{
+    fixture_t      *f = *state;
+
+    uint64_t        i, seqs[25];
+    consume_res_t   res;
+
+    append(&f->src, 1, 10, 1000);
+
+    assert_int_equal(consume_batch(&f->cs, &res), 0);
+    assert_int_equal(consume_batch(&f->cs, &res), 0);
+
+    fixture_close(f);
+    fixture_open(f, 4);
+
+    append(&f->src, 11, 15, 1000);
+    consume_all(f);
+
+    own_logs(f, seqs, 25);
+
+    for (i = 0; i < 25; i++) {
+        assert_int_equal(seqs[i], i + 1);
+    }
+
+    assert_int_equal(own_meta(f, STORE_META_CONSUMED), 25);
+    assert_int_equal(own_meta(f, STORE_META_LOST), 0);
+}
+
+
+static void
+test_gap_counts_as_lost(void **state)
+{
+    fixture_t      *f = *state;
+
+    uint64_t        seqs[6];
+    consume_res_t   res;
+
+    append(&f->src, 1, 3, 1000);
+    append(&f->src, 7, 3, 1000);
+
+    assert_int_equal(consume_batch(&f->cs, &res), 0);
+    assert_int_equal(res.lost, 3);
+    consume_all(f);
+
+    own_logs(f, seqs, 6);
+
+    assert_int_equal(seqs[2], 3);
+    assert_int_equal(seqs[3], 7);
+    assert_int_equal(own_meta(f, STORE_META_LOST), 3);
+    assert_int_equal(own_meta(f, STORE_META_CONSUMED), 6);
+}
+
+
+static void
+test_trimmed_before_read_counts_as_lost(void **state)
+{
+    fixture_t  *f = *state;
+
+    uint64_t    seqs[5];
+
+    append(&f->src, 1, 10, 5);
+    consume_all(f);
+
+    own_logs(f, seqs, 5);
+
+    assert_int_equal(seqs[0], 6);
+    assert_int_equal(own_meta(f, STORE_META_LOST), 5);
+}
+
+
+static void
+test_replaced_store_read_from_start(void **state)
+{
+    fixture_t  *f = *state;
+
+    uint64_t    seqs[5], old_id;
+
+    append(&f->src, 1, 3, 1000);
+    consume_all(f);
+
+    old_id = own_meta(f, STORE_META_SRC_ID);
+    assert_true(old_id != 0);
+
+    fixture_close(f);
+    assert_int_equal(nftw(f->src_path, rm_entry, 8, FTW_DEPTH | FTW_PHYS), 0);
+    fixture_open(f, 4);
+
+    append(&f->src, 1, 2, 1000);
+    consume_all(f);
+
+    own_logs(f, seqs, 5);
+
+    assert_int_equal(seqs[2], 3);
+    assert_int_equal(seqs[3], 1);
+    assert_int_equal(seqs[4], 2);
+    assert_true(own_meta(f, STORE_META_SRC_ID) != old_id);
+    assert_int_equal(own_meta(f, STORE_META_SRC_SEQ), 2);
+    assert_int_equal(own_meta(f, STORE_META_LOST), 0);
+    assert_int_equal(own_meta(f, STORE_META_NEXT_ID), 6);
+}
+
+
+static void
+test_undecodable_record_skipped(void **state)
+{
+    fixture_t      *f = *state;
+
+    uint8_t         key8[8], junk[16];
+    MDB_val         key, val;
+    MDB_txn        *txn;
+    uint64_t        seqs[4];
+    consume_res_t   res;
+
+    append(&f->src, 1, 2, 1000);
+
+    memset(junk, 0x5a, sizeof(junk));
+    keryu_store_key_encode(key8, 3);
+
+    key.mv_size = 8;
+    key.mv_data = key8;
+    val.mv_size = sizeof(junk);
+    val.mv_data = junk;
+
+    CHECK_MDB(keryu_store_txn_begin(&f->src, 0, &txn));
+    CHECK_MDB(mdb_put(txn, f->src.ring, &key, &val, MDB_APPEND));
+    CHECK_MDB(keryu_store_meta_put(&f->src, txn, KERYU_META_LAST_SEQ, 3));
+    CHECK_MDB(mdb_txn_commit(txn));
+
+    append(&f->src, 4, 2, 1000);
+
+    assert_int_equal(consume_batch(&f->cs, &res), 0);
+    assert_int_equal(res.read, 4);
+    assert_int_equal(res.stored, 3);
+    assert_int_equal(res.invalid, 1);
+    consume_all(f);
+
+    own_logs(f, seqs, 4);
+
+    assert_int_equal(seqs[2], 4);
+    assert_int_equal(own_meta(f, STORE_META_INVALID), 1);
+    assert_int_equal(own_meta(f, STORE_META_LOST), 0);
+    assert_int_equal(own_meta(f, STORE_META_SRC_SEQ), 5);
+}
+
+
+static char *
+scan(fixture_t *f, const char *qs, int events_only, uint64_t scan_max)
+{
+    char            *out;
+    size_t           len;
+    json_t          *j;
+    query_t          q;
+    MDB_txn         *txn;
+    const uint8_t   *buf;
+
+    assert_int_equal(query_parse(&q, qs), 0);
+
+    j = json_new();
+    assert_non_null(j);
+
+    CHECK_MDB(store_txn_begin(&f->dst, MDB_RDONLY, &txn));
+    CHECK_MDB(api_scan(&f->dst, txn, &q, events_only, scan_max, j));
+    mdb_txn_abort(txn);
+
+    assert_int_equal(json_result(j, &buf, &len), 0);
+
+    out = strndup((const char *) buf, len);
+    assert_non_null(out);
+
+    json_free(j);
+
+    return out;
+}
+
+
+/* the ids of the items in a listing, in order, and its next_cursor */
+
+static void
+scan_ids(const char *out, char *ids, size_t size, char *next, size_t nsize)
+{
+    size_t       n;
+    const char  *p, *c;
+
+    ids[0] = '\0';
+    n = 0;
+
+    for (p = strstr(out, "{\"id\":"); p; p = strstr(p + 1, "{\"id\":")) {
+        n += snprintf(ids + n, size - n, "%s%d", n ? "," : "",
+                      atoi(p + 6));
+    }
+
+    c = strstr(out, "\"next_cursor\":");
+    assert_non_null(c);
+    c += 14;
+
+    if (*c == '"') {
+        snprintf(next, nsize, "%.*s", (int) strcspn(c + 1, "\""), c + 1);
+
+    } else {
+        snprintf(next, nsize, "null");
+    }
+}
+
+
+static void
+test_scan_pages_newest_first(void **state)
+{
+    fixture_t  *f = *state;
+
+    char        ids[256], next[32], qs[64], *out;
+
+    append(&f->src, 1, 10, 1000);
+    consume_all(f);
+
+    out = scan(f, "limit=4", 0, API_SCAN_MAX);
+    scan_ids(out, ids, sizeof(ids), next, sizeof(next));
+    assert_string_equal(ids, "10,9,8,7");
+    assert_string_equal(next, "7");
+    free(out);
+
+    snprintf(qs, sizeof(qs), "limit=4&cursor=%s", next);
+    out = scan(f, qs, 0, API_SCAN_MAX);
+    scan_ids(out, ids, sizeof(ids), next, sizeof(next));
+    assert_string_equal(ids, "6,5,4,3");
+    assert_string_equal(next, "3");
+    free(out);
+
+    snprintf(qs, sizeof(qs), "limit=4&cursor=%s", next);
+    out = scan(f, qs, 0, API_SCAN_MAX);
+    scan_ids(out, ids, sizeof(ids), next, sizeof(next));
+    assert_string_equal(ids, "2,1");
+    assert_string_equal(next, "null");
+    free(out);
+
+    /* exactly a full last page: no cursor to an empty page */
+
+    out = scan(f, "limit=10", 0, API_SCAN_MAX);
+    scan_ids(out, ids, sizeof(ids), next, sizeof(next));
+    assert_string_equal(next, "null");
+    free(out);
+
+    /* a cursor above every id starts from the newest */
+
+    out = scan(f, "limit=1&cursor=1000", 0, API_SCAN_MAX);
+    scan_ids(out, ids, sizeof(ids), next, sizeof(next));
+    assert_string_equal(ids, "10");
+    free(out);
+}
+
+
+static void
+test_scan_filters_and_events(void **state)
+{
+    fixture_t  *f = *state;
+
+    char        ids[256], next[32], *out;
+
+    append(&f->src, 1, 10, 1000);
+    consume_all(f);
+
+    out = scan(f, "", 1, API_SCAN_MAX);
+    scan_ids(out, ids, sizeof(ids), next, sizeof(next));
+    assert_string_equal(ids, "9,6,3");
+    assert_string_equal(next, "null");
+    free(out);
+
+    out = scan(f, "event_type=request&limit=3", 0, API_SCAN_MAX);
+    scan_ids(out, ids, sizeof(ids), next, sizeof(next));
+    assert_string_equal(ids, "10,8,7");
+    assert_string_equal(next, "7");
+    free(out);
+
+    out = scan(f, "event_type=logout", 0, API_SCAN_MAX);
+    assert_string_equal(out, "{\"items\":[],\"next_cursor\":null}");
+    free(out);
+}
+
+
+static void
+test_scan_bound_returns_cursor(void **state)
+{
+    fixture_t  *f = *state;
+
+    char        ids[256], next[32], qs[64], *out;
+
+    append(&f->src, 1, 10, 1000);
+    consume_all(f);
+
+    out = scan(f, "event_type=login", 0, 2);
+    scan_ids(out, ids, sizeof(ids), next, sizeof(next));
+    assert_string_equal(ids, "9");
+    assert_string_equal(next, "9");
+    free(out);
+
+    snprintf(qs, sizeof(qs), "event_type=login&cursor=%s", next);
+    out = scan(f, qs, 0, 2);
+    scan_ids(out, ids, sizeof(ids), next, sizeof(next));
+    assert_string_equal(ids, "");
+    assert_string_equal(next, "7");
+    free(out);
+}
+
+
+int
+main(void)
+{
+    const struct CMUnitTest  tests[] = {
+        cmocka_unit_test_setup_teardown(test_consume_in_batches,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_consume_stores_bytes_as_read,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restart_loses_and_doubles_nothing,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gap_counts_as_lost,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_trimmed_before_read_counts_as_lost,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replaced_store_read_from_start,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_undecodable_record_skipped,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scan_pages_newest_first,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scan_filters_and_events,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scan_bound_returns_cursor,
+                                        setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
