@@ -34,7 +34,7 @@ DEB_PACKAGES =	gcc make pkg-config nginx nginx-dev libssl-dev \
 		liblmdb-dev lmdb-utils libyajl-dev libevent-dev \
 		libcmocka-dev libpcre2-dev zlib1g-dev python3 perl curl \
 		libtest-base-perl libtext-diff-perl libtest-longstring-perl \
-		liblist-moreutils-perl libipc-run-perl wrk
+		liblist-moreutils-perl libipc-run-perl wrk valgrind
 
 SHARED_SRCS =	$(wildcard shared/*.c)
 SHARED_HDRS =	$(wildcard shared/*.h)
@@ -50,7 +50,8 @@ UNIT_BINS =	$(patsubst t/unit/%.c,$(BUILD)/t/%,$(UNIT_SRCS))
 # the real Test::Nginx when perl finds it, else the compatible runner
 PROVE_LIB =	$(shell perl -MTest::Nginx::Socket -e1 2>/dev/null || echo -I t/compat)
 
-.PHONY: all deps module keryud run stop test unit test-nginx test-e2e bench \
+.PHONY: all deps module keryud run stop test unit test-nginx test-e2e memcheck \
+	bench \
 	install clean
 
 all: module keryud
@@ -112,7 +113,7 @@ run: deps all
 stop:
 	@sh conf/demo.sh stop
 
-test: deps all unit test-nginx test-e2e
+test: deps all unit test-nginx test-e2e memcheck
 
 unit: $(UNIT_BINS)
 	@for t in $(UNIT_BINS); do echo "== $$t"; $$t || exit 1; done
@@ -124,6 +125,9 @@ test-nginx: $(MODULE)
 
 test-e2e: all
 	NGINX=$(NGINX) prove t/e2e/
+
+memcheck: $(MODULE)
+	NGINX=$(NGINX) sh t/memcheck.sh
 
 bench: deps all
 	@sh t/bench/run.sh
