@@ -63,6 +63,30 @@ subtest 'a request is recorded with its metadata' => sub {
 };
 
 
+subtest 'the client address is the one realip establishes' => sub {
+    my $dir = scratch();
+    my $port = free_port();
+
+    start_nginx($dir, port => $port,
+                server => 'set_real_ip_from 127.0.0.1; '
+                          . 'real_ip_header X-Forwarded-For;');
+
+    http($port, 'GET', '/realip/4', 'X-Forwarded-For' => '203.0.113.7');
+    http($port, 'GET', '/realip/6', 'X-Forwarded-For' => '2001:db8::1');
+
+    my @recs = wait_until(5, sub {
+        my @r = records_for("$dir/store", qr{^/realip/});
+        @r == 2 ? @r : ();
+    });
+
+    is($recs[0] && $recs[0]{ip}, '203.0.113.7', 'IPv4 from the header');
+    is($recs[1] && $recs[1]{ip}, '2001:0db8:0000:0000:0000:0000:0000:0001',
+       'IPv6 from the header');
+
+    stop_nginx($dir);
+};
+
+
 subtest 'sequence numbers are unique and gapless across workers' => sub {
     my $dir = scratch();
     my $port = free_port();
