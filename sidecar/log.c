@@ -36,7 +36,6 @@ log_init(int foreground, int debug)
     if (!foreground) {
         openlog("keryud", LOG_PID | LOG_NDELAY, LOG_DAEMON);
     }
-
 }
 
 

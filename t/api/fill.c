@@ -205,8 +205,6 @@ main(int argc, char **argv)
         goto store_close;
     }
 
-    printf("%llu\n", (unsigned long long) res.last_seq);
-
     keryu_store_close(&st);
 
     return 0;

@@ -1,0 +1,617 @@
+/*
+ * Copyright (C) Keryu Security
+ *
+ * The HTTP API.  Every request carries "Authorization: Bearer TOKEN";
+ * the token is checked before the path, so a client without one learns
+ * nothing about the API.  Each request runs in one short read transaction
+ * on keryud's own store, and the status endpoint in one more on the shared
+ * store.  Every answer is JSON, errors included: {"error":"<reason>"},
+ * with "parameter" naming a bad query parameter.
+ *
+ *   GET /api/security/logs/     every record; admin and auditor
+ *   GET /api/security/events/   records that are not plain requests
+ *   GET /api/security/status/   counters of keryud and of the shared store
+ */
+
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "api.h"
+#include "log.h"
+
+
+#define API_TOKEN_MAX    512
+#define API_HEADERS_MAX  16384
+#define API_BODY_MAX     4096
+#define API_TIMEOUT      30
+
+#define API_UNAUTHORIZED  401
+#define API_FORBIDDEN     403
+
+#define API_INTERNAL_BODY  "{\"error\":\"internal error\"}"
+
+
+typedef enum {
+    API_LOGS = 0,
+    API_EVENTS,
+    API_STATUS
+} api_endpoint_e;
+
+
+typedef struct {
+    const char         *path;
+    api_endpoint_e      endpoint;
+    int                 auditors;     /* admin and auditor only */
+} api_route_t;
+
+
+struct api_s {
+    struct evhttp      *http;
+    store_t            *own;
+    keryu_store_t      *src;
+    time_t              started;
+};
+
+
+static void api_dispatch(struct evhttp_request *req, void *arg);
+static int api_bearer(const char *header, const char **token, size_t *len);
+static void api_list(struct evhttp_request *req, store_t *st, MDB_txn *txn,
+    int events_only);
+static void api_status(api_t *api, struct evhttp_request *req, MDB_txn *txn);
+static void api_reply(struct evhttp_request *req, int code, json_t *j);
+static void api_send(struct evhttp_request *req, int code, const void *buf,
+    size_t len);
+static void api_error(struct evhttp_request *req, int code,
+    const char *reason, const char *param);
+
+
+static const api_route_t  api_routes[] = {
+    { "/api/security/logs/",    API_LOGS,    1 },
+    { "/api/security/logs",     API_LOGS,    1 },
+    { "/api/security/events/",  API_EVENTS,  0 },
+    { "/api/security/events",   API_EVENTS,  0 },
+    { "/api/security/status/",  API_STATUS,  0 },
+    { "/api/security/status",   API_STATUS,  0 },
+    { NULL,                     API_LOGS,    0 }
+};
+
+
+api_t *
+api_new(struct event_base *base, const conf_t *cf, store_t *own,
+    keryu_store_t *src)
+{
+    api_t  *api;
+
+    api = calloc(1, sizeof(api_t));
+    if (api == NULL) {
+        log_warn("%s: calloc", __func__);
+        return NULL;
+    }
+
+    api->own = own;
+    api->src = src;
+    api->started = time(NULL);
+
+    api->http = evhttp_new(base);
+    if (api->http == NULL) {
+        log_warnx("%s: evhttp_new() failed", __func__);
+        goto api_free;
+    }
+
+    /* every method reaches api_dispatch, which answers 405 in JSON */
+
+    evhttp_set_allowed_methods(api->http,
+                               EVHTTP_REQ_GET | EVHTTP_REQ_POST
+                               | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT
+                               | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS
+                               | EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT
+                               | EVHTTP_REQ_PATCH);
+    evhttp_set_max_headers_size(api->http, API_HEADERS_MAX);
+    evhttp_set_max_body_size(api->http, API_BODY_MAX);
+    evhttp_set_timeout(api->http, API_TIMEOUT);
+    evhttp_set_gencb(api->http, api_dispatch, api);
+
+    if (evhttp_bind_socket_with_handle(api->http, cf->listen_addr,
+                                       cf->listen_port)
+        == NULL)
+    {
+        log_warn("cannot listen on %s port %u", cf->listen_addr,
+                 cf->listen_port);
+        goto http_free;
+    }
+
+    log_info("listening on %s port %u", cf->listen_addr, cf->listen_port);
+
+    return api;
+
+http_free:
+
+    evhttp_free(api->http);
+
+api_free:
+
+    free(api);
+
+    return NULL;
+}
+
+
+void
+api_free(api_t *api)
+{
+    if (api == NULL) {
+        return;
+    }
+
+    evhttp_free(api->http);
+    free(api);
+}
+
+
+static void
+api_dispatch(struct evhttp_request *req, void *arg)
+{
+    api_t                     *api = arg;
+
+    int                        rc;
+    role_e                     role;
+    size_t                     len;
+    MDB_txn                   *txn;
+    const char                *header, *path, *token;
+    const api_route_t         *route;
+    const struct evhttp_uri   *uri;
+
+    rc = store_txn_begin(api->own, MDB_RDONLY, &txn);
+    if (rc != 0) {
+        log_warnx("%s: mdb_txn_begin() failed: %s", __func__,
+                  mdb_strerror(rc));
+        api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        return;
+    }
+
+    header = evhttp_find_header(evhttp_request_get_input_headers(req),
+                                "Authorization");
+
+    if (header == NULL) {
+        log_debug("%s: request without a token", __func__);
+        api_error(req, API_UNAUTHORIZED, "missing token", NULL);
+        goto txn_abort;
+    }
+
+    if (api_bearer(header, &token, &len) == -1) {
+        log_debug("%s: malformed authorization header", __func__);
+        api_error(req, API_UNAUTHORIZED, "invalid token", NULL);
+        goto txn_abort;
+    }
+
+    rc = token_lookup(api->own, txn, token, len, &role);
+
+    if (rc == MDB_NOTFOUND) {
+        log_debug("%s: unknown token", __func__);
+        api_error(req, API_UNAUTHORIZED, "invalid token", NULL);
+        goto txn_abort;
+    }
+
+    if (rc != 0) {
+        log_warnx("%s: token lookup failed: %s", __func__, mdb_strerror(rc));
+        api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        goto txn_abort;
+    }
+
+    uri = evhttp_request_get_evhttp_uri(req);
+    path = evhttp_uri_get_path(uri);
+
+    for (route = api_routes; route->path; route++) {
+        if (path && strcmp(route->path, path) == 0) {
+            break;
+        }
+    }
+
+    if (route->path == NULL) {
+        api_error(req, HTTP_NOTFOUND, "not found", NULL);
+        goto txn_abort;
+    }
+
+    if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
+                          "GET");
+        api_error(req, HTTP_BADMETHOD, "method not allowed", NULL);
+        goto txn_abort;
+    }
+
+    if (route->auditors && role != ROLE_ADMIN && role != ROLE_AUDITOR) {
+        log_debug("%s: role %s may not read logs", __func__,
+                  token_role_name(role));
+        api_error(req, API_FORBIDDEN, "forbidden", NULL);
+        goto txn_abort;
+    }
+
+    switch (route->endpoint) {
+
+    case API_LOGS:
+        api_list(req, api->own, txn, 0);
+        break;
+
+    case API_EVENTS:
+        api_list(req, api->own, txn, 1);
+        break;
+
+    default:
+        api_status(api, req, txn);
+        break;
+    }
+
+txn_abort:
+
+    mdb_txn_abort(txn);
+}
+
+
+/* finds the token in "Bearer TOKEN"; the scheme's case does not matter */
+
+static int
+api_bearer(const char *header, const char **token, size_t *len)
+{
+    size_t  n;
+
+    if (strncasecmp(header, "Bearer ", 7) != 0) {
+        return -1;
+    }
+
+    header += 7;
+    header += strspn(header, " ");
+
+    n = strcspn(header, " \t");
+
+    if (n == 0 || n > API_TOKEN_MAX || header[n + strspn(header + n, " \t")]) {
+        return -1;
+    }
+
+    *token = header;
+    *len = n;
+
+    return 0;
+}
+
+
+static void
+api_list(struct evhttp_request *req, store_t *st, MDB_txn *txn,
+    int events_only)
+{
+    int          rc;
+    json_t      *j;
+    query_t      q;
+    const char  *qs;
+
+    qs = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+
+    if (query_parse(&q, qs) == -1) {
+        log_debug("%s: %s \"%s\"", __func__, q.error, q.bad);
+        api_error(req, HTTP_BADREQUEST, q.error,
+                  q.bad[0] ? q.bad : NULL);
+        return;
+    }
+
+    j = json_new();
+    if (j == NULL) {
+        log_warnx("%s: json_new() failed", __func__);
+        api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        return;
+    }
+
+    rc = api_scan(st, txn, &q, events_only, API_SCAN_MAX, j);
+    if (rc != 0) {
+        log_warnx("%s: reading logs failed: %s", __func__, mdb_strerror(rc));
+        api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        goto json_free;
+    }
+
+    api_reply(req, HTTP_OK, j);
+
+json_free:
+
+    json_free(j);
+}
+
+
+int
+api_scan(store_t *st, MDB_txn *txn, const query_t *q, int events_only,
+    uint64_t scan_max, json_t *j)
+{
+    int              rc;
+    char             buf[24];
+    uint8_t          kbuf[8];
+    MDB_val          key, val;
+    uint64_t         id, next, scanned, n;
+    MDB_cursor      *cur;
+    keryu_record_t   rec;
+
+    rc = mdb_cursor_open(txn, st->logs, &cur);
+    if (rc != 0) {
+        return rc;
+    }
+
+    /* a cursor names the last record shown: go on strictly below it */
+
+    if (q->cursor) {
+        keryu_store_key_encode(kbuf, q->cursor);
+
+        key.mv_size = 8;
+        key.mv_data = kbuf;
+
+        rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+
+        if (rc == 0) {
+            rc = mdb_cursor_get(cur, &key, &val, MDB_PREV);
+
+        } else if (rc == MDB_NOTFOUND) {
+            rc = mdb_cursor_get(cur, &key, &val, MDB_LAST);
+        }
+
+    } else {
+        rc = mdb_cursor_get(cur, &key, &val, MDB_LAST);
+    }
+
+    json_map_open(j);
+    json_key(j, "items");
+    json_array_open(j);
+
+    next = 0;
+    scanned = 0;
+    n = 0;
+
+    while (rc == 0) {
+        if (key.mv_size != 8) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+
+        id = keryu_store_key_decode(key.mv_data);
+        scanned++;
+
+        if (keryu_record_decode(&rec, val.mv_data, val.mv_size) == -1) {
+            log_debug("%s: record %llu does not decode", __func__,
+                      (unsigned long long) id);
+
+        } else if ((!events_only || rec.type != KERYU_EVENT_REQUEST)
+                   && query_match(q, &rec))
+        {
+            json_record(j, id, &rec);
+            n++;
+        }
+
+        rc = mdb_cursor_get(cur, &key, &val, MDB_PREV);
+
+        if (rc == 0 && (n == q->limit || scanned == scan_max)) {
+            next = id;
+            break;
+        }
+    }
+
+    mdb_cursor_close(cur);
+
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        return rc;
+    }
+
+    json_array_close(j);
+    json_key(j, "next_cursor");
+
+    if (next) {
+        snprintf(buf, sizeof(buf), "%llu", (unsigned long long) next);
+        json_cstring(j, buf);
+
+    } else {
+        json_null(j);
+    }
+
+    json_map_close(j);
+
+    return 0;
+}
+
+
+static void
+api_status(api_t *api, struct evhttp_request *req, MDB_txn *txn)
+{
+    int        rc;
+    char       tbuf[TIME_STR_MAX];
+    json_t    *j;
+    MDB_txn   *stxn;
+    uint64_t   consumed, lost, invalid, src_seq, last_seq, last_time,
+               trimmed, dropped, overflow, failed, consumer_seq;
+
+    if ((rc = store_meta_get(api->own, txn, STORE_META_CONSUMED, &consumed))
+        || (rc = store_meta_get(api->own, txn, STORE_META_LOST, &lost))
+        || (rc = store_meta_get(api->own, txn, STORE_META_INVALID, &invalid))
+        || (rc = store_meta_get(api->own, txn, STORE_META_SRC_SEQ, &src_seq)))
+    {
+        log_warnx("%s: reading own meta failed: %s", __func__,
+                  mdb_strerror(rc));
+        api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        return;
+    }
+
+    if (api->src->env == NULL) {
+        api_error(req, HTTP_SERVUNAVAIL, "shared store unavailable", NULL);
+        return;
+    }
+
+    rc = keryu_store_txn_begin(api->src, MDB_RDONLY, &stxn);
+    if (rc != 0) {
+        log_warnx("%s: mdb_txn_begin() on shared store failed: %s",
+                  __func__, keryu_store_strerror(rc));
+        api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        return;
+    }
+
+    if ((rc = keryu_store_meta_get(api->src, stxn, KERYU_META_LAST_SEQ,
+                                   &last_seq))
+        || (rc = keryu_store_meta_get(api->src, stxn, KERYU_META_LAST_TIME,
+                                      &last_time))
+        || (rc = keryu_store_meta_get(api->src, stxn, KERYU_META_TRIMMED,
+                                      &trimmed))
+        || (rc = keryu_store_meta_get(api->src, stxn, KERYU_META_DROPPED,
+                                      &dropped))
+        || (rc = keryu_store_meta_get(api->src, stxn, KERYU_META_OVERFLOW,
+                                      &overflow))
+        || (rc = keryu_store_meta_get(api->src, stxn, KERYU_META_FAILED,
+                                      &failed))
+        || (rc = keryu_store_meta_get(api->src, stxn,
+                                      KERYU_META_CONSUMER_SEQ,
+                                      &consumer_seq)))
+    {
+        mdb_txn_abort(stxn);
+        log_warnx("%s: reading shared meta failed: %s", __func__,
+                  keryu_store_strerror(rc));
+        api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        return;
+    }
+
+    mdb_txn_abort(stxn);
+
+    j = json_new();
+    if (j == NULL) {
+        log_warnx("%s: json_new() failed", __func__);
+        api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        return;
+    }
+
+    json_map_open(j);
+
+    json_key(j, "keryud");
+    json_map_open(j);
+    json_key(j, "uptime");
+    json_uint(j, (uint64_t) (time(NULL) - api->started));
+    json_key(j, "consumed");
+    json_uint(j, consumed);
+    json_key(j, "lost");
+    json_uint(j, lost);
+    json_key(j, "invalid");
+    json_uint(j, invalid);
+    json_key(j, "last_seq");
+    json_uint(j, src_seq);
+    json_map_close(j);
+
+    json_key(j, "store");
+    json_map_open(j);
+    json_key(j, "last_seq");
+    json_uint(j, last_seq);
+    json_key(j, "last_time");
+
+    if (last_time) {
+        json_string(j, (uint8_t *) tbuf, time_format(last_time, tbuf));
+
+    } else {
+        json_null(j);
+    }
+
+    json_key(j, "trimmed");
+    json_uint(j, trimmed);
+    json_key(j, "dropped");
+    json_uint(j, dropped);
+    json_key(j, "overflow");
+    json_uint(j, overflow);
+    json_key(j, "failed");
+    json_uint(j, failed);
+    json_key(j, "lag");
+    json_uint(j, last_seq > consumer_seq ? last_seq - consumer_seq : 0);
+    json_map_close(j);
+
+    json_map_close(j);
+
+    api_reply(req, HTTP_OK, j);
+
+    json_free(j);
+}
+
+
+/* sends j, or a fixed 500 if building it failed */
+
+static void
+api_reply(struct evhttp_request *req, int code, json_t *j)
+{
+    size_t          len;
+    const uint8_t  *buf;
+
+    if (json_result(j, &buf, &len) == -1) {
+        log_warnx("%s: %s", __func__, json_error(j));
+        api_send(req, HTTP_INTERNAL, API_INTERNAL_BODY,
+                 sizeof(API_INTERNAL_BODY) - 1);
+        return;
+    }
+
+    api_send(req, code, buf, len);
+}
+
+
+static void
+api_send(struct evhttp_request *req, int code, const void *buf, size_t len)
+{
+    struct evbuffer   *body;
+    struct evkeyvalq  *h;
+
+    body = evbuffer_new();
+    if (body == NULL) {
+        log_warnx("%s: evbuffer_new() failed", __func__);
+        evhttp_send_error(req, HTTP_INTERNAL, NULL);
+        return;
+    }
+
+    if (evbuffer_add(body, buf, len) == -1) {
+        log_warnx("%s: evbuffer_add() failed", __func__);
+        evbuffer_free(body);
+        evhttp_send_error(req, HTTP_INTERNAL, NULL);
+        return;
+    }
+
+    h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "Content-Type", "application/json");
+    evhttp_add_header(h, "Cache-Control", "no-store");
+
+    if (code == API_UNAUTHORIZED) {
+        evhttp_add_header(h, "WWW-Authenticate", "Bearer");
+    }
+
+    evhttp_send_reply(req, code, NULL, body);
+
+    evbuffer_free(body);
+}
+
+
+static void
+api_error(struct evhttp_request *req, int code, const char *reason,
+    const char *param)
+{
+    json_t  *j;
+
+    j = json_new();
+    if (j == NULL) {
+        log_warnx("%s: json_new() failed", __func__);
+        api_send(req, HTTP_INTERNAL, API_INTERNAL_BODY,
+                 sizeof(API_INTERNAL_BODY) - 1);
+        return;
+    }
+
+    json_map_open(j);
+    json_key(j, "error");
+    json_cstring(j, reason);
+
+    if (param) {
+        json_key(j, "parameter");
+        json_cstring(j, param);
+    }
+
+    json_map_close(j);
+
+    api_reply(req, code, j);
+
+    json_free(j);
+}

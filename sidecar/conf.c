@@ -1,0 +1,667 @@
+/*
+ * Copyright (C) Keryu Security
+ *
+ * The configuration file.  The grammar is nginx's, cut down: a directive
+ * is a name, one argument and a ";", "#" starts a comment that runs to the
+ * end of the line, and an argument may be quoted with "..." (\" and \\
+ * escape inside quotes).  Parsing is strict: an unknown directive, a bad
+ * value, a repeated directive or a missing required one fails the whole
+ * file with one message of the form "FILE:LINE: reason".
+ */
+
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "keryud.h"
+
+
+#define CONF_WORD_MAX  CONF_PATH_MAX
+#define CONF_FILE_MAX  (1024 * 1024)
+
+
+typedef struct {
+    const char         *file;
+    const char         *p;
+    const char         *end;
+    unsigned            line;
+    char               *err;
+    size_t              errlen;
+} conf_ctx_t;
+
+
+typedef int (*conf_set_pt)(conf_ctx_t *ctx, conf_t *cf, const char *value);
+
+
+typedef struct {
+    const char         *name;
+    conf_set_pt         set;
+    int                 required;
+} conf_command_t;
+
+
+static int conf_error(conf_ctx_t *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static char *conf_read(const char *file, size_t *len, char *err,
+    size_t errlen);
+static int conf_token(conf_ctx_t *ctx, char *word, size_t size, int *quoted);
+static int conf_parse_time(const char *s, uint64_t *ms);
+static int conf_parse_size(const char *s, uint64_t *bytes);
+static int conf_set_path(conf_ctx_t *ctx, char *dst, const char *name,
+    const char *value);
+static int conf_set_store(conf_ctx_t *ctx, conf_t *cf, const char *value);
+static int conf_set_data(conf_ctx_t *ctx, conf_t *cf, const char *value);
+static int conf_set_pid_file(conf_ctx_t *ctx, conf_t *cf, const char *value);
+static int conf_set_listen(conf_ctx_t *ctx, conf_t *cf, const char *value);
+static int conf_set_poll(conf_ctx_t *ctx, conf_t *cf, const char *value);
+static int conf_set_sync(conf_ctx_t *ctx, conf_t *cf, const char *value);
+static int conf_set_batch(conf_ctx_t *ctx, conf_t *cf, const char *value);
+static int conf_set_data_size(conf_ctx_t *ctx, conf_t *cf,
+    const char *value);
+static int conf_set_log_level(conf_ctx_t *ctx, conf_t *cf,
+    const char *value);
+
+
+static const conf_command_t  conf_commands[] = {
+    { "store",          conf_set_store,      1 },
+    { "data",           conf_set_data,       1 },
+    { "listen",         conf_set_listen,     0 },
+    { "poll_interval",  conf_set_poll,       0 },
+    { "sync_interval",  conf_set_sync,       0 },
+    { "batch",          conf_set_batch,      0 },
+    { "data_size",      conf_set_data_size,  0 },
+    { "pid_file",       conf_set_pid_file,   0 },
+    { "log_level",      conf_set_log_level,  0 }
+};
+
+#define CONF_NCOMMANDS  (sizeof(conf_commands) / sizeof(conf_commands[0]))
+
+
+void
+conf_defaults(conf_t *cf)
+{
+    memset(cf, 0, sizeof(conf_t));
+
+    strcpy(cf->listen_addr, "127.0.0.1");
+    cf->listen_port = 8081;
+    cf->poll_interval = 50;
+    cf->sync_interval = 1000;
+    cf->batch = 4096;
+    cf->data_size = 1024ULL * 1024 * 1024;
+}
+
+
+int
+conf_parse(conf_t *cf, const char *file, char *err, size_t errlen)
+{
+    int          rc, quoted;
+    char        *text, name[CONF_WORD_MAX], value[CONF_WORD_MAX],
+                 semi[CONF_WORD_MAX];
+    size_t       i, len;
+    unsigned     line, seen[CONF_NCOMMANDS];
+    conf_ctx_t   ctx;
+
+    conf_defaults(cf);
+    memset(seen, 0, sizeof(seen));
+
+    text = conf_read(file, &len, err, errlen);
+    if (text == NULL) {
+        return -1;
+    }
+
+    ctx.file = file;
+    ctx.p = text;
+    ctx.end = text + len;
+    ctx.line = 1;
+    ctx.err = err;
+    ctx.errlen = errlen;
+
+    rc = -1;
+
+    for ( ;; ) {
+        if (conf_token(&ctx, name, sizeof(name), &quoted) == -1) {
+            goto done;
+        }
+
+        if (name[0] == '\0' && !quoted) {
+            break;
+        }
+
+        line = ctx.line;
+
+        for (i = 0; i < CONF_NCOMMANDS; i++) {
+            if (strcmp(conf_commands[i].name, name) == 0) {
+                break;
+            }
+        }
+
+        if (i == CONF_NCOMMANDS || quoted) {
+            conf_error(&ctx, "unknown directive \"%s\"", name);
+            goto done;
+        }
+
+        if (seen[i]) {
+            conf_error(&ctx, "\"%s\" directive is duplicate, first at line %u",
+                       name, seen[i]);
+            goto done;
+        }
+
+        seen[i] = line;
+
+        if (conf_token(&ctx, value, sizeof(value), &quoted) == -1) {
+            goto done;
+        }
+
+        if ((value[0] == '\0' && !quoted)
+            || (!quoted && strcmp(value, ";") == 0))
+        {
+            conf_error(&ctx, "invalid number of arguments in \"%s\" directive",
+                       name);
+            goto done;
+        }
+
+        if (conf_token(&ctx, semi, sizeof(semi), &quoted) == -1) {
+            goto done;
+        }
+
+        if (quoted || strcmp(semi, ";") != 0) {
+            if (semi[0] == '\0' && !quoted) {
+                conf_error(&ctx, "unexpected end of file, expecting \";\"");
+
+            } else {
+                conf_error(&ctx, "invalid number of arguments in \"%s\" "
+                           "directive", name);
+            }
+
+            goto done;
+        }
+
+        ctx.line = line;
+
+        if (conf_commands[i].set(&ctx, cf, value) == -1) {
+            goto done;
+        }
+    }
+
+    for (i = 0; i < CONF_NCOMMANDS; i++) {
+        if (conf_commands[i].required && !seen[i]) {
+            snprintf(err, errlen, "%s: no \"%s\" directive", file,
+                     conf_commands[i].name);
+            goto done;
+        }
+    }
+
+    rc = 0;
+
+done:
+
+    free(text);
+
+    return rc;
+}
+
+
+static int
+conf_error(conf_ctx_t *ctx, const char *fmt, ...)
+{
+    int      n;
+    va_list  ap;
+
+    n = snprintf(ctx->err, ctx->errlen, "%s:%u: ", ctx->file, ctx->line);
+
+    if (n >= 0 && (size_t) n < ctx->errlen) {
+        va_start(ap, fmt);
+        vsnprintf(ctx->err + n, ctx->errlen - n, fmt, ap);
+        va_end(ap);
+    }
+
+    return -1;
+}
+
+
+/* reads the whole file; a file with a NUL byte in it is refused */
+
+static char *
+conf_read(const char *file, size_t *len, char *err, size_t errlen)
+{
+    char    *text;
+    FILE    *fp;
+    size_t   n;
+
+    fp = fopen(file, "r");
+    if (fp == NULL) {
+        snprintf(err, errlen, "%s: %s", file, strerror(errno));
+        return NULL;
+    }
+
+    text = malloc(CONF_FILE_MAX + 1);
+    if (text == NULL) {
+        snprintf(err, errlen, "%s: %s", file, strerror(errno));
+        goto file_close;
+    }
+
+    n = fread(text, 1, CONF_FILE_MAX + 1, fp);
+
+    if (ferror(fp)) {
+        snprintf(err, errlen, "%s: read error", file);
+        goto text_free;
+    }
+
+    if (n > CONF_FILE_MAX) {
+        snprintf(err, errlen, "%s: file is too large", file);
+        goto text_free;
+    }
+
+    if (memchr(text, '\0', n) != NULL) {
+        snprintf(err, errlen, "%s: file contains a NUL byte", file);
+        goto text_free;
+    }
+
+    text[n] = '\0';
+    *len = n;
+
+    fclose(fp);
+
+    return text;
+
+text_free:
+
+    free(text);
+
+file_close:
+
+    fclose(fp);
+
+    return NULL;
+}
+
+
+/*
+ * reads the next word, a quoted string or ";" into word; an empty unquoted
+ * word means the end of the file
+ */
+
+static int
+conf_token(conf_ctx_t *ctx, char *word, size_t size, int *quoted)
+{
+    char    c;
+    size_t  n;
+
+    *quoted = 0;
+    n = 0;
+
+    for ( ;; ) {
+        while (ctx->p < ctx->end && isspace((unsigned char) *ctx->p)) {
+            if (*ctx->p == '\n') {
+                ctx->line++;
+            }
+
+            ctx->p++;
+        }
+
+        if (ctx->p < ctx->end && *ctx->p == '#') {
+            while (ctx->p < ctx->end && *ctx->p != '\n') {
+                ctx->p++;
+            }
+
+            continue;
+        }
+
+        break;
+    }
+
+    if (ctx->p == ctx->end) {
+        word[0] = '\0';
+        return 0;
+    }
+
+    if (*ctx->p == ';') {
+        ctx->p++;
+        strcpy(word, ";");
+        return 0;
+    }
+
+    if (*ctx->p == '"') {
+        *quoted = 1;
+        ctx->p++;
+
+        for ( ;; ) {
+            if (ctx->p == ctx->end || *ctx->p == '\n') {
+                return conf_error(ctx, "unterminated quoted string");
+            }
+
+            c = *ctx->p++;
+
+            if (c == '"') {
+                break;
+            }
+
+            if (c == '\\' && ctx->p < ctx->end
+                && (*ctx->p == '"' || *ctx->p == '\\'))
+            {
+                c = *ctx->p++;
+            }
+
+            if (n + 1 == size) {
+                return conf_error(ctx, "argument is too long");
+            }
+
+            word[n++] = c;
+        }
+
+        word[n] = '\0';
+
+        return 0;
+    }
+
+    while (ctx->p < ctx->end && !isspace((unsigned char) *ctx->p)
+           && *ctx->p != ';' && *ctx->p != '#' && *ctx->p != '"')
+    {
+        if (n + 1 == size) {
+            return conf_error(ctx, "argument is too long");
+        }
+
+        word[n++] = *ctx->p++;
+    }
+
+    word[n] = '\0';
+
+    return 0;
+}
+
+
+/* a number with an optional unit: ms, s (the default), m or h */
+
+static int
+conf_parse_time(const char *s, uint64_t *ms)
+{
+    char      *end;
+    uint64_t   n, scale;
+
+    if (!isdigit((unsigned char) s[0])) {
+        return -1;
+    }
+
+    errno = 0;
+    n = strtoull(s, &end, 10);
+
+    if (errno != 0) {
+        return -1;
+    }
+
+    if (strcmp(end, "ms") == 0) {
+        scale = 1;
+
+    } else if (strcmp(end, "s") == 0 || *end == '\0') {
+        scale = 1000;
+
+    } else if (strcmp(end, "m") == 0) {
+        scale = 60 * 1000;
+
+    } else if (strcmp(end, "h") == 0) {
+        scale = 60 * 60 * 1000;
+
+    } else {
+        return -1;
+    }
+
+    if (n > UINT64_MAX / scale) {
+        return -1;
+    }
+
+    *ms = n * scale;
+
+    return 0;
+}
+
+
+/* a number of bytes with an optional unit: k, m or g, in either case */
+
+static int
+conf_parse_size(const char *s, uint64_t *bytes)
+{
+    char      *end;
+    uint64_t   n, scale;
+
+    if (!isdigit((unsigned char) s[0])) {
+        return -1;
+    }
+
+    errno = 0;
+    n = strtoull(s, &end, 10);
+
+    if (errno != 0) {
+        return -1;
+    }
+
+    switch (*end) {
+
+    case '\0':
+        scale = 1;
+        break;
+
+    case 'k':
+    case 'K':
+        scale = 1024;
+        break;
+
+    case 'm':
+    case 'M':
+        scale = 1024 * 1024;
+        break;
+
+    case 'g':
+    case 'G':
+        scale = 1024 * 1024 * 1024;
+        break;
+
+    default:
+        return -1;
+    }
+
+    if (*end != '\0' && end[1] != '\0') {
+        return -1;
+    }
+
+    if (n > UINT64_MAX / scale) {
+        return -1;
+    }
+
+    *bytes = n * scale;
+
+    return 0;
+}
+
+
+static int
+conf_set_path(conf_ctx_t *ctx, char *dst, const char *name, const char *value)
+{
+    if (value[0] == '\0') {
+        return conf_error(ctx, "empty path in \"%s\" directive", name);
+    }
+
+    if (strlen(value) >= CONF_PATH_MAX) {
+        return conf_error(ctx, "path in \"%s\" directive is too long", name);
+    }
+
+    strcpy(dst, value);
+
+    return 0;
+}
+
+
+static int
+conf_set_store(conf_ctx_t *ctx, conf_t *cf, const char *value)
+{
+    return conf_set_path(ctx, cf->store, "store", value);
+}
+
+
+static int
+conf_set_data(conf_ctx_t *ctx, conf_t *cf, const char *value)
+{
+    return conf_set_path(ctx, cf->data, "data", value);
+}
+
+
+static int
+conf_set_pid_file(conf_ctx_t *ctx, conf_t *cf, const char *value)
+{
+    return conf_set_path(ctx, cf->pid_file, "pid_file", value);
+}
+
+
+/* "ADDR:PORT" for IPv4, "[ADDR]:PORT" for IPv6, numeric only */
+
+static int
+conf_set_listen(conf_ctx_t *ctx, conf_t *cf, const char *value)
+{
+    int            af;
+    char          *end, host[64];
+    size_t         len;
+    uint8_t        buf[16];
+    const char    *colon, *addr;
+    unsigned long  port;
+
+    addr = value;
+    colon = strrchr(value, ':');
+    if (colon == NULL || colon == value) {
+        goto invalid;
+    }
+
+    len = (size_t) (colon - value);
+    af = AF_INET;
+
+    if (value[0] == '[') {
+        if (len < 3 || value[len - 1] != ']') {
+            goto invalid;
+        }
+
+        value++;
+        len -= 2;
+        af = AF_INET6;
+    }
+
+    if (len >= sizeof(host)) {
+        goto invalid;
+    }
+
+    memcpy(host, value, len);
+    host[len] = '\0';
+
+    if (inet_pton(af, host, buf) != 1) {
+        goto invalid;
+    }
+
+    if (!isdigit((unsigned char) colon[1])) {
+        goto invalid;
+    }
+
+    errno = 0;
+    port = strtoul(colon + 1, &end, 10);
+
+    if (errno != 0 || *end != '\0' || port == 0 || port > 65535) {
+        goto invalid;
+    }
+
+    strcpy(cf->listen_addr, host);
+    cf->listen_port = (uint16_t) port;
+
+    return 0;
+
+invalid:
+
+    return conf_error(ctx, "invalid address \"%s\" in \"listen\" directive, "
+                      "expecting ADDR:PORT", addr);
+}
+
+
+static int
+conf_set_poll(conf_ctx_t *ctx, conf_t *cf, const char *value)
+{
+    if (conf_parse_time(value, &cf->poll_interval) == -1
+        || cf->poll_interval < 1 || cf->poll_interval > 60 * 1000)
+    {
+        return conf_error(ctx, "invalid time \"%s\" in \"poll_interval\" "
+                          "directive, expecting 1ms to 60s", value);
+    }
+
+    return 0;
+}
+
+
+static int
+conf_set_sync(conf_ctx_t *ctx, conf_t *cf, const char *value)
+{
+    if (conf_parse_time(value, &cf->sync_interval) == -1
+        || cf->sync_interval < 10 || cf->sync_interval > 60 * 60 * 1000)
+    {
+        return conf_error(ctx, "invalid time \"%s\" in \"sync_interval\" "
+                          "directive, expecting 10ms to 1h", value);
+    }
+
+    return 0;
+}
+
+
+static int
+conf_set_batch(conf_ctx_t *ctx, conf_t *cf, const char *value)
+{
+    char  *end;
+
+    if (!isdigit((unsigned char) value[0])) {
+        goto invalid;
+    }
+
+    errno = 0;
+    cf->batch = strtoull(value, &end, 10);
+
+    if (errno != 0 || *end != '\0' || cf->batch < 1 || cf->batch > 1000000) {
+        goto invalid;
+    }
+
+    return 0;
+
+invalid:
+
+    return conf_error(ctx, "invalid number \"%s\" in \"batch\" "
+                      "directive, expecting 1 to 1000000", value);
+}
+
+
+static int
+conf_set_data_size(conf_ctx_t *ctx, conf_t *cf, const char *value)
+{
+    if (conf_parse_size(value, &cf->data_size) == -1
+        || cf->data_size < 1024 * 1024
+        || cf->data_size > 1024ULL * 1024 * 1024 * 1024)
+    {
+        return conf_error(ctx, "invalid size \"%s\" in \"data_size\" "
+                          "directive, expecting 1m to 1024g", value);
+    }
+
+    return 0;
+}
+
+
+static int
+conf_set_log_level(conf_ctx_t *ctx, conf_t *cf, const char *value)
+{
+    if (strcmp(value, "info") == 0) {
+        cf->log_debug = 0;
+
+    } else if (strcmp(value, "debug") == 0) {
+        cf->log_debug = 1;
+
+    } else {
+        return conf_error(ctx, "invalid value \"%s\" in \"log_level\" "
+                          "directive, expecting \"info\" or \"debug\"", value);
+    }
+
+    return 0;
+}

@@ -1,0 +1,373 @@
+/*
+ * Copyright (C) Keryu Security
+ *
+ * The consumer: it moves records from the shared ring into keryud's own
+ * store.  One call of consume_batch() reads up to "batch" records in a
+ * read transaction on the shared store and writes them, with the new
+ * cursor, in one write transaction on keryud's own; the cursor and the
+ * records it covers commit together, so a crash or restart neither loses
+ * nor doubles a record that was read.
+ *
+ * The cursor is the pair (store_id, last sequence number read).  A store
+ * with another store_id is read from its start, while keryud's own ids
+ * keep counting.  Sequence numbers that are missing from the ring, because
+ * writers trimmed them before keryud read them or lost them, are counted
+ * as lost.  Writers number records from 1, so everything before the first
+ * record keryud sees in a new store counts as lost too.
+ */
+
+
+#include <string.h>
+
+#include "keryud.h"
+#include "log.h"
+
+
+/* repeated store failures are logged at most once a minute */
+#define CONSUME_WARN_INTERVAL  60
+
+
+static int consume_rtxn(consumer_t *cs);
+static int consume_quiet(consumer_t *cs);
+static void consume_ack(consumer_t *cs, uint64_t seq);
+
+
+int
+consume_init(consumer_t *cs, keryu_store_t *src, store_t *dst,
+    uint64_t batch)
+{
+    memset(cs, 0, sizeof(consumer_t));
+
+    cs->cs_src = src;
+    cs->cs_dst = dst;
+    cs->cs_batch = batch;
+
+    return 0;
+}
+
+
+void
+consume_free(consumer_t *cs)
+{
+    if (cs->cs_rtxn) {
+        mdb_txn_abort(cs->cs_rtxn);
+        cs->cs_rtxn = NULL;
+    }
+}
+
+
+/* begins the read transaction, or renews the one kept from last time */
+
+static int
+consume_rtxn(consumer_t *cs)
+{
+    int  rc;
+
+    if (cs->cs_rtxn) {
+        rc = mdb_txn_renew(cs->cs_rtxn);
+        if (rc == 0) {
+            return 0;
+        }
+
+        mdb_txn_abort(cs->cs_rtxn);
+        cs->cs_rtxn = NULL;
+
+        /* another process grew the map: keryu_store_txn_begin adopts it */
+
+        if (rc != MDB_MAP_RESIZED) {
+            return rc;
+        }
+    }
+
+    return keryu_store_txn_begin(cs->cs_src, MDB_RDONLY, &cs->cs_rtxn);
+}
+
+
+static int
+consume_quiet(consumer_t *cs)
+{
+    time_t  now;
+
+    now = time(NULL);
+
+    if (cs->cs_warned && now - cs->cs_warned < CONSUME_WARN_INTERVAL) {
+        return 1;
+    }
+
+    cs->cs_warned = now;
+
+    return 0;
+}
+
+
+int
+consume_batch(consumer_t *cs, consume_res_t *res)
+{
+    int              rc, changed;
+    store_t         *dst;
+    uint8_t          kbuf[8], ibuf[8];
+    MDB_val          key, val, ikey;
+    MDB_txn         *wtxn;
+    uint64_t         store_id, src_id, src_seq, next_id, consumed, lost,
+                     invalid, seq, expect, gap_lo, gap_hi, bad_seq;
+    MDB_cursor      *cur;
+    keryu_store_t   *src;
+    keryu_record_t   rec;
+
+    src = cs->cs_src;
+    dst = cs->cs_dst;
+
+    memset(res, 0, sizeof(consume_res_t));
+
+    if (src->env == NULL) {
+        return -1;
+    }
+
+    rc = consume_rtxn(cs);
+    if (rc != 0) {
+        if (!consume_quiet(cs)) {
+            log_warnx("%s: mdb_txn_begin() on shared store failed: %s",
+                      __func__, keryu_store_strerror(rc));
+        }
+
+        return -1;
+    }
+
+    rc = keryu_store_meta_get(src, cs->cs_rtxn, KERYU_META_STORE_ID,
+                              &store_id);
+    if (rc != 0) {
+        log_warnx("%s: reading shared store_id failed: %s", __func__,
+                  keryu_store_strerror(rc));
+        goto rtxn_reset;
+    }
+
+    rc = store_txn_begin(dst, 0, &wtxn);
+    if (rc != 0) {
+        log_warnx("%s: mdb_txn_begin() failed: %s", __func__,
+                  mdb_strerror(rc));
+        goto rtxn_reset;
+    }
+
+    if ((rc = store_meta_get(dst, wtxn, STORE_META_SRC_ID, &src_id))
+        || (rc = store_meta_get(dst, wtxn, STORE_META_SRC_SEQ, &src_seq))
+        || (rc = store_meta_get(dst, wtxn, STORE_META_NEXT_ID, &next_id))
+        || (rc = store_meta_get(dst, wtxn, STORE_META_CONSUMED, &consumed))
+        || (rc = store_meta_get(dst, wtxn, STORE_META_LOST, &lost))
+        || (rc = store_meta_get(dst, wtxn, STORE_META_INVALID, &invalid)))
+    {
+        log_warnx("%s: reading own meta failed: %s", __func__,
+                  mdb_strerror(rc));
+        goto wtxn_abort;
+    }
+
+    changed = 0;
+
+    if (src_id != store_id) {
+        if (src_id == 0) {
+            log_info("reading shared store %016llx from its start",
+                     (unsigned long long) store_id);
+
+        } else {
+            log_info("shared store replaced, id %016llx (was %016llx), "
+                     "reading it from its start",
+                     (unsigned long long) store_id,
+                     (unsigned long long) src_id);
+        }
+
+        src_id = store_id;
+        src_seq = 0;
+        changed = 1;
+    }
+
+    rc = mdb_cursor_open(cs->cs_rtxn, src->ring, &cur);
+    if (rc != 0) {
+        log_warnx("%s: mdb_cursor_open() failed: %s", __func__,
+                  mdb_strerror(rc));
+        goto wtxn_abort;
+    }
+
+    expect = src_seq + 1;
+    gap_lo = 0;
+    gap_hi = 0;
+    bad_seq = 0;
+
+    keryu_store_key_encode(kbuf, expect);
+
+    key.mv_size = 8;
+    key.mv_data = kbuf;
+
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+         rc == 0 && res->read < cs->cs_batch;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
+    {
+        if (key.mv_size != 8) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+
+        seq = keryu_store_key_decode(key.mv_data);
+
+        if (seq > expect) {
+            if (res->lost == 0) {
+                gap_lo = expect - 1;
+            }
+
+            gap_hi = seq;
+            res->lost += seq - expect;
+        }
+
+        res->read++;
+        expect = seq + 1;
+
+        if (keryu_record_decode(&rec, val.mv_data, val.mv_size) == -1
+            || rec.seq != seq)
+        {
+            if (res->invalid++ == 0) {
+                bad_seq = seq;
+            }
+
+            continue;
+        }
+
+        keryu_store_key_encode(ibuf, next_id);
+
+        ikey.mv_size = 8;
+        ikey.mv_data = ibuf;
+
+        rc = mdb_put(wtxn, dst->logs, &ikey, &val, MDB_APPEND);
+        if (rc != 0) {
+            break;
+        }
+
+        next_id++;
+        res->stored++;
+    }
+
+    mdb_cursor_close(cur);
+
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        if (!consume_quiet(cs)) {
+            log_warnx("%s: reading ring into own store failed: %s%s",
+                      __func__, mdb_strerror(rc),
+                      rc == MDB_MAP_FULL ? ", raise \"data_size\"" : "");
+        }
+
+        goto wtxn_abort;
+    }
+
+    if (res->read == 0 && !changed) {
+        mdb_txn_abort(wtxn);
+        mdb_txn_reset(cs->cs_rtxn);
+        res->last_seq = src_seq;
+        return 0;
+    }
+
+    src_seq = expect - 1;
+
+    if ((rc = store_meta_put(dst, wtxn, STORE_META_SRC_ID, src_id))
+        || (rc = store_meta_put(dst, wtxn, STORE_META_SRC_SEQ, src_seq))
+        || (rc = store_meta_put(dst, wtxn, STORE_META_NEXT_ID, next_id))
+        || (rc = store_meta_put(dst, wtxn, STORE_META_CONSUMED,
+                                consumed + res->stored))
+        || (rc = store_meta_put(dst, wtxn, STORE_META_LOST,
+                                lost + res->lost))
+        || (rc = store_meta_put(dst, wtxn, STORE_META_INVALID,
+                                invalid + res->invalid)))
+    {
+        if (!consume_quiet(cs)) {
+            log_warnx("%s: writing own meta failed: %s%s", __func__,
+                      mdb_strerror(rc),
+                      rc == MDB_MAP_FULL ? ", raise \"data_size\"" : "");
+        }
+
+        goto wtxn_abort;
+    }
+
+    /* a failed commit has freed the transaction already */
+
+    rc = mdb_txn_commit(wtxn);
+    if (rc != 0) {
+        if (!consume_quiet(cs)) {
+            log_warnx("%s: mdb_txn_commit() failed: %s%s", __func__,
+                      mdb_strerror(rc),
+                      rc == MDB_MAP_FULL ? ", raise \"data_size\"" : "");
+        }
+
+        goto rtxn_reset;
+    }
+
+    mdb_txn_reset(cs->cs_rtxn);
+
+    res->last_seq = src_seq;
+
+    if (res->lost) {
+        log_warnx("log loss: %llu records between %llu and %llu",
+                  (unsigned long long) res->lost,
+                  (unsigned long long) gap_lo, (unsigned long long) gap_hi);
+    }
+
+    if (res->invalid) {
+        log_warnx("skipped %llu records that do not decode, first seq %llu",
+                  (unsigned long long) res->invalid,
+                  (unsigned long long) bad_seq);
+    }
+
+    log_debug("%s: read %llu, stored %llu, last seq %llu", __func__,
+              (unsigned long long) res->read,
+              (unsigned long long) res->stored,
+              (unsigned long long) src_seq);
+
+    if (res->read) {
+        consume_ack(cs, src_seq);
+    }
+
+    return 0;
+
+wtxn_abort:
+
+    mdb_txn_abort(wtxn);
+
+rtxn_reset:
+
+    mdb_txn_reset(cs->cs_rtxn);
+
+    return -1;
+}
+
+
+/*
+ * tells writers how far keryud has read, so that they can count evictions
+ * of records nobody read; best effort, the next batch tries again
+ */
+
+static void
+consume_ack(consumer_t *cs, uint64_t seq)
+{
+    int       rc;
+    MDB_txn  *txn;
+
+    rc = keryu_store_txn_begin(cs->cs_src, 0, &txn);
+    if (rc != 0) {
+        goto failed;
+    }
+
+    rc = keryu_store_meta_put(cs->cs_src, txn, KERYU_META_CONSUMER_SEQ, seq);
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        goto failed;
+    }
+
+    rc = mdb_txn_commit(txn);
+    if (rc != 0) {
+        goto failed;
+    }
+
+    return;
+
+failed:
+
+    if (!consume_quiet(cs)) {
+        log_warnx("%s: writing consumer_seq to shared store failed: %s",
+                  __func__, keryu_store_strerror(rc));
+    }
+}

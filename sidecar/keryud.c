@@ -1,0 +1,609 @@
+/*
+ * Copyright (C) Keryu Security
+ *
+ * keryud's main: the command line, the token subcommands, and the event
+ * loop that runs the consumer, the sync timer, signals and the API.  All
+ * of it runs in one thread; signals arrive through libevent, which turns
+ * them into ordinary callbacks, so no handler runs in signal context.
+ *
+ *   keryud [-dnv] -c file
+ *   keryud -c file token create --role admin|auditor|viewer [--name name]
+ *   keryud -c file token list
+ *   keryud -c file token revoke name
+ */
+
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <event2/event.h>
+
+#include "keryud.h"
+#include "api.h"
+#include "log.h"
+
+
+typedef struct {
+    conf_t              conf;
+    const char         *conf_file;
+    int                 verbose;
+    int                 pid_written;
+    keryu_store_t       src;
+    store_t             own;
+    consumer_t          cs;
+    api_t              *api;
+    struct event_base  *base;
+    struct event       *ev_consume;
+    struct event       *ev_sync;
+    struct event       *ev_term;
+    struct event       *ev_int;
+    struct event       *ev_hup;
+} keryud_t;
+
+
+static void usage(void) __attribute__((noreturn));
+static int keryud_token(keryud_t *kd, int argc, char **argv);
+static int keryud_run(keryud_t *kd);
+static void keryud_free(keryud_t *kd);
+static void keryud_readers(keryud_t *kd);
+static void keryud_replaced(keryud_t *kd);
+static int keryud_pid_file(keryud_t *kd);
+static void keryud_consume(evutil_socket_t fd, short what, void *arg);
+static void keryud_sync(evutil_socket_t fd, short what, void *arg);
+static void keryud_signal(evutil_socket_t sig, short what, void *arg);
+
+
+static void
+usage(void)
+{
+    fprintf(stderr,
+            "usage: keryud [-dnv] -c file\n"
+            "       keryud -c file token create --role admin|auditor|viewer "
+            "[--name name]\n"
+            "       keryud -c file token list\n"
+            "       keryud -c file token revoke name\n");
+    exit(1);
+}
+
+
+int
+main(int argc, char **argv)
+{
+    int        ch, foreground, noaction, rc;
+    char       err[CONF_ERR_MAX];
+    keryud_t   kd;
+
+    memset(&kd, 0, sizeof(keryud_t));
+
+    foreground = 0;
+    noaction = 0;
+
+    /* "+" stops at the first operand, so subcommands keep their options */
+
+    while ((ch = getopt(argc, argv, "+c:dnv")) != -1) {
+        switch (ch) {
+
+        case 'c':
+            kd.conf_file = optarg;
+            break;
+
+        case 'd':
+            foreground = 1;
+            break;
+
+        case 'n':
+            noaction = 1;
+            break;
+
+        case 'v':
+            kd.verbose = 1;
+            break;
+
+        default:
+            usage();
+        }
+    }
+
+    argc -= optind;
+    argv += optind;
+
+    if (kd.conf_file == NULL) {
+        usage();
+    }
+
+    if (conf_parse(&kd.conf, kd.conf_file, err, sizeof(err)) == -1) {
+        fprintf(stderr, "keryud: %s\n", err);
+        return 1;
+    }
+
+    if (noaction) {
+        if (argc != 0) {
+            usage();
+        }
+
+        printf("configuration OK\n");
+        return 0;
+    }
+
+    if (argc != 0) {
+        return keryud_token(&kd, argc, argv);
+    }
+
+    /* keep the directory: paths in the configuration may be relative */
+
+    if (!foreground && daemon(1, 0) == -1) {
+        fprintf(stderr, "keryud: daemon: %s\n", strerror(errno));
+        return 1;
+    }
+
+    log_init(foreground, kd.verbose || kd.conf.log_debug);
+
+    rc = keryud_run(&kd);
+
+    keryud_free(&kd);
+
+    if (rc == 0) {
+        log_info("stopped");
+    }
+
+    return rc == 0 ? 0 : 1;
+}
+
+
+static int
+keryud_token(keryud_t *kd, int argc, char **argv)
+{
+    int          i, rc;
+    role_e       role;
+    const char  *name;
+
+    if (strcmp(argv[0], "token") != 0 || argc < 2) {
+        usage();
+    }
+
+    role = ROLE_NONE;
+    name = NULL;
+
+    if (strcmp(argv[1], "create") == 0) {
+        for (i = 2; i < argc; i += 2) {
+            if (i + 1 == argc) {
+                usage();
+            }
+
+            if (strcmp(argv[i], "--role") == 0 && role == ROLE_NONE) {
+                role = token_role_parse(argv[i + 1]);
+
+                if (role == ROLE_NONE) {
+                    fprintf(stderr, "keryud: invalid role \"%s\"\n",
+                            argv[i + 1]);
+                    usage();
+                }
+
+            } else if (strcmp(argv[i], "--name") == 0 && name == NULL) {
+                name = argv[i + 1];
+
+                if (!token_name_valid(name)) {
+                    fprintf(stderr, "keryud: invalid token name \"%s\", "
+                            "expecting 1 to %d of A-Z a-z 0-9 . _ -\n",
+                            name, TOKEN_NAME_MAX);
+                    return 1;
+                }
+
+            } else {
+                usage();
+            }
+        }
+
+        if (role == ROLE_NONE) {
+            usage();
+        }
+
+    } else if (strcmp(argv[1], "list") == 0) {
+        if (argc != 2) {
+            usage();
+        }
+
+    } else if (strcmp(argv[1], "revoke") == 0) {
+        if (argc != 3) {
+            usage();
+        }
+
+        name = argv[2];
+
+    } else {
+        usage();
+    }
+
+    rc = store_open(&kd->own, kd->conf.data, kd->conf.data_size);
+    if (rc != 0) {
+        fprintf(stderr, "keryud: cannot open store \"%s\": %s\n",
+                kd->conf.data, keryu_store_strerror(rc));
+        return 1;
+    }
+
+    if (role != ROLE_NONE) {
+        rc = token_create(&kd->own, role, name, stdout);
+
+    } else if (name) {
+        rc = token_revoke(&kd->own, name);
+
+    } else {
+        rc = token_list(&kd->own, stdout);
+    }
+
+    store_close(&kd->own);
+
+    if (rc == 0) {
+        return 0;
+    }
+
+    if (rc == EEXIST) {
+        fprintf(stderr, "keryud: token \"%s\" exists already\n", name);
+
+    } else if (rc == MDB_NOTFOUND) {
+        fprintf(stderr, "keryud: no token \"%s\"\n", name);
+
+    } else if (rc == -1) {
+        fprintf(stderr, "keryud: RAND_bytes() failed\n");
+
+    } else {
+        fprintf(stderr, "keryud: token %s failed: %s\n", argv[1],
+                mdb_strerror(rc));
+    }
+
+    return 1;
+}
+
+
+static int
+keryud_run(keryud_t *kd)
+{
+    int             rc;
+    conf_t         *cf;
+    struct timeval  tv;
+
+    cf = &kd->conf;
+
+    signal(SIGPIPE, SIG_IGN);
+
+    rc = keryu_store_open(&kd->src, cf->store, 0, 0);
+    if (rc != 0) {
+        log_warnx("cannot open shared store \"%s\": %s", cf->store,
+                  keryu_store_strerror(rc));
+        return -1;
+    }
+
+    rc = store_open(&kd->own, cf->data, cf->data_size);
+    if (rc != 0) {
+        log_warnx("cannot open store \"%s\": %s", cf->data,
+                  keryu_store_strerror(rc));
+        return -1;
+    }
+
+    keryud_readers(kd);
+
+    consume_init(&kd->cs, &kd->src, &kd->own, cf->batch);
+
+    kd->base = event_base_new();
+    if (kd->base == NULL) {
+        log_warnx("event_base_new() failed");
+        return -1;
+    }
+
+    kd->api = api_new(kd->base, cf, &kd->own, &kd->src);
+    if (kd->api == NULL) {
+        return -1;
+    }
+
+    /* TODO: drop privileges once the stores and the socket are open */
+
+    kd->ev_consume = evtimer_new(kd->base, keryud_consume, kd);
+    kd->ev_sync = event_new(kd->base, -1, EV_PERSIST, keryud_sync, kd);
+    kd->ev_term = evsignal_new(kd->base, SIGTERM, keryud_signal, kd);
+    kd->ev_int = evsignal_new(kd->base, SIGINT, keryud_signal, kd);
+    kd->ev_hup = evsignal_new(kd->base, SIGHUP, keryud_signal, kd);
+
+    if (kd->ev_consume == NULL || kd->ev_sync == NULL || kd->ev_term == NULL
+        || kd->ev_int == NULL || kd->ev_hup == NULL)
+    {
+        log_warnx("event_new() failed");
+        return -1;
+    }
+
+    tv.tv_sec = 0;
+    tv.tv_usec = 0;
+
+    if (evtimer_add(kd->ev_consume, &tv) == -1) {
+        log_warnx("evtimer_add() failed");
+        return -1;
+    }
+
+    tv.tv_sec = cf->sync_interval / 1000;
+    tv.tv_usec = (cf->sync_interval % 1000) * 1000;
+
+    if (event_add(kd->ev_sync, &tv) == -1
+        || evsignal_add(kd->ev_term, NULL) == -1
+        || evsignal_add(kd->ev_int, NULL) == -1
+        || evsignal_add(kd->ev_hup, NULL) == -1)
+    {
+        log_warnx("event_add() failed");
+        return -1;
+    }
+
+    if (cf->pid_file[0] && keryud_pid_file(kd) == -1) {
+        return -1;
+    }
+
+    log_info("started, shared store \"%s\", store \"%s\"", cf->store,
+             cf->data);
+
+    if (event_base_dispatch(kd->base) == -1) {
+        log_warnx("event_base_dispatch() failed");
+        return -1;
+    }
+
+    return 0;
+}
+
+
+/* frees whatever keryud_run() got, in any state it left */
+
+static void
+keryud_free(keryud_t *kd)
+{
+    int  rc;
+
+    if (kd->ev_consume) {
+        event_free(kd->ev_consume);
+    }
+
+    if (kd->ev_sync) {
+        event_free(kd->ev_sync);
+    }
+
+    if (kd->ev_term) {
+        event_free(kd->ev_term);
+    }
+
+    if (kd->ev_int) {
+        event_free(kd->ev_int);
+    }
+
+    if (kd->ev_hup) {
+        event_free(kd->ev_hup);
+    }
+
+    api_free(kd->api);
+
+    consume_free(&kd->cs);
+
+    if (kd->src.env) {
+        rc = mdb_env_sync(kd->src.env, 1);
+        if (rc != 0) {
+            log_warnx("mdb_env_sync() on shared store failed: %s",
+                      mdb_strerror(rc));
+        }
+    }
+
+    keryu_store_close(&kd->src);
+    store_close(&kd->own);
+
+    if (kd->base) {
+        event_base_free(kd->base);
+    }
+
+    if (kd->pid_written && unlink(kd->conf.pid_file) == -1) {
+        log_warn("unlink \"%s\"", kd->conf.pid_file);
+    }
+}
+
+
+/* clears reader slots left by processes that died inside a read */
+
+static void
+keryud_readers(keryud_t *kd)
+{
+    int  rc, dead;
+
+    if (kd->src.env) {
+        rc = mdb_reader_check(kd->src.env, &dead);
+
+        if (rc != 0) {
+            log_warnx("mdb_reader_check() on shared store failed: %s",
+                      mdb_strerror(rc));
+
+        } else if (dead) {
+            log_info("cleared %d stale readers of shared store", dead);
+        }
+    }
+
+    rc = mdb_reader_check(kd->own.env, &dead);
+
+    if (rc != 0) {
+        log_warnx("mdb_reader_check() failed: %s", mdb_strerror(rc));
+
+    } else if (dead) {
+        log_info("cleared %d stale readers", dead);
+    }
+}
+
+
+static int
+keryud_pid_file(keryud_t *kd)
+{
+    int   fd, n;
+    char  buf[32];
+
+    fd = open(kd->conf.pid_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+              0644);
+    if (fd == -1) {
+        log_warn("open \"%s\"", kd->conf.pid_file);
+        return -1;
+    }
+
+    n = snprintf(buf, sizeof(buf), "%ld\n", (long) getpid());
+
+    if (write(fd, buf, (size_t) n) != n) {
+        log_warn("write \"%s\"", kd->conf.pid_file);
+        close(fd);
+        return -1;
+    }
+
+    close(fd);
+
+    kd->pid_written = 1;
+
+    return 0;
+}
+
+
+static void
+keryud_consume(evutil_socket_t fd, short what, void *arg)
+{
+    keryud_t       *kd = arg;
+
+    int             rc;
+    struct timeval  tv;
+    consume_res_t   res;
+
+    (void) fd;
+    (void) what;
+
+    rc = consume_batch(&kd->cs, &res);
+
+    /* a full batch means more is waiting: read again at once */
+
+    if (rc == 0 && res.read == kd->conf.batch) {
+        tv.tv_sec = 0;
+        tv.tv_usec = 0;
+
+    } else {
+        tv.tv_sec = kd->conf.poll_interval / 1000;
+        tv.tv_usec = (kd->conf.poll_interval % 1000) * 1000;
+    }
+
+    if (evtimer_add(kd->ev_consume, &tv) == -1) {
+        fatalx("evtimer_add() failed");
+    }
+}
+
+
+/*
+ * nginx writes the shared store with MDB_NOSYNC, so its durability is
+ * this timer's flush
+ */
+
+static void
+keryud_sync(evutil_socket_t fd, short what, void *arg)
+{
+    keryud_t  *kd = arg;
+
+    int        rc;
+
+    (void) fd;
+    (void) what;
+
+    keryud_replaced(kd);
+
+    if (kd->src.env) {
+        rc = mdb_env_sync(kd->src.env, 1);
+        if (rc != 0) {
+            log_warnx("mdb_env_sync() on shared store failed: %s",
+                      mdb_strerror(rc));
+        }
+    }
+
+    keryud_readers(kd);
+}
+
+
+/*
+ * an open environment keeps reading the files it mapped, so a shared store
+ * removed and made again (a new data.mdb) is only seen by opening it anew;
+ * the old one is closed first, since LMDB forbids one process two handles
+ * on one lock file, and until the new one opens the shared store is away
+ */
+
+static void
+keryud_replaced(keryud_t *kd)
+{
+    int          rc, fd;
+    char         path[CONF_PATH_MAX + 16];
+    struct stat  old, cur;
+
+    snprintf(path, sizeof(path), "%s/data.mdb", kd->conf.store);
+
+    if (stat(path, &cur) == -1) {
+        return;
+    }
+
+    if (kd->src.env) {
+        if (mdb_env_get_fd(kd->src.env, &fd) != 0 || fstat(fd, &old) == -1
+            || (old.st_ino == cur.st_ino && old.st_dev == cur.st_dev))
+        {
+            return;
+        }
+
+        log_info("shared store \"%s\" was replaced, reopening it",
+                 kd->conf.store);
+
+        consume_free(&kd->cs);
+        keryu_store_close(&kd->src);
+    }
+
+    rc = keryu_store_open(&kd->src, kd->conf.store, 0, 0);
+    if (rc != 0) {
+        log_warnx("cannot open shared store \"%s\": %s", kd->conf.store,
+                  keryu_store_strerror(rc));
+    }
+}
+
+
+static void
+keryud_signal(evutil_socket_t sig, short what, void *arg)
+{
+    keryud_t  *kd = arg;
+
+    char       err[CONF_ERR_MAX];
+    conf_t    *cf;
+
+    (void) what;
+
+    switch (sig) {
+
+    case SIGHUP:
+
+        /* only the log level is taken from a reloaded file */
+
+        cf = malloc(sizeof(conf_t));
+        if (cf == NULL) {
+            log_warn("reload: malloc");
+            return;
+        }
+
+        if (conf_parse(cf, kd->conf_file, err, sizeof(err)) == -1) {
+            log_warnx("reload failed: %s", err);
+            free(cf);
+            return;
+        }
+
+        kd->conf.log_debug = cf->log_debug;
+        log_set_debug(kd->verbose || cf->log_debug);
+
+        log_info("reloaded \"%s\", log level %s", kd->conf_file,
+                 log_get_debug() ? "debug" : "info");
+
+        free(cf);
+        break;
+
+    default:
+        log_info("received signal %d, stopping", (int) sig);
+        event_base_loopexit(kd->base, NULL);
+        break;
+    }
+}

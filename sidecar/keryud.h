@@ -1,0 +1,158 @@
+/*
+ * Copyright (C) Keryu Security
+ *
+ * keryud, the sidecar daemon: it drains the ring that nginx workers write
+ * into the shared store, keeps every record in its own LMDB environment,
+ * and serves them over a small HTTP API.  This header declares what the
+ * subsystems share: configuration (conf_), keryud's own store (store_),
+ * API tokens (token_), the consumer (consume_), query parameters and time
+ * (query_, time_), and the API (api_).
+ */
+
+
+#ifndef _KERYUD_H_INCLUDED_
+#define _KERYUD_H_INCLUDED_
+
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+#include <lmdb.h>
+
+#include "keryu_record.h"
+#include "keryu_store.h"
+
+
+#define CONF_PATH_MAX        1024
+#define CONF_ERR_MAX         (CONF_PATH_MAX + 256)
+
+#define STORE_SCHEMA         1
+
+/* own meta keys, each an 8-byte little-endian counter */
+#define STORE_META_SCHEMA    "schema"
+#define STORE_META_NEXT_ID   "next_id"
+#define STORE_META_SRC_ID    "source_id"
+#define STORE_META_SRC_SEQ   "source_seq"
+#define STORE_META_CONSUMED  "consumed"
+#define STORE_META_LOST      "lost"
+#define STORE_META_INVALID   "invalid"
+
+#define TOKEN_PREFIX         "kry_"
+#define TOKEN_LEN            47
+#define TOKEN_HASH_LEN       32
+#define TOKEN_NAME_MAX       64
+
+#define QUERY_LIMIT_DEFAULT  100
+#define QUERY_LIMIT_MAX      1000
+#define QUERY_NAME_MAX       64
+
+#define API_SCAN_MAX         100000
+
+#define TIME_STR_MAX         32
+
+
+typedef struct {
+    char                store[CONF_PATH_MAX];
+    char                data[CONF_PATH_MAX];
+    char                pid_file[CONF_PATH_MAX];
+    char                listen_addr[64];
+    uint16_t            listen_port;
+    uint64_t            poll_interval;    /* milliseconds */
+    uint64_t            sync_interval;    /* milliseconds */
+    uint64_t            batch;
+    uint64_t            data_size;        /* bytes */
+    int                 log_debug;
+} conf_t;
+
+
+/* keryud's own environment; only keryud processes open it */
+typedef struct {
+    MDB_env            *env;
+    MDB_dbi             logs;
+    MDB_dbi             meta;
+    MDB_dbi             tokens;
+} store_t;
+
+
+typedef enum {
+    ROLE_NONE = 0,
+    ROLE_ADMIN,
+    ROLE_AUDITOR,
+    ROLE_VIEWER
+} role_e;
+
+
+typedef struct {
+    keryu_store_t      *cs_src;
+    store_t            *cs_dst;
+    MDB_txn            *cs_rtxn;          /* reused with reset/renew */
+    uint64_t            cs_batch;
+    time_t              cs_warned;
+} consumer_t;
+
+
+/* what one consume_batch() did */
+typedef struct {
+    uint64_t            read;             /* ring entries read */
+    uint64_t            stored;
+    uint64_t            lost;
+    uint64_t            invalid;
+    uint64_t            last_seq;
+} consume_res_t;
+
+
+typedef struct {
+    int                 event_type;       /* -1: any */
+    int                 status;           /* 0: any */
+    int                 addr_family;      /* 0: any, 4 or 6 */
+    uint8_t             addr[16];
+    size_t              user_len;
+    char                user[KERYU_RECORD_USER_MAX + 1];
+    int                 has_user;
+    int                 has_since;
+    int                 has_until;
+    uint64_t            since;            /* microseconds, inclusive */
+    uint64_t            until;            /* microseconds, exclusive */
+    unsigned            limit;
+    uint64_t            cursor;           /* 0: from the newest record */
+    const char         *error;            /* reason, when parsing failed */
+    char                bad[QUERY_NAME_MAX + 1];
+} query_t;
+
+
+int conf_parse(conf_t *cf, const char *file, char *err, size_t errlen);
+void conf_defaults(conf_t *cf);
+
+int store_open(store_t *st, const char *path, uint64_t mapsize);
+void store_close(store_t *st);
+int store_txn_begin(store_t *st, unsigned flags, MDB_txn **txn);
+int store_meta_get(store_t *st, MDB_txn *txn, const char *name,
+    uint64_t *value);
+int store_meta_put(store_t *st, MDB_txn *txn, const char *name,
+    uint64_t value);
+
+role_e token_role_parse(const char *name);
+const char *token_role_name(role_e role);
+int token_name_valid(const char *name);
+int token_generate(char token[TOKEN_LEN + 1], uint8_t hash[TOKEN_HASH_LEN]);
+void token_hash(const char *token, size_t len, uint8_t hash[TOKEN_HASH_LEN]);
+int token_create(store_t *st, role_e role, const char *name, FILE *out);
+int token_list(store_t *st, FILE *out);
+int token_revoke(store_t *st, const char *name);
+int token_lookup(store_t *st, MDB_txn *txn, const char *token, size_t len,
+    role_e *role);
+
+int consume_init(consumer_t *cs, keryu_store_t *src, store_t *dst,
+    uint64_t batch);
+void consume_free(consumer_t *cs);
+int consume_batch(consumer_t *cs, consume_res_t *res);
+
+int query_parse(query_t *q, const char *qs);
+int query_match(const query_t *q, const keryu_record_t *rec);
+int query_cursor_parse(const char *s, uint64_t *id);
+int time_parse(const char *s, uint64_t *us);
+size_t time_format(uint64_t us, char buf[TIME_STR_MAX]);
+
+
+#endif /* _KERYUD_H_INCLUDED_ */
