@@ -124,7 +124,7 @@ test-nginx: $(MODULE)
 	prove $(PROVE_LIB) -r t/*.t
 
 test-e2e: all
-	NGINX=$(NGINX) prove t/e2e/
+	NGINX=$(NGINX) prove t/e2e/ t/api/
 
 memcheck: $(MODULE)
 	NGINX=$(NGINX) sh t/memcheck.sh
