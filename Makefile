@@ -4,7 +4,7 @@
 #   NGINX_SRC   an nginx source tree to build the module against with
 #               --with-compat; empty means Debian's nginx-dev copy of the
 #               installed nginx
-#   NGINX       the nginx binary that runs the demo and the tests
+#   NGINX_BIN   the nginx binary that runs the demo and the tests
 #   SANITIZE    e.g. "address" to build keryud and unit tests with
 #               -fsanitize=address
 
@@ -23,7 +23,7 @@ prefix =	/usr/local
 DESTDIR =
 
 MODULE_CC_OPT =	-Wextra -Wno-unused-parameter $(SAN)
-NGINX =		/usr/sbin/nginx
+NGINX_BIN =	/usr/sbin/nginx
 NGINX_SRC =
 BUILD =		build
 MODULE =	$(BUILD)/ngx_http_keryu_module.so
@@ -119,15 +119,15 @@ unit: $(UNIT_BINS)
 	@for t in $(UNIT_BINS); do echo "== $$t"; $$t || exit 1; done
 
 test-nginx: $(MODULE)
-	TEST_NGINX_BINARY=$(NGINX) \
+	TEST_NGINX_BINARY=$(NGINX_BIN) \
 	TEST_NGINX_LOAD_MODULES=$(CURDIR)/$(MODULE) \
 	prove $(PROVE_LIB) -r t/*.t
 
 test-e2e: all
-	NGINX=$(NGINX) prove t/e2e/ t/api/
+	KERYU_NGINX=$(NGINX_BIN) prove t/e2e/ t/api/
 
 memcheck: $(MODULE)
-	NGINX=$(NGINX) sh t/memcheck.sh
+	KERYU_NGINX=$(NGINX_BIN) sh t/memcheck.sh
 
 bench: deps all
 	@sh t/bench/run.sh

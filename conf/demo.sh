@@ -12,7 +12,7 @@ set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 run=$top/run
-nginx=${NGINX:-/usr/sbin/nginx}
+nginx=${KERYU_NGINX:-/usr/sbin/nginx}
 keryud=$top/build/keryud
 module=$top/build/ngx_http_keryu_module.so
 

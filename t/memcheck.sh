@@ -11,7 +11,7 @@
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-nginx=${NGINX:-/usr/sbin/nginx}
+nginx=${KERYU_NGINX:-/usr/sbin/nginx}
 module=${MODULE:-$top/build/ngx_http_keryu_module.so}
 port=${MEMCHECK_PORT:-18190}
 work=$(mktemp -d /tmp/keryu-memcheck.XXXXXX)

@@ -16,7 +16,7 @@
 set -eu
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
-nginx=${NGINX:-/usr/sbin/nginx}
+nginx=${KERYU_NGINX:-/usr/sbin/nginx}
 module=${MODULE:-$top/build/ngx_http_keryu_module.so}
 rounds=${ROUNDS:-5}
 duration=${DURATION:-5}

@@ -25,9 +25,17 @@ our @EXPORT = qw(
 
 our $Top = $ENV{KERYU_TOP} || "$FindBin::Bin/../..";
 
-our $Nginx  = $ENV{NGINX} || '/usr/sbin/nginx';
+our $Nginx  = $ENV{KERYU_NGINX} || '/usr/sbin/nginx';
 our $Module = $ENV{MODULE} || "$Top/build/ngx_http_keryu_module.so";
 our $Keryud = $ENV{KERYUD} || "$Top/build/keryud";
+
+my (@nginx_dirs, @keryud_pids);
+
+# nothing outlives a test that dies half-way
+END {
+    kill 'KILL', @keryud_pids if @keryud_pids;
+    stop_nginx($_) for @nginx_dirs;
+}
 
 my @event_names = qw(request login logout auth_failure permission_denied
                      data_access system_change);
@@ -106,6 +114,8 @@ EOF
     system($Nginx, '-p', $dir, '-c', "$dir/nginx.conf") == 0
         or die "nginx failed to start";
 
+    push @nginx_dirs, $dir;
+
     wait_until(5, sub { http($o{port}, 'GET', '/')->{status} == 200 })
         or die "nginx did not answer";
 
@@ -118,6 +128,7 @@ sub stop_nginx {
     my ($dir) = @_;
     my $pid = read_pid("$dir/nginx.pid") or return;
 
+    @nginx_dirs = grep { $_ ne $dir } @nginx_dirs;
     kill 'QUIT', $pid;
     wait_until(10, sub { !kill 0, $pid }) or kill 'KILL', $pid;
 }
@@ -160,6 +171,8 @@ sub start_keryud {
         POSIX::_exit(127);
     }
 
+    push @keryud_pids, $pid;
+
     wait_until(5, sub {
         my $r = HTTP::Tiny->new->get("http://127.0.0.1:$port/api/");
         $r->{status} != 599;
@@ -173,6 +186,7 @@ sub stop_keryud {
     my ($pid, $sig) = @_;
     kill $sig || 'TERM', $pid;
     waitpid $pid, 0;
+    @keryud_pids = grep { $_ != $pid } @keryud_pids;
     return $?;
 }
 
