@@ -262,8 +262,13 @@ ngx_http_keryu_store_init_worker(ngx_cycle_t *cycle,
         return NGX_ERROR;
     }
 
+    /*
+     * commits reach the disk when keryud syncs the store, and pages are
+     * written in place rather than copied and written again
+     */
+
     rc = keryu_store_open(&kmcf->store, (char *) kmcf->path.data, kmcf->size,
-                          MDB_NOSYNC);
+                          MDB_NOSYNC|MDB_WRITEMAP|MDB_MAPASYNC);
     if (rc != 0) {
         ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
                       "keryu store \"%V\" cannot be opened: %s, "

@@ -294,12 +294,14 @@ keryu_store_append(keryu_store_t *st, MDB_txn *txn, const uint8_t *batch,
         return rc;
     }
 
-    for (n = ms.ms_entries - capacity; n; n--) {
-        rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
-        if (rc != 0) {
-            break;
-        }
+    /* after a deletion, MDB_NEXT yields the record that followed it */
 
+    n = ms.ms_entries - capacity;
+
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+         rc == 0 && n;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
+    {
         if (keryu_store_key_decode(key.mv_data) > consumed) {
             res->dropped++;
         }
@@ -310,9 +312,14 @@ keryu_store_append(keryu_store_t *st, MDB_txn *txn, const uint8_t *batch,
         }
 
         res->trimmed++;
+        n--;
     }
 
     mdb_cursor_close(cur);
+
+    if (rc == MDB_NOTFOUND) {
+        rc = 0;
+    }
 
     if (rc != 0) {
         return rc;
