@@ -139,6 +139,26 @@ keryu_store_init_schema(keryu_store_t *st)
         goto txn_abort;
     }
 
+    rc = mdb_dbi_open(txn, "policies", MDB_CREATE, &st->policies);
+    if (rc != 0) {
+        goto txn_abort;
+    }
+
+    rc = mdb_dbi_open(txn, "keys", MDB_CREATE, &st->keys);
+    if (rc != 0) {
+        goto txn_abort;
+    }
+
+    rc = mdb_dbi_open(txn, "apikeys", MDB_CREATE, &st->apikeys);
+    if (rc != 0) {
+        goto txn_abort;
+    }
+
+    rc = mdb_dbi_open(txn, "blocks", MDB_CREATE, &st->blocks);
+    if (rc != 0) {
+        goto txn_abort;
+    }
+
     rc = keryu_store_meta_get(st, txn, "schema", &schema);
     if (rc != 0) {
         goto txn_abort;
@@ -409,6 +429,132 @@ keryu_store_meta_add(keryu_store_t *st, MDB_txn *txn, const char *name,
     }
 
     return keryu_store_meta_put(st, txn, name, value + delta);
+}
+
+
+int
+keryu_store_change(keryu_store_t *st, MDB_txn *txn, MDB_dbi dbi,
+    const MDB_val *key, MDB_val *val, const char *version)
+{
+    int  rc;
+
+    if (val) {
+        rc = mdb_put(txn, dbi, (MDB_val *) key, val, 0);
+
+    } else {
+        rc = mdb_del(txn, dbi, (MDB_val *) key, NULL);
+    }
+
+    if (rc != 0) {
+        return rc;
+    }
+
+    return keryu_store_meta_add(st, txn, version, 1);
+}
+
+
+size_t
+keryu_block_key_addr(uint8_t *key, int family, const uint8_t *addr,
+    unsigned prefix)
+{
+    unsigned  i;
+    uint8_t  *a;
+
+    a = key + 2;
+
+    if (family == 4) {
+        if (prefix > 32) {
+            return 0;
+        }
+
+        memset(a, 0, 10);
+        a[10] = 0xff;
+        a[11] = 0xff;
+        memcpy(a + 12, addr, 4);
+        prefix += 96;
+
+    } else if (family == 6) {
+        if (prefix > 128) {
+            return 0;
+        }
+
+        memcpy(a, addr, 16);
+
+    } else {
+        return 0;
+    }
+
+    for (i = 0; i < 16; i++) {
+        if (prefix <= 8 * i) {
+            a[i] = 0;
+
+        } else if (prefix < 8 * (i + 1)) {
+            a[i] &= (uint8_t) (0xff << (8 * (i + 1) - prefix));
+        }
+    }
+
+    key[0] = KERYU_BLOCK_ADDR;
+    key[1] = (uint8_t) prefix;
+
+    return 18;
+}
+
+
+size_t
+keryu_block_key_user(uint8_t *key, const char *user, size_t len)
+{
+    if (len == 0 || len > KERYU_BLOCK_KEY_MAX - 1) {
+        return 0;
+    }
+
+    key[0] = KERYU_BLOCK_USER;
+    memcpy(key + 1, user, len);
+
+    return len + 1;
+}
+
+
+size_t
+keryu_block_encode(const keryu_block_t *b, uint8_t *buf)
+{
+    int     i;
+    size_t  len;
+
+    for (i = 0; i < 8; i++) {
+        buf[i] = (uint8_t) (b->expires_us >> (8 * i));
+        buf[8 + i] = (uint8_t) (b->created_us >> (8 * i));
+    }
+
+    len = b->reason_len < KERYU_BLOCK_REASON_MAX
+          ? b->reason_len : KERYU_BLOCK_REASON_MAX;
+
+    memcpy(buf + 16, b->reason, len);
+
+    return 16 + len;
+}
+
+
+int
+keryu_block_decode(keryu_block_t *b, const uint8_t *buf, size_t len)
+{
+    int  i;
+
+    if (len < 16 || len > 16 + KERYU_BLOCK_REASON_MAX) {
+        return -1;
+    }
+
+    b->expires_us = 0;
+    b->created_us = 0;
+
+    for (i = 7; i >= 0; i--) {
+        b->expires_us = (b->expires_us << 8) | buf[i];
+        b->created_us = (b->created_us << 8) | buf[8 + i];
+    }
+
+    b->reason = (const char *) buf + 16;
+    b->reason_len = len - 16;
+
+    return 0;
 }
 
 

@@ -23,6 +23,28 @@
  *          overflow      records lost because writers could not stage them
  *          failed        records lost because a write transaction failed
  *          consumer_seq  the newest sequence number keryud has stored
+ *          config_version  raised by every change to policies, keys or
+ *                        apikeys; readers rebuild what they compiled
+ *          block_version raised by every change to blocks
+ *
+ *   policies  key: the policy's name
+ *          value: the policy as a JSON document (keryu_policy.h)
+ *
+ *   keys   key: a key id
+ *          value: a JSON object {"kid", "alg", "secret" | "pem",
+ *          "created_at"}: "alg" is HS256 (with "secret", base64url) or
+ *          RS256 or ES256 (with "pem", a public key)
+ *
+ *   apikeys  key: SHA-256 of the API key, 32 bytes
+ *          value: a JSON object {"name", "roles", "expires_at",
+ *          "created_at"}, times in epoch seconds, "expires_at" null for
+ *          a key that does not expire
+ *
+ *   blocks key: KERYU_BLOCK_ADDR, a prefix length and 16 address bytes
+ *          masked to it (IPv4 as ::ffff:a.b.c.d, its prefix plus 96); or
+ *          KERYU_BLOCK_USER and the user name
+ *          value: expiry and creation, 8-byte little-endian microseconds
+ *          since the epoch (expiry 0: never), then the reason as text
  *
  * Every function returns 0 or an LMDB or errno code, as LMDB does, and
  * logs nothing.
@@ -51,13 +73,33 @@
 #define KERYU_META_FAILED         "failed"
 #define KERYU_META_CONSUMER_SEQ   "consumer_seq"
 #define KERYU_META_STORE_ID       "store_id"
+#define KERYU_META_CONFIG_VERSION "config_version"
+#define KERYU_META_BLOCK_VERSION  "block_version"
+
+#define KERYU_BLOCK_ADDR          'a'
+#define KERYU_BLOCK_USER          'u'
+#define KERYU_BLOCK_KEY_MAX       (1 + 256)
+#define KERYU_BLOCK_REASON_MAX    256
 
 
 typedef struct {
     MDB_env            *env;
     MDB_dbi             ring;
     MDB_dbi             meta;
+    MDB_dbi             policies;
+    MDB_dbi             keys;
+    MDB_dbi             apikeys;
+    MDB_dbi             blocks;
 } keryu_store_t;
+
+
+/** a block as stored; reason points into the value it was decoded from */
+typedef struct {
+    uint64_t            expires_us;   /**< 0: never */
+    uint64_t            created_us;
+    size_t              reason_len;
+    const char         *reason;
+} keryu_block_t;
 
 
 /** what one keryu_store_append() did */
@@ -107,6 +149,31 @@ int keryu_store_meta_put(keryu_store_t *st, MDB_txn *txn, const char *name,
 
 int keryu_store_meta_add(keryu_store_t *st, MDB_txn *txn, const char *name,
     uint64_t delta);
+
+/**
+ * Puts or deletes (val NULL) one entry of dbi and raises the meta counter
+ * version in the same transaction, so that readers see the change.  A
+ * delete of a missing key returns MDB_NOTFOUND.
+ */
+int keryu_store_change(keryu_store_t *st, MDB_txn *txn, MDB_dbi dbi,
+    const MDB_val *key, MDB_val *val, const char *version);
+
+/**
+ * Builds the blocks key of an address block: family 4 or 6, the address
+ * in network order (4 or 16 bytes), and the prefix length for that family.
+ * Returns the key length, or 0 for a prefix too long for the family.
+ */
+size_t keryu_block_key_addr(uint8_t *key, int family, const uint8_t *addr,
+    unsigned prefix);
+
+/** builds the blocks key of a user block; returns its length, or 0 */
+size_t keryu_block_key_user(uint8_t *key, const char *user, size_t len);
+
+/** encodes a block value into buf of 16 + KERYU_BLOCK_REASON_MAX bytes */
+size_t keryu_block_encode(const keryu_block_t *b, uint8_t *buf);
+
+/** returns 0, or -1 for a value that is not a block */
+int keryu_block_decode(keryu_block_t *b, const uint8_t *buf, size_t len);
 
 /** big-endian 8-byte keys, shared by every database keyed by a number */
 void keryu_store_key_encode(uint8_t key[8], uint64_t n);
