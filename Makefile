@@ -94,14 +94,16 @@ $(BUILD)/nginx/objs/Makefile: config
 
 $(MODULE): $(BUILD)/nginx/objs/Makefile $(MODULE_SRCS)
 	$(MAKE) -C $(BUILD)/nginx -f objs/Makefile modules > /dev/null
-	cp $(BUILD)/nginx/objs/ngx_http_keryu_module.so $@
+	cp $(BUILD)/nginx/objs/ngx_http_keryu_module.so $@.new
+	mv $@.new $@
 
 $(BUILD)/obj/%.o: %.c $(SHARED_HDRS) $(SIDECAR_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
 $(KERYUD): $(BUILD)/obj/sidecar/keryud.o $(LIB_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(LDFLAGS) -o $@.new $^ $(LIBS)
+	mv $@.new $@
 
 $(BUILD)/t/%: t/unit/%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
