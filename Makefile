@@ -50,7 +50,8 @@ UNIT_BINS =	$(patsubst t/unit/%.c,$(BUILD)/t/%,$(UNIT_SRCS))
 # the real Test::Nginx when perl finds it, else the compatible runner
 PROVE_LIB =	$(shell perl -MTest::Nginx::Socket -e1 2>/dev/null || echo -I t/compat)
 
-.PHONY: all deps module keryud run stop test unit test-nginx test-e2e memcheck \
+.PHONY: all deps module keryud run stop test unit test-demo test-nginx test-e2e \
+	memcheck \
 	bench \
 	install clean
 
@@ -115,12 +116,15 @@ run: deps all
 stop:
 	@sh conf/demo.sh stop
 
-test: deps all unit test-nginx test-e2e memcheck
+test: deps all unit test-demo test-nginx test-e2e memcheck
 
 unit: $(UNIT_BINS)
 	@for t in $(UNIT_BINS); do echo "== $$t"; $$t || exit 1; done
 
-test-nginx: $(MODULE)
+test-demo:
+	python3 -m unittest demo/test_app.py
+
+test-nginx: $(MODULE) $(KERYUD)
 	TEST_NGINX_BINARY=$(NGINX_BIN) \
 	TEST_NGINX_LOAD_MODULES=$(CURDIR)/$(MODULE) \
 	prove $(PROVE_LIB) -r t/*.t

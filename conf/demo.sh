@@ -70,10 +70,19 @@ start() {
     sed -e "s|@RUN@|$run|g" -e "s|@MODULE@|$module|g" -e "s|@USER@|$user|" \
         "$top/conf/nginx-demo.conf" > "$run/nginx.conf"
     sed -e "s|@RUN@|$run|g" "$top/conf/keryud-demo.conf" > "$run/keryud.conf"
+    "$keryud" -c "$run/keryud.conf" -n > /dev/null
 
     [ -f "$run/app-secret" ] \
         || head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' \
            > "$run/app-secret"
+
+    # the policies and the key that verifies the app's tokens, in the store
+    # before nginx starts
+    "$keryud" -c "$run/keryud.conf" policy apply \
+        "$top/conf/policies/demo.json" > /dev/null
+    "$keryud" -c "$run/keryud.conf" key delete demo > /dev/null 2>&1 || true
+    "$keryud" -c "$run/keryud.conf" key add --kid demo --alg HS256 \
+        --secret-file "$run/app-secret" > /dev/null
 
     python3 "$top/demo/app.py" --listen 127.0.0.1:8090 \
         --secret-file "$run/app-secret" --pid-file "$run/app.pid" \
@@ -81,8 +90,6 @@ start() {
 
     "$nginx" -t -q -p "$run" -c "$run/nginx.conf"
     "$nginx" -p "$run" -c "$run/nginx.conf"
-
-    "$keryud" -c "$run/keryud.conf" -n > /dev/null
 
     # the workers make the store as their own user; keryud opens it after
     wait_for http://127.0.0.1:8080/health
@@ -111,8 +118,11 @@ Keryu demo is running.
 
 Try:
   curl -d username=alice -d password=alice-pass http://127.0.0.1:8080/login
+  TOKEN=...the "token" it answered...
+  curl -H "Authorization: Bearer \$TOKEN" http://127.0.0.1:8080/api/orders/1
+  curl -H "Authorization: Bearer \$TOKEN" http://127.0.0.1:8080/api/orders/2
   curl -H "Authorization: Bearer \$(cat run/admin-token)" \\
-      http://127.0.0.1:8081/api/security/logs/?limit=5
+      'http://127.0.0.1:8081/api/security/events/?limit=5'
 
 Stop it with "make stop".
 EOF

@@ -172,10 +172,15 @@ class DemoApp:
         self.users = UserStore(SEED_USERS)
 
     def issue_token(self, username, roles):
+        # "orders" lists the objects the user owns, so that the proxy can
+        # enforce object-level access without asking the app
         now = int(time.time())
+        owned = [str(order["id"]) for order in ORDERS.values()
+                 if order["owner"] == username]
         return make_jwt(self.secret, {
             "sub": username,
             "roles": roles,
+            "orders": owned,
             "iat": now,
             "exp": now + TOKEN_LIFETIME,
             "iss": ISSUER,

@@ -132,6 +132,9 @@ class DemoAppTest(unittest.TestCase):
         claims = json.loads(b64url_decode(claims_b64))
         self.assertEqual(claims["sub"], username)
         self.assertEqual(claims["roles"], roles)
+        self.assertEqual(claims["orders"],
+                         {"alice": ["1"], "bob": ["2"],
+                          "carol": ["3"]}[username])
         self.assertEqual(claims["iss"], "keryu-demo")
         self.assertEqual(claims["exp"], claims["iat"] + 3600)
         self.assertLess(abs(claims["iat"] - time.time()), 60)

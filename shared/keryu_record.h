@@ -87,7 +87,7 @@ typedef struct {
  */
 typedef struct {
     uint64_t            seq;          /**< assigned when the record is staged */
-    uint64_t            time_us;      /**< wall clock at the end of the request */
+    uint64_t            time_us;      /**< wall clock when the request ended */
     uint64_t            bytes_sent;   /**< bytes sent, headers included */
     uint64_t            request_time_us;  /**< duration of the request */
     uint16_t            status;       /**< HTTP status sent */

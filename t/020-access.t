@@ -1,0 +1,815 @@
+# vim:set ft= ts=4 sw=4 et fdm=marker:
+
+# Access decisions: rule kinds, ownership, identity from tokens, shadow
+# rules, IP policies, blocks, the default effect and the fail modes.
+
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use KeryuFixture;
+use Test::Nginx::Socket;
+
+our (%tok, $secret);
+
+$secret = 'an HS256 secret for the test suite, 48 bytes ok';
+
+my $now = time;
+my ($rs_key, $rs_pub) = key_pair('RS256');
+my ($es_key, $es_pub) = key_pair('ES256');
+
+my $policies = [
+    {
+        name => 't-access', policy_type => 'access',
+        rules => [
+            { id => 'public', path => '/public/', match => 'prefix',
+              effect => 'allow', anyone => JSON::PP::true },
+            { id => 'admin', path => '/admin/', match => 'prefix',
+              effect => 'allow', roles => ['admin'] },
+            { id => 'orders', path => '/orders/{id}', methods => ['GET'],
+              effect => 'allow',
+              owner => { segment => 'id', claim => 'orders' } },
+            { id => 'only-bob', path => '/bob', effect => 'allow',
+              users => ['bob'] },
+            { id => 'me', path => '/me', effect => 'allow',
+              authenticated => JSON::PP::true },
+            { id => 'no-delete', path => '/things', methods => ['DELETE'],
+              effect => 'deny', anyone => JSON::PP::true },
+            { id => 'things', path => '/things', effect => 'allow',
+              anyone => JSON::PP::true },
+            { id => 'trial', path => '/trial', effect => 'deny',
+              anyone => JSON::PP::true, shadow => JSON::PP::true },
+            { id => 'trial-open', path => '/trial', effect => 'allow',
+              anyone => JSON::PP::true },
+        ],
+    },
+    {
+        name => 't-ip', policy_type => 'ip',
+        rules => { deny => ['192.0.2.0/24', '2001:db8:bad::/48'] },
+    },
+];
+
+$ENV{TEST_NGINX_KERYU_STORE} = make_store(
+    policies => $policies,
+    keys => [ { kid => 'hs', secret => $secret },
+              { kid => 'rs', alg => 'RS256', public => $rs_pub },
+              { kid => 'es', alg => 'ES256', public => $es_pub } ],
+    blocks => [ [ '--ip', '203.0.113.5', '--reason', 'manual test' ],
+                [ '--ip', '198.51.100.0/24' ],
+                [ '--ip', '2001:db8:1::/64' ],
+                [ '--user', 'mallory', '--reason', 'stolen account' ] ]);
+
+$ENV{TEST_NGINX_KERYU_BAD_STORE} = make_store();
+{
+    open my $fh, '>', "$ENV{TEST_NGINX_KERYU_BAD_STORE}/data.mdb" or die;
+    print $fh "not an lmdb file\n" x 100;
+}
+
+sub claims {
+    my ($sub, %more) = @_;
+    return { sub => $sub, iat => $now, exp => $now + 600, %more };
+}
+
+sub hs {
+    return jwt(alg => 'HS256', secret => $secret,
+               header => { kid => 'hs' }, claims => claims(@_));
+}
+
+%tok = (
+    alice => hs('alice', roles => ['user'], orders => ['1']),
+    bob => hs('bob', roles => ['user'], orders => ['2']),
+    carol => hs('carol', roles => ['admin']),
+    mallory => hs('mallory', roles => ['admin']),
+    rs => jwt(alg => 'RS256', key => $rs_key, header => { kid => 'rs' },
+              claims => claims('rsa-user', roles => ['admin'])),
+    es => jwt(alg => 'ES256', key => $es_key, header => { kid => 'es' },
+              claims => claims('ec-user', roles => ['admin'])),
+    expired => jwt(alg => 'HS256', secret => $secret,
+                   claims => { sub => 'alice', exp => $now - 3600 }),
+    early => jwt(alg => 'HS256', secret => $secret,
+                 claims => { sub => 'alice', nbf => $now + 3600 }),
+    badsig => hs('alice') =~ s/.$/ $& eq 'A' ? 'B' : 'A' /er,
+    none => jwt(alg => 'none', claims => claims('carol', roles => ['admin'])),
+    mismatch => jwt(alg => 'HS256', secret => $secret,
+                    header => { kid => 'rs' }, claims => claims('carol')),
+    aud => hs('alice', aud => 'other-service'),
+    audok => hs('alice', aud => 'api'),
+    malformed => 'eyJhbGciOiJIUzI1NiJ9.e*30=.c2ln',
+    huge => hs('alice', pad => 'x' x 65536),
+);
+
+repeat_each(2);
+
+# a refused request checks its status, its body and the error log line
+plan tests => repeat_each() * (blocks() * 3);
+
+no_long_string();
+no_shuffle();
+run_tests();
+
+__DATA__
+
+=== TEST 1: a rule for anyone lets anonymous requests through
+--- http_config
+    keryu_store $TEST_NGINX_KERYU_STORE;
+--- config
+    keryu_access on;
+
+    location / {
+        return 200 "passed $keryu_decision $keryu_rule\n";
+    }
+--- request
+GET /public/index.html
+--- response_body
+passed allow t-access/public
+--- no_error_log
+[error]
+
+
+
+=== TEST 2: no rule matches: denied by default, 401 without credentials
+--- http_config
+    keryu_store $TEST_NGINX_KERYU_STORE;
+--- config
+    keryu_access on;
+
+    location / {
+        return 200 "passed\n";
+    }
+--- request
+GET /private
+--- error_code: 401
+--- response_headers
+WWW-Authenticate: Bearer
+--- error_log
+keryu denied access: no credentials, rule "default"
+
+
+
+=== TEST 3: allow by default when configured
+--- http_config
+    keryu_store $TEST_NGINX_KERYU_STORE;
+--- config
+    keryu_access on;
+    keryu_default allow;
+
+    location / {
+        return 200 "passed $keryu_rule\n";
+    }
+--- request
+GET /private
+--- response_body
+passed default
+--- no_error_log
+[error]
+
+
+
+=== TEST 4: role rule admits the role
+--- http_config
+    keryu_store $TEST_NGINX_KERYU_STORE;
+--- config
+    keryu_access on;
+
+    location / {
+        return 200 "passed $keryu_user $keryu_roles\n";
+    }
+--- request
+GET /admin/users
+--- more_headers eval
+"Authorization: Bearer $::tok{carol}"
+--- response_body
+passed carol admin
+--- no_error_log
+[error]
+
+
+
+=== TEST 5: role rule refuses another role with 403
+--- http_config
+    keryu_store $TEST_NGINX_KERYU_STORE;
+--- config
+    keryu_access on;
+
+    location / {
+        return 200 "passed\n";
+    }
+--- request
+GET /admin/users
+--- more_headers eval
+"Authorization: Bearer $::tok{alice}"
+--- error_code: 403
+--- response_body
+{"error":"forbidden","reason":"policy"}
+--- error_log
+keryu denied access: policy, rule "default", user "alice"
+
+
+
+=== TEST 6: the owner reads her order
+--- http_config
+    keryu_store $TEST_NGINX_KERYU_STORE;
+--- config
+    keryu_access on;
+
+    location / {
+        return 200 "passed $keryu_rule\n";
+    }
+--- request
+GET /orders/1
+--- more_headers eval
+"Authorization: Bearer $::tok{alice}"
+--- response_body
+passed t-access/orders
+--- no_error_log
+[error]
+
+
+
+=== TEST 7: somebody else's order is refused
+--- http_config
+    keryu_store $TEST_NGINX_KERYU_STORE;
+--- config
+    keryu_access on;
+
+    location / {
+        return 200 "passed\n";
+    }
+--- request
+GET /orders/1
+--- more_headers eval
+"Authorization: Bearer $::tok{bob}"
+--- error_code: 403
+--- response_body
+{"error":"forbidden","reason":"policy"}
+--- error_log
+keryu denied access: policy, rule "default", user "bob"
+
+
+
+=== TEST 8: a method outside the rule's methods does not match it
+--- http_config
+    keryu_store $TEST_NGINX_KERYU_STORE;
+--- config
+    keryu_access on;
+
+    location / {
+        return 200 "passed\n";
+    }
+--- request
+DELETE /orders/1
+--- more_headers eval
+"Authorization: Bearer $::tok{alice}"
+--- error_code: 403
+--- response_body
+{"error":"forbidden","reason":"policy"}
+--- error_log
+rule "default", user "alice"
+
+
+
+=== TEST 9: user rule
+--- http_config
+    keryu_store $TEST_NGINX_KERYU_STORE;
+--- config
+    keryu_access on;
+
+    location / {
+        return 200 "passed $keryu_user\n";
+    }
+--- request
+GET /bob
+--- more_headers eval
+"Authorization: Bearer $::tok{bob}"
+--- response_body
+passed bob
+--- no_error_log
+[error]
+
+
+
+=== TEST 10: the first matching rule decides: an explicit deny
+--- http_config
+    keryu_store $TEST_NGINX_KERYU_STORE;
+--- config
+    keryu_access on;
+
+    location / {
+        return 200 "passed\n";
+    }
+--- request
+DELETE /things
+--- more_headers eval
+"Authorization: Bearer $::tok{carol}"
+--- error_code: 403
+--- response_body
+{"error":"forbidden","reason":"policy"}
+--- error_log
+rule "t-access/no-delete", user "carol"
+
+
+
+=== TEST 11: a shadow rule logs what it would refuse and refuses nothing
+--- http_config
+    keryu_store $TEST_NGINX_KERYU_STORE;
+--- config
+    keryu_access on;
+
+    location / {
+        return 200 "passed $keryu_rule\n";
+    }
+--- request
+GET /trial
+--- response_body
+passed t-access/trial-open
+--- error_log
+keryu shadow rule "t-access/trial" would deny
+
+
+
+=== TEST 12: shadow mode on a location refuses nothing
+--- http_config
+    keryu_store $TEST_NGINX_KERYU_STORE;
+--- config
+    keryu_access shadow;
+
+    location / {
+        return 200 "passed $keryu_decision\n";
+    }
+--- request
+GET /admin/users
+--- response_body
+passed shadow_deny
+--- error_log
+keryu would deny by "default" in shadow mode
+
+
+
+=== TEST 13: RS256 token
+--- http_config
+    keryu_store $TEST_NGINX_KERYU_STORE;
+--- config
+    keryu_access on;
+
+    location / {
+        return 200 "passed $keryu_user\n";
+    }
+--- request
+GET /admin/
+--- more_headers eval
+"Authorization: Bearer $::tok{rs}"
+--- response_body
+passed rsa-user
+--- no_error_log
+[error]
+
+
+
+=== TEST 14: ES256 token
+--- http_config
+    keryu_store $TEST_NGINX_KERYU_STORE;
+--- config
+    keryu_access on;
+
+    location / {
+        return 200 "passed $keryu_user\n";
+    }
+--- request
+GET /admin/
+--- more_headers eval
+"Authorization: Bearer $::tok{es}"
+--- response_body
+passed ec-user
+--- no_error_log
+[error]
+
+
+
+=== TEST 15: token from a cookie
+--- http_config
+    keryu_store $TEST_NGINX_KERYU_STORE;
+--- config
+    keryu_access on;
+    keryu_identity bearer cookie=session;
+
+    location / {
+        return 200 "passed $keryu_user\n";
+    }
+--- request
+GET /me
+--- more_headers eval
+"Cookie: theme=dark; session=$::tok{alice}"
+--- response_body
+passed alice
+--- no_error_log
+[error]
+
+
+
+=== TEST 16: expired token
+--- http_config
+    keryu_store $TEST_NGINX_KERYU_STORE;
+--- config
+    keryu_access on;
+
+    location / {
+        return 200 "passed\n";
+    }
+--- request
+GET /me
+--- more_headers eval
+"Authorization: Bearer $::tok{expired}"
+--- error_code: 401
+--- response_body
+{"error":"unauthorized","reason":"expired"}
+--- error_log
+keryu denied access: expired
+
+
+
+=== TEST 17: token not yet valid
+--- http_config
+    keryu_store $TEST_NGINX_KERYU_STORE;
+--- config
+    keryu_access on;
+
+    location / {
+        return 200 "passed\n";
+    }
+--- request
+GET /me
+--- more_headers eval
+"Authorization: Bearer $::tok{early}"
+--- error_code: 401
+--- response_body
+{"error":"unauthorized","reason":"not yet valid"}
+--- error_log
+keryu denied access: not yet valid
+
+
+
+=== TEST 18: bad signature
+--- http_config
+    keryu_store $TEST_NGINX_KERYU_STORE;
+--- config
+    keryu_access on;
+
+    location / {
+        return 200 "passed\n";
+    }
+--- request
+GET /me
+--- more_headers eval
+"Authorization: Bearer $::tok{badsig}"
+--- error_code: 401
+--- response_body
+{"error":"unauthorized","reason":"bad signature"}
+--- error_log
+keryu denied access: bad signature
+
+
+
+=== TEST 19: alg none
+--- http_config
+    keryu_store $TEST_NGINX_KERYU_STORE;
+--- config
+    keryu_access on;
+
+    location / {
+        return 200 "passed\n";
+    }
+--- request
+GET /admin/
+--- more_headers eval
+"Authorization: Bearer $::tok{none}"
+--- error_code: 401
+--- response_body
+{"error":"unauthorized","reason":"alg none"}
+--- error_log
+keryu denied access: alg none
+
+
+
+=== TEST 20: algorithm that does not match the key
+--- http_config
+    keryu_store $TEST_NGINX_KERYU_STORE;
+--- config
+    keryu_access on;
+
+    location / {
+        return 200 "passed\n";
+    }
+--- request
+GET /admin/
+--- more_headers eval
+"Authorization: Bearer $::tok{mismatch}"
+--- error_code: 401
+--- response_body
+{"error":"unauthorized","reason":"algorithm mismatch"}
+--- error_log
+keryu denied access: algorithm mismatch
+
+
+
+=== TEST 21: wrong audience
+--- http_config
+    keryu_store $TEST_NGINX_KERYU_STORE;
+--- config
+    keryu_access on;
+    keryu_jwt_audience api;
+
+    location / {
+        return 200 "passed\n";
+    }
+--- request
+GET /me
+--- more_headers eval
+"Authorization: Bearer $::tok{aud}"
+--- error_code: 401
+--- response_body
+{"error":"unauthorized","reason":"bad audience"}
+--- error_log
+keryu denied access: bad audience
+
+
+
+=== TEST 22: right audience
+--- http_config
+    keryu_store $TEST_NGINX_KERYU_STORE;
+--- config
+    keryu_access on;
+    keryu_jwt_audience api;
+
+    location / {
+        return 200 "passed $keryu_user\n";
+    }
+--- request
+GET /me
+--- more_headers eval
+"Authorization: Bearer $::tok{audok}"
+--- response_body
+passed alice
+--- no_error_log
+[error]
+
+
+
+=== TEST 23: malformed base64
+--- http_config
+    keryu_store $TEST_NGINX_KERYU_STORE;
+--- config
+    keryu_access on;
+
+    location / {
+        return 200 "passed\n";
+    }
+--- request
+GET /me
+--- more_headers eval
+"Authorization: Bearer $::tok{malformed}"
+--- error_code: 401
+--- response_body
+{"error":"unauthorized","reason":"malformed"}
+--- error_log
+keryu denied access: malformed
+
+
+
+=== TEST 24: a 64 KiB token is refused before any work
+--- http_config
+    keryu_store $TEST_NGINX_KERYU_STORE;
+    large_client_header_buffers 4 128k;
+--- config
+    keryu_access on;
+
+    location / {
+        return 200 "passed\n";
+    }
+--- request
+GET /me
+--- more_headers eval
+"Authorization: Bearer $::tok{huge}"
+--- error_code: 401
+--- response_body
+{"error":"unauthorized","reason":"too long"}
+--- error_log
+keryu denied access: too long
+
+
+
+=== TEST 25: blocked address, exact
+--- http_config
+    keryu_store $TEST_NGINX_KERYU_STORE;
+    set_real_ip_from 127.0.0.1;
+    real_ip_header X-Real-IP;
+--- config
+    keryu_access on;
+
+    location / {
+        return 200 "passed\n";
+    }
+--- request
+GET /public/x
+--- more_headers
+X-Real-IP: 203.0.113.5
+--- error_code: 403
+--- response_body
+{"error":"forbidden","reason":"blocked address"}
+--- error_log
+keryu denied access: blocked address, rule "block"
+
+
+
+=== TEST 26: blocked IPv4 range
+--- http_config
+    keryu_store $TEST_NGINX_KERYU_STORE;
+    set_real_ip_from 127.0.0.1;
+    real_ip_header X-Real-IP;
+--- config
+    keryu_access on;
+
+    location / {
+        return 200 "passed\n";
+    }
+--- request
+GET /public/x
+--- more_headers
+X-Real-IP: 198.51.100.77
+--- error_code: 403
+--- response_body
+{"error":"forbidden","reason":"blocked address"}
+--- error_log
+keryu denied access: blocked address
+
+
+
+=== TEST 27: blocked IPv6 range
+--- http_config
+    keryu_store $TEST_NGINX_KERYU_STORE;
+    set_real_ip_from 127.0.0.1;
+    real_ip_header X-Real-IP;
+--- config
+    keryu_access on;
+
+    location / {
+        return 200 "passed\n";
+    }
+--- request
+GET /public/x
+--- more_headers
+X-Real-IP: 2001:db8:1::abcd
+--- error_code: 403
+--- response_body
+{"error":"forbidden","reason":"blocked address"}
+--- error_log
+keryu denied access: blocked address
+
+
+
+=== TEST 28: an address next to a blocked range passes
+--- http_config
+    keryu_store $TEST_NGINX_KERYU_STORE;
+    set_real_ip_from 127.0.0.1;
+    real_ip_header X-Real-IP;
+--- config
+    keryu_access on;
+
+    location / {
+        return 200 "passed\n";
+    }
+--- request
+GET /public/x
+--- more_headers
+X-Real-IP: 2001:db8:2::abcd
+--- response_body
+passed
+--- no_error_log
+[error]
+
+
+
+=== TEST 29: blocked user
+--- http_config
+    keryu_store $TEST_NGINX_KERYU_STORE;
+--- config
+    keryu_access on;
+
+    location / {
+        return 200 "passed\n";
+    }
+--- request
+GET /admin/
+--- more_headers eval
+"Authorization: Bearer $::tok{mallory}"
+--- error_code: 403
+--- response_body
+{"error":"forbidden","reason":"blocked user"}
+--- error_log
+keryu denied access: blocked user, rule "block", user "mallory"
+
+
+
+=== TEST 30: IP policy deny list, IPv4
+--- http_config
+    keryu_store $TEST_NGINX_KERYU_STORE;
+    set_real_ip_from 127.0.0.1;
+    real_ip_header X-Real-IP;
+--- config
+    keryu_access on;
+
+    location / {
+        return 200 "passed\n";
+    }
+--- request
+GET /public/x
+--- more_headers
+X-Real-IP: 192.0.2.10
+--- error_code: 403
+--- response_body
+{"error":"forbidden","reason":"policy"}
+--- error_log
+rule "t-ip/ip"
+
+
+
+=== TEST 31: IP policy deny list, IPv6
+--- http_config
+    keryu_store $TEST_NGINX_KERYU_STORE;
+    set_real_ip_from 127.0.0.1;
+    real_ip_header X-Real-IP;
+--- config
+    keryu_access on;
+
+    location / {
+        return 200 "passed\n";
+    }
+--- request
+GET /public/x
+--- more_headers eval
+"X-Real-IP: 2001:db8:bad::1\r\nAuthorization: Bearer $::tok{carol}"
+--- error_code: 403
+--- response_body
+{"error":"forbidden","reason":"policy"}
+--- error_log
+rule "t-ip/ip", user "carol"
+
+
+
+=== TEST 32: fail closed when the store cannot be read
+--- http_config
+    keryu_store $TEST_NGINX_KERYU_BAD_STORE;
+--- config
+    keryu_access on;
+
+    location / {
+        return 200 "passed\n";
+    }
+--- request
+GET /public/x
+--- error_code: 503
+--- response_body
+{"error":"unavailable","reason":"policy store unavailable"}
+--- error_log
+keryu denied access: policy store unavailable
+
+
+
+=== TEST 33: fail open when configured
+--- http_config
+    keryu_store $TEST_NGINX_KERYU_BAD_STORE;
+--- config
+    keryu_access on;
+    keryu_fail open;
+
+    location / {
+        return 200 "passed $keryu_rule\n";
+    }
+--- request
+GET /admin/x
+--- response_body
+passed fail_open
+--- no_error_log
+keryu denied
+
+
+
+=== TEST 34: identity headers from the client never reach the upstream
+--- http_config
+    keryu_store $TEST_NGINX_KERYU_STORE;
+--- config
+    location = /upstream {
+        return 200 "user=[$http_x_keryu_user] roles=[$http_x_keryu_roles]\n";
+    }
+
+    location / {
+        keryu_access on;
+        proxy_set_header X-Keryu-User $keryu_user;
+        proxy_set_header X-Keryu-Roles $keryu_roles;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/upstream;
+    }
+--- request
+GET /me
+--- more_headers eval
+"X-Keryu-User: carol\r\nX-Keryu-Roles: admin\r\nAuthorization: Bearer $::tok{alice}"
+--- response_body
+user=[alice] roles=[user]
+--- no_error_log
+[error]
