@@ -10,6 +10,8 @@
  *   keryud -c file token create --role admin|auditor|viewer [--name name]
  *   keryud -c file token list
  *   keryud -c file token revoke name
+ *   keryud -c file key|block|apikey ...   (admin.c)
+ *   keryud -c file policy apply|list|show|delete ...   (policy.c)
  */
 
 
@@ -24,8 +26,10 @@
 #include <event2/event.h>
 
 #include "keryud.h"
+#include "admin.h"
 #include "api.h"
 #include "log.h"
+#include "policy.h"
 
 
 typedef struct {
@@ -66,7 +70,27 @@ usage(void)
             "       keryud -c file token create --role admin|auditor|viewer "
             "[--name name]\n"
             "       keryud -c file token list\n"
-            "       keryud -c file token revoke name\n");
+            "       keryud -c file token revoke name\n"
+            "       keryud -c file key add --kid kid --alg HS256 "
+            "--secret-file path\n"
+            "       keryud -c file key add --kid kid --alg RS256|ES256 "
+            "--pem-file path\n"
+            "       keryud -c file key list\n"
+            "       keryud -c file key delete kid\n"
+            "       keryud -c file block add --ip addr[/prefix] | "
+            "--user name\n"
+            "              [--ttl duration] [--reason text]\n"
+            "       keryud -c file block list\n"
+            "       keryud -c file block delete --ip addr[/prefix] | "
+            "--user name\n"
+            "       keryud -c file apikey create --name name --role role "
+            "[--role role ...]\n"
+            "              [--ttl duration]\n"
+            "       keryud -c file apikey list\n"
+            "       keryud -c file apikey revoke name\n"
+            "       keryud -c file policy apply file.json\n"
+            "       keryud -c file policy list\n"
+            "       keryud -c file policy show|delete name\n");
     exit(1);
 }
 
@@ -128,6 +152,29 @@ main(int argc, char **argv)
 
         printf("configuration OK\n");
         return 0;
+    }
+
+    if (argc != 0 && (strcmp(argv[0], "key") == 0
+                      || strcmp(argv[0], "block") == 0
+                      || strcmp(argv[0], "apikey") == 0))
+    {
+        rc = admin_main(&kd.conf, argc, argv);
+
+        if (rc == ADMIN_USAGE) {
+            usage();
+        }
+
+        return rc;
+    }
+
+    if (argc != 0 && strcmp(argv[0], "policy") == 0) {
+        rc = policy_main(&kd.conf, argc - 1, argv + 1);
+
+        if (rc == -1) {
+            usage();
+        }
+
+        return rc;
     }
 
     if (argc != 0) {

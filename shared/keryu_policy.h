@@ -1,0 +1,216 @@
+
+/*
+ * Copyright (C) Keryu Security
+ *
+ * The policy compiler.  The nginx module compiles every stored policy
+ * into one set and evaluates each request against it; keryud compiles
+ * the same documents with the same code to refuse what the module would
+ * refuse.  Nothing here logs or knows nginx: functions return 0 or -1 and
+ * write a reason into err.
+ *
+ * A policy is a JSON object:
+ *
+ *   name         required, 1 to 64 of A-Z a-z 0-9 . _ -
+ *   description  string, optional
+ *   policy_type  required, "access" or "ip"
+ *   is_active    boolean, default true; inactive ones are checked but
+ *                not enforced
+ *   shadow       boolean, default false: no rule of the policy decides,
+ *                a rule that would deny is reported as the shadow hit
+ *   priority     integer 0 to 1000, default 100; lower runs first, ties
+ *                go by name
+ *   created_at, updated_at  set by keryud, ignored here
+ *   rules        "access": an array of rules, tried in order
+ *                "ip": {"allow": [...], "deny": [...]}, addresses or
+ *                CIDR prefixes, IPv4 or IPv6
+ *
+ * An access rule:
+ *
+ *   id           required, unique in its policy, as a name
+ *   methods      uppercase tokens, default any
+ *   host         compared without case to the request's host (no port)
+ *   path         required, a decoded path starting with "/"
+ *   match        "exact", "prefix" or "pattern"; default "pattern" when
+ *                the path has {name} segments, else "exact"
+ *   effect       required, "allow" or "deny"
+ *   roles, users, owner, authenticated, anyone
+ *                conditions, at least one; all that are given must hold
+ *   shadow       boolean, default false
+ *
+ * Paths are compared segment by segment, the segments being what lies
+ * between slashes.  "exact": the request path is the rule's path.
+ * "prefix": a rule path ending in "/" covers the paths that start with
+ * it ("/admin/" covers "/admin/" and "/admin/x", not "/admin"); any other
+ * covers itself and what lies below it on a segment boundary ("/admin"
+ * covers "/admin" and "/admin/x", not "/administrator").  "pattern": a
+ * {name} segment matches one non-empty segment, and an owner condition
+ * compares that segment to a claim of the caller.  Trailing slashes count:
+ * "/api/me" does not match "/api/me/".
+ *
+ * Evaluation: active ip policies first, by priority then name; an address
+ * on a deny list, or missing from a non-empty allow list, denies (deny
+ * wins within a policy).  Then the rules of active access policies, by
+ * priority, name and rule order: the first whose method, host, path and
+ * conditions all hold decides.  Shadow rules never decide; the first that
+ * would have denied is reported.  When no rule decides, the effect is
+ * KERYU_EFFECT_NONE and the caller applies its default.
+ */
+
+
+#ifndef _KERYU_POLICY_H_INCLUDED_
+#define _KERYU_POLICY_H_INCLUDED_
+
+
+#include <stddef.h>
+#include <stdint.h>
+
+
+#define KERYU_POLICY_NAME_MAX     64
+#define KERYU_POLICY_DOC_MAX      (4 * 1024 * 1024)
+#define KERYU_POLICY_RULES_MAX    10000
+#define KERYU_POLICY_ADDRS_MAX    100000
+#define KERYU_POLICY_PATH_MAX     2048
+#define KERYU_POLICY_DEPTH_MAX    32        /* segments in a rule's path */
+#define KERYU_POLICY_ERR_MAX      256       /* enough for any reason */
+#define KERYU_POLICY_TIME_MAX     64
+
+
+typedef struct keryu_policy_set_s  keryu_policy_set_t;
+
+
+typedef enum {
+    KERYU_EFFECT_NONE = 0,
+    KERYU_EFFECT_ALLOW,
+    KERYU_EFFECT_DENY
+} keryu_effect_e;
+
+
+typedef enum {
+    KERYU_POLICY_ACCESS = 1,
+    KERYU_POLICY_IP
+} keryu_policy_type_e;
+
+
+/**
+ * One request as the evaluator sees it.  Strings need not be terminated.
+ * path is the decoded, normalised path without arguments.  roles, user and
+ * claims count only when authenticated is set.  claim_has returns non-zero
+ * when the caller's claim named claim holds value (or is it, for a scalar
+ * claim); a NULL claim_has fails every owner condition.
+ */
+typedef struct {
+    const char               *method;
+    size_t                    method_len;
+    const char               *host;
+    size_t                    host_len;
+    const char               *path;
+    size_t                    path_len;
+    int                       addr_family;  /**< 4, 6, or 0: unknown */
+    const uint8_t            *addr;         /**< network order */
+    int                       authenticated;
+    const char               *user;
+    size_t                    user_len;
+    const char *const        *roles;
+    const size_t             *role_lens;
+    size_t                    nroles;
+    int                     (*claim_has)(void *ctx, const char *claim,
+                                  size_t claim_len, const char *value,
+                                  size_t value_len);
+    void                     *claim_ctx;
+} keryu_policy_req_t;
+
+
+/**
+ * What keryu_policy_eval() decided.  The names belong to the set and live
+ * as long as it does.
+ */
+typedef struct {
+    keryu_effect_e            effect;
+    const char               *policy;       /**< what decided, or NULL */
+    const char               *rule;         /**< rule id, "ip" for ip */
+    const char               *shadow_policy;  /**< first shadow denial */
+    const char               *shadow_rule;
+    size_t                    visited;      /**< rules examined */
+} keryu_policy_decision_t;
+
+
+/** what keryud shows of a stored policy */
+typedef struct {
+    char                      name[KERYU_POLICY_NAME_MAX + 1];
+    keryu_policy_type_e       type;
+    int                       active;
+    int                       shadow;
+    int                       priority;
+    size_t                    rules;        /**< access rules, ip entries */
+    char                      created_at[KERYU_POLICY_TIME_MAX + 1];
+    char                      updated_at[KERYU_POLICY_TIME_MAX + 1];
+} keryu_policy_info_t;
+
+
+/** returns NULL when out of memory */
+keryu_policy_set_t *keryu_policy_set_create(void);
+
+/**
+ * Compiles one document into set.  A name already in the set is refused.
+ * Returns 0, or -1 with the reason in err; a failed document leaves the
+ * set as it was, apart from memory freed with the set.
+ */
+int keryu_policy_set_add(keryu_policy_set_t *set, const char *json,
+    size_t len, char *err, size_t errlen);
+
+/**
+ * Orders the policies and builds the indexes.  After it, only eval and
+ * the counters may be called.  Returns 0, or -1 when out of memory.
+ */
+int keryu_policy_set_finish(keryu_policy_set_t *set, char *err,
+    size_t errlen);
+
+/** NULL is accepted */
+void keryu_policy_set_free(keryu_policy_set_t *set);
+
+/** access rules of active policies, plus one per active ip policy */
+size_t keryu_policy_set_rules(const keryu_policy_set_t *set);
+
+/** policies added, active or not */
+size_t keryu_policy_set_policies(const keryu_policy_set_t *set);
+
+/**
+ * Evaluates one request against a finished set.  It allocates nothing and
+ * only reads the set, so one set may serve many evaluations at once.
+ */
+void keryu_policy_eval(const keryu_policy_set_t *set,
+    const keryu_policy_req_t *req, keryu_policy_decision_t *d);
+
+/**
+ * Checks one document and returns its name in name (namelen bytes, at
+ * least KERYU_POLICY_NAME_MAX + 1).  Returns 0 or -1 with err.
+ */
+int keryu_policy_validate(const char *json, size_t len, char *name,
+    size_t namelen, char *err, size_t errlen);
+
+/** checks one document, as validate does, and describes it in info */
+int keryu_policy_inspect(const char *json, size_t len,
+    keryu_policy_info_t *info, char *err, size_t errlen);
+
+/**
+ * keryud's file reader: json holds one document or an array of them.
+ * handler is called for each in turn with the document written again as
+ * compact JSON (not yet validated); a non-zero return from it stops the
+ * walk and is returned.  Returns 0, the handler's code, or -1 with err
+ * for text that is not such JSON.
+ */
+int keryu_policy_split(const char *json, size_t len,
+    int (*handler)(void *ctx, size_t index, const char *doc, size_t doclen),
+    void *ctx, char *err, size_t errlen);
+
+/**
+ * Writes the object in json again with "created_at" and "updated_at" set
+ * to the strings given, replacing any already there.  *out is malloc()ed
+ * and NUL-terminated; the caller frees it.  Returns 0 or -1 with err.
+ */
+int keryu_policy_stamp(const char *json, size_t len, const char *created_at,
+    const char *updated_at, char **out, size_t *outlen, char *err,
+    size_t errlen);
+
+
+#endif /* _KERYU_POLICY_H_INCLUDED_ */
