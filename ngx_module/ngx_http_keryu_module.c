@@ -12,16 +12,58 @@
 
 
 static ngx_int_t ngx_http_keryu_log_handler(ngx_http_request_t *r);
+static uint8_t ngx_http_keryu_event_type(ngx_http_keryu_loc_conf_t *klcf,
+    ngx_uint_t status);
 static void *ngx_http_keryu_create_main_conf(ngx_conf_t *cf);
 static void *ngx_http_keryu_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_keryu_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static char *ngx_http_keryu_store(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_keryu_identity(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_keryu_jwt_key(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_keryu_event(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_keryu_check_pem(ngx_conf_t *cf,
+    ngx_http_keryu_pem_key_t *pk);
+static ngx_int_t ngx_http_keryu_preconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_keryu_init(ngx_conf_t *cf);
 static ngx_int_t ngx_http_keryu_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_keryu_init_process(ngx_cycle_t *cycle);
 static void ngx_http_keryu_exit_process(ngx_cycle_t *cycle);
+
+
+static ngx_conf_enum_t  ngx_http_keryu_access_modes[] = {
+    { ngx_string("off"), NGX_HTTP_KERYU_OFF },
+    { ngx_string("on"), NGX_HTTP_KERYU_ON },
+    { ngx_string("shadow"), NGX_HTTP_KERYU_SHADOW },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_conf_enum_t  ngx_http_keryu_effects[] = {
+    { ngx_string("allow"), NGX_HTTP_KERYU_ALLOW },
+    { ngx_string("deny"), NGX_HTTP_KERYU_DENY },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_conf_enum_t  ngx_http_keryu_fail_modes[] = {
+    { ngx_string("closed"), NGX_HTTP_KERYU_FAIL_CLOSED },
+    { ngx_string("open"), NGX_HTTP_KERYU_FAIL_OPEN },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_conf_enum_t  ngx_http_keryu_log_levels[] = {
+    { ngx_string("info"), NGX_LOG_INFO },
+    { ngx_string("notice"), NGX_LOG_NOTICE },
+    { ngx_string("warn"), NGX_LOG_WARN },
+    { ngx_string("error"), NGX_LOG_ERR },
+    { ngx_null_string, 0 }
+};
 
 
 static ngx_command_t  ngx_http_keryu_commands[] = {
@@ -40,12 +82,89 @@ static ngx_command_t  ngx_http_keryu_commands[] = {
       offsetof(ngx_http_keryu_loc_conf_t, log),
       NULL },
 
+    { ngx_string("keryu_access"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_keryu_loc_conf_t, access),
+      &ngx_http_keryu_access_modes },
+
+    { ngx_string("keryu_default"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_keryu_loc_conf_t, deflt),
+      &ngx_http_keryu_effects },
+
+    { ngx_string("keryu_fail"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_keryu_loc_conf_t, fail),
+      &ngx_http_keryu_fail_modes },
+
+    { ngx_string("keryu_deny_log_level"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_keryu_loc_conf_t, deny_log_level),
+      &ngx_http_keryu_log_levels },
+
+    { ngx_string("keryu_identity"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_keryu_identity,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("keryu_jwt_issuer"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_keryu_loc_conf_t, issuer),
+      NULL },
+
+    { ngx_string("keryu_jwt_audience"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_keryu_loc_conf_t, audience),
+      NULL },
+
+    { ngx_string("keryu_jwt_roles_claim"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_keryu_loc_conf_t, roles_claim),
+      NULL },
+
+    { ngx_string("keryu_jwt_leeway"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_keryu_loc_conf_t, leeway),
+      NULL },
+
+    { ngx_string("keryu_jwt_key"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE3,
+      ngx_http_keryu_jwt_key,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("keryu_event"),
+      NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_http_keryu_event,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
       ngx_null_command
 };
 
 
 static ngx_http_module_t  ngx_http_keryu_module_ctx = {
-    NULL,                                  /* preconfiguration */
+    ngx_http_keryu_preconfiguration,       /* preconfiguration */
     ngx_http_keryu_init,                   /* postconfiguration */
 
     ngx_http_keryu_create_main_conf,       /* create main configuration */
@@ -79,9 +198,11 @@ static ngx_int_t
 ngx_http_keryu_log_handler(ngx_http_request_t *r)
 {
     uint64_t                     now, start;
+    ngx_str_t                    user, value;
     struct timeval               tv;
     keryu_record_t               rec;
     struct sockaddr_in          *sin;
+    ngx_http_keryu_ctx_t        *ctx;
     ngx_http_keryu_loc_conf_t   *klcf;
     ngx_http_keryu_main_conf_t  *kmcf;
 #if (NGX_HAVE_INET6)
@@ -104,9 +225,35 @@ ngx_http_keryu_log_handler(ngx_http_request_t *r)
 
     rec.time_us = now;
     rec.request_time_us = now > start ? now - start : 0;
-    rec.type = KERYU_EVENT_REQUEST;
     rec.status = r->err_status ? r->err_status : r->headers_out.status;
     rec.bytes_sent = r->connection->sent;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_keryu_module);
+
+    ngx_str_null(&user);
+
+    if (ctx) {
+        user = ctx->user;
+        rec.details.len = ctx->details.len;
+        rec.details.data = ctx->details.data;
+    }
+
+    if (ctx && ctx->type) {
+        rec.type = (uint8_t) ctx->type;
+
+    } else {
+        rec.type = ngx_http_keryu_event_type(klcf, rec.status);
+
+        if (klcf->event_user
+            && ngx_http_complex_value(r, klcf->event_user, &value) == NGX_OK
+            && value.len)
+        {
+            user = value;
+        }
+    }
+
+    rec.user.len = user.len;
+    rec.user.data = user.data;
 
     switch (r->connection->sockaddr->sa_family) {
 
@@ -150,6 +297,32 @@ ngx_http_keryu_log_handler(ngx_http_request_t *r)
 }
 
 
+/*
+ * a location classified by "keryu_event" takes the outcome of its
+ * requests from the status the upstream answered with
+ */
+
+static uint8_t
+ngx_http_keryu_event_type(ngx_http_keryu_loc_conf_t *klcf, ngx_uint_t status)
+{
+    if (klcf->event == KERYU_EVENT_REQUEST) {
+        return KERYU_EVENT_REQUEST;
+    }
+
+    if (klcf->event == KERYU_EVENT_LOGIN
+        && (status == NGX_HTTP_UNAUTHORIZED || status == NGX_HTTP_FORBIDDEN))
+    {
+        return KERYU_EVENT_AUTH_FAILURE;
+    }
+
+    if (status >= 200 && status < 400) {
+        return (uint8_t) klcf->event;
+    }
+
+    return KERYU_EVENT_REQUEST;
+}
+
+
 static void *
 ngx_http_keryu_create_main_conf(ngx_conf_t *cf)
 {
@@ -168,6 +341,8 @@ ngx_http_keryu_create_main_conf(ngx_conf_t *cf)
      *     kmcf->staging = NULL;
      *     kmcf->open = 0;
      *     kmcf->batch = NULL;
+     *     kmcf->pem_keys = NULL;
+     *     kmcf->state = { 0 };
      */
 
     return kmcf;
@@ -179,12 +354,29 @@ ngx_http_keryu_create_loc_conf(ngx_conf_t *cf)
 {
     ngx_http_keryu_loc_conf_t  *klcf;
 
-    klcf = ngx_palloc(cf->pool, sizeof(ngx_http_keryu_loc_conf_t));
+    klcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_keryu_loc_conf_t));
     if (klcf == NULL) {
         return NULL;
     }
 
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     klcf->cookie = { 0, NULL };
+     *     klcf->issuer = { 0, NULL };
+     *     klcf->audience = { 0, NULL };
+     *     klcf->roles_claim = { 0, NULL };
+     *     klcf->event_user = NULL;
+     */
+
     klcf->log = NGX_CONF_UNSET;
+    klcf->access = NGX_CONF_UNSET_UINT;
+    klcf->deflt = NGX_CONF_UNSET_UINT;
+    klcf->fail = NGX_CONF_UNSET_UINT;
+    klcf->deny_log_level = NGX_CONF_UNSET_UINT;
+    klcf->sources = NGX_CONF_UNSET_UINT;
+    klcf->leeway = NGX_CONF_UNSET;
+    klcf->event = NGX_CONF_UNSET;
 
     return klcf;
 }
@@ -199,13 +391,50 @@ ngx_http_keryu_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_keryu_main_conf_t  *kmcf;
 
     ngx_conf_merge_value(conf->log, prev->log, 0);
+    ngx_conf_merge_uint_value(conf->access, prev->access, NGX_HTTP_KERYU_OFF);
+    ngx_conf_merge_uint_value(conf->deflt, prev->deflt, NGX_HTTP_KERYU_DENY);
+    ngx_conf_merge_uint_value(conf->fail, prev->fail,
+                              NGX_HTTP_KERYU_FAIL_CLOSED);
+    ngx_conf_merge_uint_value(conf->deny_log_level, prev->deny_log_level,
+                              NGX_LOG_ERR);
+    ngx_conf_merge_uint_value(conf->sources, prev->sources,
+                              NGX_HTTP_KERYU_BEARER);
+    ngx_conf_merge_str_value(conf->cookie, prev->cookie, "");
+    ngx_conf_merge_str_value(conf->issuer, prev->issuer, "");
+    ngx_conf_merge_str_value(conf->audience, prev->audience, "");
+    ngx_conf_merge_str_value(conf->roles_claim, prev->roles_claim, "roles");
+    ngx_conf_merge_sec_value(conf->leeway, prev->leeway, 30);
+    ngx_conf_merge_value(conf->event, prev->event, KERYU_EVENT_REQUEST);
+
+    if (conf->event_user == NULL) {
+        conf->event_user = prev->event_user;
+    }
+
+    /* empty strings are "not checked" for the verifier */
+
+    if (conf->issuer.len == 0) {
+        conf->issuer.data = NULL;
+    }
+
+    if (conf->audience.len == 0) {
+        conf->audience.data = NULL;
+    }
 
     kmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_keryu_module);
 
-    if (conf->log && kmcf->path.data == NULL) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"keryu_log\" requires \"keryu_store\"");
-        return NGX_CONF_ERROR;
+    if (kmcf->path.data == NULL) {
+
+        if (conf->log) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"keryu_log\" requires \"keryu_store\"");
+            return NGX_CONF_ERROR;
+        }
+
+        if (conf->access != NGX_HTTP_KERYU_OFF) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"keryu_access\" requires \"keryu_store\"");
+            return NGX_CONF_ERROR;
+        }
     }
 
     return NGX_CONF_OK;
@@ -223,6 +452,236 @@ ngx_http_keryu_store(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     return ngx_http_keryu_store_conf(cf, kmcf, cf->args->elts,
                                      cf->args->nelts);
+}
+
+
+static char *
+ngx_http_keryu_identity(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_keryu_loc_conf_t  *klcf = conf;
+
+    ngx_str_t   *value;
+    ngx_uint_t   i;
+
+    if (klcf->sources != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    klcf->sources = 0;
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strcmp(value[i].data, "bearer") == 0) {
+            klcf->sources |= NGX_HTTP_KERYU_BEARER;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "cookie=", 7) == 0
+            && value[i].len > 7)
+        {
+            klcf->sources |= NGX_HTTP_KERYU_COOKIE;
+            klcf->cookie.len = value[i].len - 7;
+            klcf->cookie.data = value[i].data + 7;
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\"", &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_keryu_jwt_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_keryu_main_conf_t  *kmcf = conf;
+
+    u_char                    *pem;
+    ssize_t                    n;
+    ngx_fd_t                   fd;
+    ngx_str_t                 *value, file;
+    ngx_file_info_t            fi;
+    ngx_http_keryu_pem_key_t  *pk;
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[2].data, "RS256") != 0
+        && ngx_strcmp(value[2].data, "ES256") != 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid algorithm \"%V\", "
+                           "a key file holds an RS256 or ES256 public key",
+                           &value[2]);
+        return NGX_CONF_ERROR;
+    }
+
+    file = value[3];
+
+    if (ngx_conf_full_name(cf->cycle, &file, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    fd = ngx_open_file(file.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_open_file_n " \"%s\" failed", file.data);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR
+        || ngx_file_size(&fi) > 64 * 1024)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "key file \"%s\" is not a PEM file", file.data);
+        ngx_close_file(fd);
+        return NGX_CONF_ERROR;
+    }
+
+    pem = ngx_pnalloc(cf->pool, ngx_file_size(&fi) + 1);
+    if (pem == NULL) {
+        ngx_close_file(fd);
+        return NGX_CONF_ERROR;
+    }
+
+    n = ngx_read_fd(fd, pem, ngx_file_size(&fi));
+
+    ngx_close_file(fd);
+
+    if (n != ngx_file_size(&fi)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_read_fd_n " \"%s\" failed", file.data);
+        return NGX_CONF_ERROR;
+    }
+
+    pem[n] = '\0';
+
+    if (kmcf->pem_keys == NULL) {
+        kmcf->pem_keys = ngx_array_create(cf->pool, 2,
+                                          sizeof(ngx_http_keryu_pem_key_t));
+        if (kmcf->pem_keys == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    pk = ngx_array_push(kmcf->pem_keys);
+    if (pk == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    pk->kid = value[1];
+    pk->alg = value[2];
+    pk->pem.len = n;
+    pk->pem.data = pem;
+
+    /* a key that does not parse is refused now, not on the first request */
+
+    if (ngx_http_keryu_check_pem(cf, pk) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_keryu_check_pem(ngx_conf_t *cf, ngx_http_keryu_pem_key_t *pk)
+{
+    char               err[256];
+    ngx_int_t          rc;
+    keryu_jwt_keys_t  *keys;
+
+    keys = keryu_jwt_keys_create();
+    if (keys == NULL) {
+        return NGX_ERROR;
+    }
+
+    rc = NGX_OK;
+
+    if (keryu_jwt_keys_add_pem(keys, (char *) pk->kid.data,
+                               (char *) pk->alg.data, (char *) pk->pem.data,
+                               pk->pem.len, err, sizeof(err))
+        != 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid key \"%V\": %s",
+                           &pk->kid, err);
+        rc = NGX_ERROR;
+    }
+
+    keryu_jwt_keys_free(keys);
+
+    return rc;
+}
+
+
+static char *
+ngx_http_keryu_event(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_keryu_loc_conf_t  *klcf = conf;
+
+    ngx_str_t                         *value, s;
+    ngx_http_compile_complex_value_t   ccv;
+
+    if (klcf->event != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "login") == 0) {
+        klcf->event = KERYU_EVENT_LOGIN;
+
+    } else if (ngx_strcmp(value[1].data, "logout") == 0) {
+        klcf->event = KERYU_EVENT_LOGOUT;
+
+    } else if (ngx_strcmp(value[1].data, "data_access") == 0) {
+        klcf->event = KERYU_EVENT_DATA_ACCESS;
+
+    } else {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid event \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (cf->args->nelts == 2) {
+        return NGX_CONF_OK;
+    }
+
+    if (ngx_strncmp(value[2].data, "user=", 5) != 0 || value[2].len == 5) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\"", &value[2]);
+        return NGX_CONF_ERROR;
+    }
+
+    s.len = value[2].len - 5;
+    s.data = value[2].data + 5;
+
+    klcf->event_user = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
+    if (klcf->event_user == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+    ccv.cf = cf;
+    ccv.value = &s;
+    ccv.complex_value = klcf->event_user;
+
+    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_keryu_preconfiguration(ngx_conf_t *cf)
+{
+    return ngx_http_keryu_add_variables(cf);
 }
 
 
@@ -246,6 +705,13 @@ ngx_http_keryu_init(ngx_conf_t *cf)
     }
 
     *h = ngx_http_keryu_log_handler;
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_keryu_access_handler;
 
     return NGX_OK;
 }

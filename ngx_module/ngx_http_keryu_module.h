@@ -14,9 +14,25 @@
 
 #include "keryu_record.h"
 #include "keryu_store.h"
+#include "keryu_jwt.h"
+#include "keryu_policy.h"
+#include "keryu_blocklist.h"
 
 
 #define NGX_HTTP_KERYU_STAGING_SIZE  (1024 * 1024)
+
+#define NGX_HTTP_KERYU_OFF           0
+#define NGX_HTTP_KERYU_ON            1
+#define NGX_HTTP_KERYU_SHADOW        2
+
+#define NGX_HTTP_KERYU_ALLOW         1
+#define NGX_HTTP_KERYU_DENY          2
+
+#define NGX_HTTP_KERYU_FAIL_CLOSED   0
+#define NGX_HTTP_KERYU_FAIL_OPEN     1
+
+#define NGX_HTTP_KERYU_BEARER        0x01
+#define NGX_HTTP_KERYU_COOKIE        0x02
 
 
 /*
@@ -37,6 +53,30 @@ typedef struct {
 } ngx_http_keryu_staging_t;
 
 
+/*
+ * what a worker compiled from the store; rebuilt when the store's version
+ * counters move, kept when a new version does not compile
+ */
+
+typedef struct {
+    uint64_t                        config_version;
+    uint64_t                        block_version;
+    uint64_t                        rejected_version;
+    ngx_flag_t                      ready;
+    keryu_policy_set_t             *policies;
+    keryu_jwt_keys_t               *keys;
+    keryu_blocklist_t              *blocks;
+    MDB_txn                        *txn;
+} ngx_http_keryu_state_t;
+
+
+typedef struct {
+    ngx_str_t                       kid;
+    ngx_str_t                       alg;
+    ngx_str_t                       pem;
+} ngx_http_keryu_pem_key_t;
+
+
 typedef struct {
     ngx_str_t                       path;
     size_t                          size;
@@ -51,16 +91,45 @@ typedef struct {
     ngx_flag_t                      open;
     u_char                         *batch;
     ngx_event_t                     flush_event;
+
+    ngx_array_t                    *pem_keys;
+    ngx_http_keryu_state_t          state;
 } ngx_http_keryu_main_conf_t;
 
 
 typedef struct {
     ngx_flag_t                      log;
+
+    ngx_uint_t                      access;
+    ngx_uint_t                      deflt;
+    ngx_uint_t                      fail;
+    ngx_uint_t                      deny_log_level;
+    ngx_uint_t                      sources;
+    ngx_str_t                       cookie;
+    ngx_str_t                       issuer;
+    ngx_str_t                       audience;
+    ngx_str_t                       roles_claim;
+    time_t                          leeway;
+
+    ngx_int_t                       event;
+    ngx_http_complex_value_t       *event_user;
 } ngx_http_keryu_loc_conf_t;
 
 
-char *ngx_http_keryu_store_conf(ngx_conf_t *cf, ngx_http_keryu_main_conf_t *kmcf,
-    ngx_str_t *value, ngx_uint_t n);
+/* what the access phase found out, for the log phase and the variables */
+
+typedef struct {
+    ngx_str_t                       user;
+    ngx_str_t                       roles;
+    ngx_str_t                       decision;
+    ngx_str_t                       rule;
+    ngx_str_t                       details;
+    ngx_int_t                       type;
+} ngx_http_keryu_ctx_t;
+
+
+char *ngx_http_keryu_store_conf(ngx_conf_t *cf,
+    ngx_http_keryu_main_conf_t *kmcf, ngx_str_t *value, ngx_uint_t n);
 ngx_int_t ngx_http_keryu_store_init_module(ngx_cycle_t *cycle,
     ngx_http_keryu_main_conf_t *kmcf);
 ngx_int_t ngx_http_keryu_store_init_worker(ngx_cycle_t *cycle,
@@ -69,6 +138,10 @@ void ngx_http_keryu_store_exit_worker(ngx_cycle_t *cycle,
     ngx_http_keryu_main_conf_t *kmcf);
 void ngx_http_keryu_store_record(ngx_http_keryu_main_conf_t *kmcf,
     keryu_record_t *rec, ngx_log_t *log);
+
+ngx_int_t ngx_http_keryu_access_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_keryu_add_variables(ngx_conf_t *cf);
+void ngx_http_keryu_state_free(ngx_http_keryu_state_t *state);
 
 
 extern ngx_module_t  ngx_http_keryu_module;

@@ -348,6 +348,7 @@ ngx_http_keryu_store_exit_worker(ngx_cycle_t *cycle,
 {
     if (kmcf->open) {
         ngx_http_keryu_flush(kmcf, cycle->log);
+        ngx_http_keryu_state_free(&kmcf->state);
         keryu_store_close(&kmcf->store);
         kmcf->open = 0;
     }

@@ -59,6 +59,7 @@ $ENV{TEST_NGINX_KERYU_STORE} = make_store(
 
 $ENV{TEST_NGINX_KERYU_BAD_STORE} = make_store();
 {
+    mkdir $ENV{TEST_NGINX_KERYU_BAD_STORE};
     open my $fh, '>', "$ENV{TEST_NGINX_KERYU_BAD_STORE}/data.mdb" or die;
     print $fh "not an lmdb file\n" x 100;
 }
@@ -103,6 +104,7 @@ plan tests => repeat_each() * (blocks() * 3);
 
 no_long_string();
 no_shuffle();
+no_root_location();
 run_tests();
 
 __DATA__
@@ -114,12 +116,14 @@ __DATA__
     keryu_access on;
 
     location / {
-        return 200 "passed $keryu_decision $keryu_rule\n";
+        stub_status;
+        add_header X-Result "$keryu_decision:$keryu_rule:$keryu_user:$keryu_roles"
+                   always;
     }
 --- request
 GET /public/index.html
---- response_body
-passed allow t-access/public
+--- response_headers
+X-Result: allow:t-access/public::
 --- no_error_log
 [error]
 
@@ -132,7 +136,9 @@ passed allow t-access/public
     keryu_access on;
 
     location / {
-        return 200 "passed\n";
+        stub_status;
+        add_header X-Result "$keryu_decision:$keryu_rule:$keryu_user:$keryu_roles"
+                   always;
     }
 --- request
 GET /private
@@ -152,12 +158,14 @@ keryu denied access: no credentials, rule "default"
     keryu_default allow;
 
     location / {
-        return 200 "passed $keryu_rule\n";
+        stub_status;
+        add_header X-Result "$keryu_decision:$keryu_rule:$keryu_user:$keryu_roles"
+                   always;
     }
 --- request
 GET /private
---- response_body
-passed default
+--- response_headers
+X-Result: allow:default::
 --- no_error_log
 [error]
 
@@ -170,14 +178,16 @@ passed default
     keryu_access on;
 
     location / {
-        return 200 "passed $keryu_user $keryu_roles\n";
+        stub_status;
+        add_header X-Result "$keryu_decision:$keryu_rule:$keryu_user:$keryu_roles"
+                   always;
     }
 --- request
 GET /admin/users
 --- more_headers eval
 "Authorization: Bearer $::tok{carol}"
---- response_body
-passed carol admin
+--- response_headers
+X-Result: allow:t-access/admin:carol:admin
 --- no_error_log
 [error]
 
@@ -190,7 +200,9 @@ passed carol admin
     keryu_access on;
 
     location / {
-        return 200 "passed\n";
+        stub_status;
+        add_header X-Result "$keryu_decision:$keryu_rule:$keryu_user:$keryu_roles"
+                   always;
     }
 --- request
 GET /admin/users
@@ -211,14 +223,16 @@ keryu denied access: policy, rule "default", user "alice"
     keryu_access on;
 
     location / {
-        return 200 "passed $keryu_rule\n";
+        stub_status;
+        add_header X-Result "$keryu_decision:$keryu_rule:$keryu_user:$keryu_roles"
+                   always;
     }
 --- request
 GET /orders/1
 --- more_headers eval
 "Authorization: Bearer $::tok{alice}"
---- response_body
-passed t-access/orders
+--- response_headers
+X-Result: allow:t-access/orders:alice:user
 --- no_error_log
 [error]
 
@@ -231,7 +245,9 @@ passed t-access/orders
     keryu_access on;
 
     location / {
-        return 200 "passed\n";
+        stub_status;
+        add_header X-Result "$keryu_decision:$keryu_rule:$keryu_user:$keryu_roles"
+                   always;
     }
 --- request
 GET /orders/1
@@ -252,7 +268,9 @@ keryu denied access: policy, rule "default", user "bob"
     keryu_access on;
 
     location / {
-        return 200 "passed\n";
+        stub_status;
+        add_header X-Result "$keryu_decision:$keryu_rule:$keryu_user:$keryu_roles"
+                   always;
     }
 --- request
 DELETE /orders/1
@@ -273,14 +291,16 @@ rule "default", user "alice"
     keryu_access on;
 
     location / {
-        return 200 "passed $keryu_user\n";
+        stub_status;
+        add_header X-Result "$keryu_decision:$keryu_rule:$keryu_user:$keryu_roles"
+                   always;
     }
 --- request
 GET /bob
 --- more_headers eval
 "Authorization: Bearer $::tok{bob}"
---- response_body
-passed bob
+--- response_headers
+X-Result: allow:t-access/only-bob:bob:user
 --- no_error_log
 [error]
 
@@ -293,7 +313,9 @@ passed bob
     keryu_access on;
 
     location / {
-        return 200 "passed\n";
+        stub_status;
+        add_header X-Result "$keryu_decision:$keryu_rule:$keryu_user:$keryu_roles"
+                   always;
     }
 --- request
 DELETE /things
@@ -314,12 +336,14 @@ rule "t-access/no-delete", user "carol"
     keryu_access on;
 
     location / {
-        return 200 "passed $keryu_rule\n";
+        stub_status;
+        add_header X-Result "$keryu_decision:$keryu_rule:$keryu_user:$keryu_roles"
+                   always;
     }
 --- request
 GET /trial
---- response_body
-passed t-access/trial-open
+--- response_headers
+X-Result: allow:t-access/trial-open::
 --- error_log
 keryu shadow rule "t-access/trial" would deny
 
@@ -332,12 +356,14 @@ keryu shadow rule "t-access/trial" would deny
     keryu_access shadow;
 
     location / {
-        return 200 "passed $keryu_decision\n";
+        stub_status;
+        add_header X-Result "$keryu_decision:$keryu_rule:$keryu_user:$keryu_roles"
+                   always;
     }
 --- request
 GET /admin/users
---- response_body
-passed shadow_deny
+--- response_headers
+X-Result: shadow_deny:default::
 --- error_log
 keryu would deny by "default" in shadow mode
 
@@ -350,14 +376,16 @@ keryu would deny by "default" in shadow mode
     keryu_access on;
 
     location / {
-        return 200 "passed $keryu_user\n";
+        stub_status;
+        add_header X-Result "$keryu_decision:$keryu_rule:$keryu_user:$keryu_roles"
+                   always;
     }
 --- request
 GET /admin/
 --- more_headers eval
 "Authorization: Bearer $::tok{rs}"
---- response_body
-passed rsa-user
+--- response_headers
+X-Result: allow:t-access/admin:rsa-user:admin
 --- no_error_log
 [error]
 
@@ -370,14 +398,16 @@ passed rsa-user
     keryu_access on;
 
     location / {
-        return 200 "passed $keryu_user\n";
+        stub_status;
+        add_header X-Result "$keryu_decision:$keryu_rule:$keryu_user:$keryu_roles"
+                   always;
     }
 --- request
 GET /admin/
 --- more_headers eval
 "Authorization: Bearer $::tok{es}"
---- response_body
-passed ec-user
+--- response_headers
+X-Result: allow:t-access/admin:ec-user:admin
 --- no_error_log
 [error]
 
@@ -391,14 +421,16 @@ passed ec-user
     keryu_identity bearer cookie=session;
 
     location / {
-        return 200 "passed $keryu_user\n";
+        stub_status;
+        add_header X-Result "$keryu_decision:$keryu_rule:$keryu_user:$keryu_roles"
+                   always;
     }
 --- request
 GET /me
 --- more_headers eval
 "Cookie: theme=dark; session=$::tok{alice}"
---- response_body
-passed alice
+--- response_headers
+X-Result: allow:t-access/me:alice:user
 --- no_error_log
 [error]
 
@@ -411,7 +443,9 @@ passed alice
     keryu_access on;
 
     location / {
-        return 200 "passed\n";
+        stub_status;
+        add_header X-Result "$keryu_decision:$keryu_rule:$keryu_user:$keryu_roles"
+                   always;
     }
 --- request
 GET /me
@@ -432,7 +466,9 @@ keryu denied access: expired
     keryu_access on;
 
     location / {
-        return 200 "passed\n";
+        stub_status;
+        add_header X-Result "$keryu_decision:$keryu_rule:$keryu_user:$keryu_roles"
+                   always;
     }
 --- request
 GET /me
@@ -453,7 +489,9 @@ keryu denied access: not yet valid
     keryu_access on;
 
     location / {
-        return 200 "passed\n";
+        stub_status;
+        add_header X-Result "$keryu_decision:$keryu_rule:$keryu_user:$keryu_roles"
+                   always;
     }
 --- request
 GET /me
@@ -474,7 +512,9 @@ keryu denied access: bad signature
     keryu_access on;
 
     location / {
-        return 200 "passed\n";
+        stub_status;
+        add_header X-Result "$keryu_decision:$keryu_rule:$keryu_user:$keryu_roles"
+                   always;
     }
 --- request
 GET /admin/
@@ -495,7 +535,9 @@ keryu denied access: alg none
     keryu_access on;
 
     location / {
-        return 200 "passed\n";
+        stub_status;
+        add_header X-Result "$keryu_decision:$keryu_rule:$keryu_user:$keryu_roles"
+                   always;
     }
 --- request
 GET /admin/
@@ -517,7 +559,9 @@ keryu denied access: algorithm mismatch
     keryu_jwt_audience api;
 
     location / {
-        return 200 "passed\n";
+        stub_status;
+        add_header X-Result "$keryu_decision:$keryu_rule:$keryu_user:$keryu_roles"
+                   always;
     }
 --- request
 GET /me
@@ -539,14 +583,16 @@ keryu denied access: bad audience
     keryu_jwt_audience api;
 
     location / {
-        return 200 "passed $keryu_user\n";
+        stub_status;
+        add_header X-Result "$keryu_decision:$keryu_rule:$keryu_user:$keryu_roles"
+                   always;
     }
 --- request
 GET /me
 --- more_headers eval
 "Authorization: Bearer $::tok{audok}"
---- response_body
-passed alice
+--- response_headers
+X-Result: allow:t-access/me:alice:
 --- no_error_log
 [error]
 
@@ -559,7 +605,9 @@ passed alice
     keryu_access on;
 
     location / {
-        return 200 "passed\n";
+        stub_status;
+        add_header X-Result "$keryu_decision:$keryu_rule:$keryu_user:$keryu_roles"
+                   always;
     }
 --- request
 GET /me
@@ -581,7 +629,9 @@ keryu denied access: malformed
     keryu_access on;
 
     location / {
-        return 200 "passed\n";
+        stub_status;
+        add_header X-Result "$keryu_decision:$keryu_rule:$keryu_user:$keryu_roles"
+                   always;
     }
 --- request
 GET /me
@@ -604,7 +654,9 @@ keryu denied access: too long
     keryu_access on;
 
     location / {
-        return 200 "passed\n";
+        stub_status;
+        add_header X-Result "$keryu_decision:$keryu_rule:$keryu_user:$keryu_roles"
+                   always;
     }
 --- request
 GET /public/x
@@ -627,7 +679,9 @@ keryu denied access: blocked address, rule "block"
     keryu_access on;
 
     location / {
-        return 200 "passed\n";
+        stub_status;
+        add_header X-Result "$keryu_decision:$keryu_rule:$keryu_user:$keryu_roles"
+                   always;
     }
 --- request
 GET /public/x
@@ -650,7 +704,9 @@ keryu denied access: blocked address
     keryu_access on;
 
     location / {
-        return 200 "passed\n";
+        stub_status;
+        add_header X-Result "$keryu_decision:$keryu_rule:$keryu_user:$keryu_roles"
+                   always;
     }
 --- request
 GET /public/x
@@ -673,14 +729,16 @@ keryu denied access: blocked address
     keryu_access on;
 
     location / {
-        return 200 "passed\n";
+        stub_status;
+        add_header X-Result "$keryu_decision:$keryu_rule:$keryu_user:$keryu_roles"
+                   always;
     }
 --- request
 GET /public/x
 --- more_headers
 X-Real-IP: 2001:db8:2::abcd
---- response_body
-passed
+--- response_headers
+X-Result: allow:t-access/public::
 --- no_error_log
 [error]
 
@@ -693,7 +751,9 @@ passed
     keryu_access on;
 
     location / {
-        return 200 "passed\n";
+        stub_status;
+        add_header X-Result "$keryu_decision:$keryu_rule:$keryu_user:$keryu_roles"
+                   always;
     }
 --- request
 GET /admin/
@@ -716,7 +776,9 @@ keryu denied access: blocked user, rule "block", user "mallory"
     keryu_access on;
 
     location / {
-        return 200 "passed\n";
+        stub_status;
+        add_header X-Result "$keryu_decision:$keryu_rule:$keryu_user:$keryu_roles"
+                   always;
     }
 --- request
 GET /public/x
@@ -739,7 +801,9 @@ rule "t-ip/ip"
     keryu_access on;
 
     location / {
-        return 200 "passed\n";
+        stub_status;
+        add_header X-Result "$keryu_decision:$keryu_rule:$keryu_user:$keryu_roles"
+                   always;
     }
 --- request
 GET /public/x
@@ -760,7 +824,9 @@ rule "t-ip/ip", user "carol"
     keryu_access on;
 
     location / {
-        return 200 "passed\n";
+        stub_status;
+        add_header X-Result "$keryu_decision:$keryu_rule:$keryu_user:$keryu_roles"
+                   always;
     }
 --- request
 GET /public/x
@@ -780,12 +846,14 @@ keryu denied access: policy store unavailable
     keryu_fail open;
 
     location / {
-        return 200 "passed $keryu_rule\n";
+        stub_status;
+        add_header X-Result "$keryu_decision:$keryu_rule:$keryu_user:$keryu_roles"
+                   always;
     }
 --- request
 GET /admin/x
---- response_body
-passed fail_open
+--- response_headers
+X-Result: allow:fail_open::
 --- no_error_log
 keryu denied
 
@@ -799,7 +867,7 @@ keryu denied
         return 200 "user=[$http_x_keryu_user] roles=[$http_x_keryu_roles]\n";
     }
 
-    location / {
+    location = /me {
         keryu_access on;
         proxy_set_header X-Keryu-User $keryu_user;
         proxy_set_header X-Keryu-Roles $keryu_roles;

@@ -1,0 +1,835 @@
+
+/*
+ * Copyright (C) Keryu Security
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_keryu_module.h"
+
+
+#define NGX_HTTP_KERYU_TOKEN_MAX  8192
+
+
+typedef struct {
+    ngx_http_request_t             *r;
+    keryu_jwt_t                    *jwt;
+} ngx_http_keryu_claims_t;
+
+
+static ngx_int_t ngx_http_keryu_refresh(ngx_http_keryu_main_conf_t *kmcf,
+    ngx_log_t *log);
+static ngx_int_t ngx_http_keryu_rebuild(ngx_http_keryu_main_conf_t *kmcf,
+    MDB_txn *txn, ngx_log_t *log);
+static int ngx_http_keryu_load(MDB_txn *txn, MDB_dbi dbi,
+    keryu_jwt_keys_t *keys, keryu_policy_set_t *set, char *err,
+    size_t errlen);
+static ngx_int_t ngx_http_keryu_token(ngx_http_request_t *r,
+    ngx_http_keryu_loc_conf_t *klcf, ngx_str_t *token);
+static ngx_int_t ngx_http_keryu_set_identity(ngx_http_request_t *r,
+    ngx_http_keryu_ctx_t *ctx, keryu_jwt_t *jwt);
+static int ngx_http_keryu_claim_has(void *data, const char *claim,
+    size_t claim_len, const char *value, size_t value_len);
+static ngx_int_t ngx_http_keryu_deny(ngx_http_request_t *r,
+    ngx_http_keryu_loc_conf_t *klcf, ngx_http_keryu_ctx_t *ctx,
+    ngx_uint_t status, ngx_int_t type, const char *reason);
+static ngx_int_t ngx_http_keryu_details(ngx_http_request_t *r,
+    ngx_http_keryu_ctx_t *ctx, const char *reason, ngx_str_t *shadow);
+static u_char *ngx_http_keryu_json_string(u_char *p, u_char *s, size_t len);
+static ngx_int_t ngx_http_keryu_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+
+
+static ngx_str_t  ngx_http_keryu_allow = ngx_string("allow");
+static ngx_str_t  ngx_http_keryu_deny_str = ngx_string("deny");
+static ngx_str_t  ngx_http_keryu_shadow_deny = ngx_string("shadow_deny");
+static ngx_str_t  ngx_http_keryu_fail_open = ngx_string("fail_open");
+static ngx_str_t  ngx_http_keryu_json_type = ngx_string("application/json");
+
+
+static ngx_http_variable_t  ngx_http_keryu_vars[] = {
+
+    { ngx_string("keryu_user"), NULL, ngx_http_keryu_variable,
+      offsetof(ngx_http_keryu_ctx_t, user), NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("keryu_roles"), NULL, ngx_http_keryu_variable,
+      offsetof(ngx_http_keryu_ctx_t, roles), NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("keryu_decision"), NULL, ngx_http_keryu_variable,
+      offsetof(ngx_http_keryu_ctx_t, decision), NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("keryu_rule"), NULL, ngx_http_keryu_variable,
+      offsetof(ngx_http_keryu_ctx_t, rule), NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+      ngx_http_null_variable
+};
+
+
+ngx_int_t
+ngx_http_keryu_access_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                    rc, authenticated, deflt;
+    const char                  *bad;
+    ngx_str_t                    token, shadow;
+    keryu_jwt_t                  jwt;
+    keryu_jwt_opts_t             opts;
+    struct sockaddr_in          *sin;
+    const keryu_block_t         *block;
+    ngx_http_keryu_ctx_t        *ctx;
+    keryu_policy_req_t           req;
+    ngx_http_keryu_claims_t      claims;
+    ngx_http_keryu_state_t      *state;
+    keryu_policy_decision_t      d;
+    ngx_http_keryu_loc_conf_t   *klcf;
+    ngx_http_keryu_main_conf_t  *kmcf;
+#if (NGX_HAVE_INET6)
+    struct sockaddr_in6         *sin6;
+#endif
+
+    klcf = ngx_http_get_module_loc_conf(r, ngx_http_keryu_module);
+
+    if (klcf->access == NGX_HTTP_KERYU_OFF) {
+        return NGX_DECLINED;
+    }
+
+    kmcf = ngx_http_get_module_main_conf(r, ngx_http_keryu_module);
+    state = &kmcf->state;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_keryu_module);
+
+    if (ctx == NULL) {
+        ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_keryu_ctx_t));
+        if (ctx == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_http_set_ctx(r, ctx, ngx_http_keryu_module);
+    }
+
+    if (ngx_http_keryu_refresh(kmcf, r->connection->log) != NGX_OK) {
+
+        if (klcf->fail == NGX_HTTP_KERYU_FAIL_OPEN) {
+            ctx->decision = ngx_http_keryu_allow;
+            ctx->rule = ngx_http_keryu_fail_open;
+            return NGX_OK;
+        }
+
+        return ngx_http_keryu_deny(r, klcf, ctx,
+                                   NGX_HTTP_SERVICE_UNAVAILABLE,
+                                   -1, "policy store unavailable");
+    }
+
+    ngx_memzero(&req, sizeof(keryu_policy_req_t));
+
+    switch (r->connection->sockaddr->sa_family) {
+
+    case AF_INET:
+        sin = (struct sockaddr_in *) r->connection->sockaddr;
+        req.addr_family = 4;
+        req.addr = (const uint8_t *) &sin->sin_addr;
+        break;
+
+#if (NGX_HAVE_INET6)
+    case AF_INET6:
+        sin6 = (struct sockaddr_in6 *) r->connection->sockaddr;
+        req.addr_family = 6;
+        req.addr = (const uint8_t *) &sin6->sin6_addr;
+        break;
+#endif
+
+    default: /* AF_UNIX */
+        break;
+    }
+
+    if (req.addr_family) {
+        block = keryu_blocklist_addr(state->blocks, req.addr_family, req.addr,
+                                     (uint64_t) ngx_time() * 1000000, NULL);
+
+        if (block) {
+            ngx_str_set(&ctx->rule, "block");
+            return ngx_http_keryu_deny(r, klcf, ctx, NGX_HTTP_FORBIDDEN,
+                                       KERYU_EVENT_PERMISSION_DENIED,
+                                       "blocked address");
+        }
+    }
+
+    ngx_memzero(&jwt, sizeof(keryu_jwt_t));
+    authenticated = 0;
+    bad = NULL;
+
+    if (ngx_http_keryu_token(r, klcf, &token) == NGX_OK) {
+
+        ngx_memzero(&opts, sizeof(keryu_jwt_opts_t));
+
+        opts.issuer = (char *) klcf->issuer.data;
+        opts.audience = (char *) klcf->audience.data;
+        opts.roles_claim = (char *) klcf->roles_claim.data;
+        opts.leeway = klcf->leeway;
+        opts.max_len = NGX_HTTP_KERYU_TOKEN_MAX;
+
+        rc = keryu_jwt_verify(state->keys, &opts, (char *) token.data,
+                              token.len, ngx_time(), &jwt);
+
+        /*
+         * bad credentials grant nothing: the request goes on as anonymous,
+         * and the reason answers it if it is refused for want of them
+         */
+
+        if (rc != KERYU_JWT_OK) {
+            keryu_jwt_free(&jwt);
+            ngx_memzero(&jwt, sizeof(keryu_jwt_t));
+            bad = keryu_jwt_reason(rc);
+            goto anonymous;
+        }
+
+        if (ngx_http_keryu_set_identity(r, ctx, &jwt) != NGX_OK) {
+            keryu_jwt_free(&jwt);
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        authenticated = 1;
+
+        block = keryu_blocklist_user(state->blocks, (char *) ctx->user.data,
+                                     ctx->user.len,
+                                     (uint64_t) ngx_time() * 1000000);
+        if (block) {
+            keryu_jwt_free(&jwt);
+            ngx_str_set(&ctx->rule, "block");
+            return ngx_http_keryu_deny(r, klcf, ctx, NGX_HTTP_FORBIDDEN,
+                                       KERYU_EVENT_PERMISSION_DENIED,
+                                       "blocked user");
+        }
+    }
+
+anonymous:
+
+    req.method = (char *) r->method_name.data;
+    req.method_len = r->method_name.len;
+    req.host = (char *) r->headers_in.server.data;
+    req.host_len = r->headers_in.server.len;
+    req.path = (char *) r->uri.data;
+    req.path_len = r->uri.len;
+    req.authenticated = authenticated;
+
+    if (authenticated) {
+        req.user = jwt.sub;
+        req.user_len = jwt.sub_len;
+        req.roles = jwt.roles;
+        req.role_lens = jwt.role_lens;
+        req.nroles = jwt.nroles;
+
+        claims.r = r;
+        claims.jwt = &jwt;
+        req.claim_has = ngx_http_keryu_claim_has;
+        req.claim_ctx = &claims;
+    }
+
+    keryu_policy_eval(state->policies, &req, &d);
+
+    keryu_jwt_free(&jwt);
+
+    ngx_str_null(&shadow);
+
+    if (d.shadow_policy) {
+        shadow.len = ngx_strlen(d.shadow_policy) + 1
+                     + ngx_strlen(d.shadow_rule);
+        shadow.data = ngx_pnalloc(r->pool, shadow.len);
+        if (shadow.data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_sprintf(shadow.data, "%s/%s", d.shadow_policy, d.shadow_rule);
+
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "keryu shadow rule \"%V\" would deny", &shadow);
+    }
+
+    deflt = (d.effect == KERYU_EFFECT_NONE);
+
+    if (!deflt) {
+        ctx->rule.len = ngx_strlen(d.policy) + 1 + ngx_strlen(d.rule);
+        ctx->rule.data = ngx_pnalloc(r->pool, ctx->rule.len);
+        if (ctx->rule.data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_sprintf(ctx->rule.data, "%s/%s", d.policy, d.rule);
+
+    } else {
+        ngx_str_set(&ctx->rule, "default");
+        d.effect = (klcf->deflt == NGX_HTTP_KERYU_ALLOW)
+                   ? KERYU_EFFECT_ALLOW : KERYU_EFFECT_DENY;
+    }
+
+    if (d.effect == KERYU_EFFECT_ALLOW) {
+        ctx->decision = ngx_http_keryu_allow;
+
+        if (shadow.len) {
+            if (ngx_http_keryu_details(r, ctx, NULL, &shadow) != NGX_OK) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+        }
+
+        return NGX_OK;
+    }
+
+    if (klcf->access == NGX_HTTP_KERYU_SHADOW) {
+        ctx->decision = ngx_http_keryu_shadow_deny;
+
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "keryu would deny by \"%V\" in shadow mode",
+                      &ctx->rule);
+
+        if (ngx_http_keryu_details(r, ctx, "shadow", &ctx->rule) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return NGX_OK;
+    }
+
+    /* credentials might have helped only where no rule refused outright */
+
+    if (deflt && !authenticated) {
+        return ngx_http_keryu_deny(r, klcf, ctx, NGX_HTTP_UNAUTHORIZED,
+                                   KERYU_EVENT_AUTH_FAILURE,
+                                   bad ? bad : "no credentials");
+    }
+
+    return ngx_http_keryu_deny(r, klcf, ctx, NGX_HTTP_FORBIDDEN,
+                               KERYU_EVENT_PERMISSION_DENIED, "policy");
+}
+
+
+/*
+ * One read transaction per request tells whether the store changed; a
+ * change is compiled here, in the worker, and replaces the old state only
+ * once it compiled in full.
+ */
+
+static ngx_int_t
+ngx_http_keryu_refresh(ngx_http_keryu_main_conf_t *kmcf, ngx_log_t *log)
+{
+    int                      rc;
+    uint64_t                 config, blocks;
+    keryu_blocklist_t       *bl;
+    ngx_http_keryu_state_t  *state;
+
+    state = &kmcf->state;
+
+    if (!kmcf->open) {
+        return NGX_ERROR;
+    }
+
+    if (state->txn == NULL) {
+        rc = keryu_store_txn_begin(&kmcf->store, MDB_RDONLY, &state->txn);
+
+    } else {
+        rc = mdb_txn_renew(state->txn);
+    }
+
+    if (rc != 0) {
+        ngx_log_error(NGX_LOG_ERR, log, 0, "mdb_txn_begin() failed: %s",
+                      keryu_store_strerror(rc));
+
+        if (state->txn) {
+            mdb_txn_abort(state->txn);
+            state->txn = NULL;
+        }
+
+        return NGX_ERROR;
+    }
+
+    rc = keryu_store_meta_get(&kmcf->store, state->txn,
+                              KERYU_META_CONFIG_VERSION, &config);
+    if (rc == 0) {
+        rc = keryu_store_meta_get(&kmcf->store, state->txn,
+                                  KERYU_META_BLOCK_VERSION, &blocks);
+    }
+
+    if (rc != 0) {
+        ngx_log_error(NGX_LOG_ERR, log, 0, "mdb_get() failed: %s",
+                      keryu_store_strerror(rc));
+        mdb_txn_reset(state->txn);
+        return NGX_ERROR;
+    }
+
+    if ((!state->ready || config != state->config_version)
+        && config != state->rejected_version)
+    {
+        if (ngx_http_keryu_rebuild(kmcf, state->txn, log) == NGX_OK) {
+            state->config_version = config;
+            state->ready = 1;
+
+        } else {
+            state->rejected_version = config;
+        }
+    }
+
+    if (state->blocks == NULL || blocks != state->block_version) {
+        bl = keryu_blocklist_load(&kmcf->store, state->txn, &rc);
+
+        if (bl) {
+            keryu_blocklist_free(state->blocks);
+            state->blocks = bl;
+            state->block_version = blocks;
+
+        } else if (state->blocks == NULL) {
+            ngx_log_error(NGX_LOG_ERR, log, 0,
+                          "keryu blocks cannot be read: %s",
+                          keryu_store_strerror(rc));
+        }
+    }
+
+    mdb_txn_reset(state->txn);
+
+    return (state->ready && state->blocks) ? NGX_OK : NGX_ERROR;
+}
+
+
+static ngx_int_t
+ngx_http_keryu_rebuild(ngx_http_keryu_main_conf_t *kmcf, MDB_txn *txn,
+    ngx_log_t *log)
+{
+    int                        rc;
+    char                       err[256];
+    ngx_uint_t                 i;
+    keryu_jwt_keys_t          *keys;
+    keryu_policy_set_t        *set;
+    ngx_http_keryu_pem_key_t  *pk;
+
+    err[0] = '\0';
+
+    set = keryu_policy_set_create();
+    keys = keryu_jwt_keys_create();
+
+    if (set == NULL || keys == NULL) {
+        ngx_log_error(NGX_LOG_ALERT, log, 0, "keryu: no memory for policies");
+        goto failed;
+    }
+
+    if (kmcf->pem_keys) {
+        pk = kmcf->pem_keys->elts;
+
+        for (i = 0; i < kmcf->pem_keys->nelts; i++) {
+            if (keryu_jwt_keys_add_pem(keys, (char *) pk[i].kid.data,
+                                       (char *) pk[i].alg.data,
+                                       (char *) pk[i].pem.data, pk[i].pem.len,
+                                       err, sizeof(err))
+                != 0)
+            {
+                goto failed;
+            }
+        }
+    }
+
+    rc = ngx_http_keryu_load(txn, kmcf->store.keys, keys, NULL, err,
+                             sizeof(err));
+    if (rc == 0) {
+        rc = ngx_http_keryu_load(txn, kmcf->store.policies, NULL, set, err,
+                                 sizeof(err));
+    }
+
+    if (rc == -1) {
+        goto failed;
+    }
+
+    if (rc != 0) {
+        goto store_failed;
+    }
+
+    if (keryu_policy_set_finish(set, err, sizeof(err)) != 0) {
+        goto failed;
+    }
+
+    keryu_policy_set_free(kmcf->state.policies);
+    keryu_jwt_keys_free(kmcf->state.keys);
+
+    kmcf->state.policies = set;
+    kmcf->state.keys = keys;
+
+    ngx_log_error(NGX_LOG_INFO, log, 0,
+                  "keryu policies loaded: %uz rules, %uz keys",
+                  keryu_policy_set_rules(set), keryu_jwt_keys_count(keys));
+
+    return NGX_OK;
+
+store_failed:
+
+    ngx_cpystrn((u_char *) err, (u_char *) keryu_store_strerror(rc),
+                sizeof(err));
+
+failed:
+
+    keryu_policy_set_free(set);
+    keryu_jwt_keys_free(keys);
+
+    ngx_log_error(NGX_LOG_ERR, log, 0,
+                  "keryu policies rejected, %s: %s",
+                  kmcf->state.ready ? "the last good set stays in force"
+                                    : "no set is in force",
+                  err);
+
+    return NGX_ERROR;
+}
+
+
+/*
+ * feeds every value of dbi to the key set or the policy set; returns 0,
+ * -1 for a value they refused (err says why), or an LMDB error
+ */
+
+static int
+ngx_http_keryu_load(MDB_txn *txn, MDB_dbi dbi, keryu_jwt_keys_t *keys,
+    keryu_policy_set_t *set, char *err, size_t errlen)
+{
+    int          rc, added;
+    MDB_val      key, val;
+    MDB_cursor  *cur;
+
+    rc = mdb_cursor_open(txn, dbi, &cur);
+    if (rc != 0) {
+        return rc;
+    }
+
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+         rc == 0;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
+    {
+        if (keys) {
+            added = keryu_jwt_keys_add_json(keys, val.mv_data, val.mv_size,
+                                            err, errlen);
+
+        } else {
+            added = keryu_policy_set_add(set, val.mv_data, val.mv_size,
+                                         err, errlen);
+        }
+
+        if (added != 0) {
+            mdb_cursor_close(cur);
+            return -1;
+        }
+    }
+
+    mdb_cursor_close(cur);
+
+    return (rc == MDB_NOTFOUND) ? 0 : rc;
+}
+
+
+void
+ngx_http_keryu_state_free(ngx_http_keryu_state_t *state)
+{
+    if (state->txn) {
+        mdb_txn_abort(state->txn);
+        state->txn = NULL;
+    }
+
+    keryu_policy_set_free(state->policies);
+    keryu_jwt_keys_free(state->keys);
+    keryu_blocklist_free(state->blocks);
+
+    state->policies = NULL;
+    state->keys = NULL;
+    state->blocks = NULL;
+    state->ready = 0;
+}
+
+
+static ngx_int_t
+ngx_http_keryu_token(ngx_http_request_t *r, ngx_http_keryu_loc_conf_t *klcf,
+    ngx_str_t *token)
+{
+    ngx_str_t  *h;
+
+    if ((klcf->sources & NGX_HTTP_KERYU_BEARER)
+        && r->headers_in.authorization)
+    {
+        h = &r->headers_in.authorization->value;
+
+        if (h->len > sizeof("Bearer ") - 1
+            && ngx_strncasecmp(h->data, (u_char *) "Bearer ",
+                               sizeof("Bearer ") - 1) == 0)
+        {
+            token->data = h->data + sizeof("Bearer ") - 1;
+            token->len = h->len - (sizeof("Bearer ") - 1);
+
+            while (token->len && *token->data == ' ') {
+                token->data++;
+                token->len--;
+            }
+
+            return NGX_OK;
+        }
+    }
+
+    if ((klcf->sources & NGX_HTTP_KERYU_COOKIE)
+        && ngx_http_parse_multi_header_lines(&r->headers_in.cookies,
+                                             &klcf->cookie, token)
+           != NGX_DECLINED)
+    {
+        return NGX_OK;
+    }
+
+    return NGX_DECLINED;
+}
+
+
+static ngx_int_t
+ngx_http_keryu_set_identity(ngx_http_request_t *r, ngx_http_keryu_ctx_t *ctx,
+    keryu_jwt_t *jwt)
+{
+    u_char      *p;
+    size_t       len;
+    ngx_uint_t   i;
+
+    ctx->user.len = jwt->sub_len;
+    ctx->user.data = ngx_pnalloc(r->pool, jwt->sub_len);
+    if (ctx->user.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(ctx->user.data, jwt->sub, jwt->sub_len);
+
+    len = 0;
+
+    for (i = 0; i < jwt->nroles; i++) {
+        len += jwt->role_lens[i] + 1;
+    }
+
+    if (len == 0) {
+        return NGX_OK;
+    }
+
+    ctx->roles.data = ngx_pnalloc(r->pool, len);
+    if (ctx->roles.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ctx->roles.data;
+
+    for (i = 0; i < jwt->nroles; i++) {
+        if (i) {
+            *p++ = ',';
+        }
+
+        p = ngx_cpymem(p, jwt->roles[i], jwt->role_lens[i]);
+    }
+
+    ctx->roles.len = p - ctx->roles.data;
+
+    return NGX_OK;
+}
+
+
+static int
+ngx_http_keryu_claim_has(void *data, const char *claim, size_t claim_len,
+    const char *value, size_t value_len)
+{
+    ngx_http_keryu_claims_t  *claims = data;
+
+    return keryu_jwt_claim_has(claims->jwt, claim, claim_len, value,
+                               value_len);
+}
+
+
+/*
+ * answers the request here with a short JSON body; the log phase records
+ * it as the event type given, with the reason and the rule in details
+ */
+
+static ngx_int_t
+ngx_http_keryu_deny(ngx_http_request_t *r, ngx_http_keryu_loc_conf_t *klcf,
+    ngx_http_keryu_ctx_t *ctx, ngx_uint_t status, ngx_int_t type,
+    const char *reason)
+{
+    u_char                    *p;
+    size_t                     len;
+    ngx_int_t                  rc;
+    ngx_str_t                  body;
+    ngx_table_elt_t           *h;
+    ngx_http_complex_value_t   cv;
+
+    ctx->decision = ngx_http_keryu_deny_str;
+
+    if (type >= 0) {
+        ctx->type = type;
+    }
+
+    if (ngx_http_keryu_details(r, ctx, reason, NULL) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_log_error(klcf->deny_log_level, r->connection->log, 0,
+                  "keryu denied access: %s, rule \"%V\", user \"%V\"",
+                  reason, &ctx->rule, &ctx->user);
+
+    len = sizeof("{\"error\":\"\",\"reason\":\"\"}\n") - 1 + sizeof("unavailable")
+          + ngx_strlen(reason) * 6;
+
+    body.data = ngx_pnalloc(r->pool, len);
+    if (body.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_cpymem(body.data, "{\"error\":\"", sizeof("{\"error\":\"") - 1);
+
+    switch (status) {
+
+    case NGX_HTTP_UNAUTHORIZED:
+        p = ngx_cpymem(p, "unauthorized", sizeof("unauthorized") - 1);
+        break;
+
+    case NGX_HTTP_FORBIDDEN:
+        p = ngx_cpymem(p, "forbidden", sizeof("forbidden") - 1);
+        break;
+
+    default:
+        p = ngx_cpymem(p, "unavailable", sizeof("unavailable") - 1);
+        break;
+    }
+
+    p = ngx_cpymem(p, "\",\"reason\":", sizeof("\",\"reason\":") - 1);
+    p = ngx_http_keryu_json_string(p, (u_char *) reason, ngx_strlen(reason));
+    *p++ = '}';
+    *p++ = LF;
+
+    body.len = p - body.data;
+
+    if (status == NGX_HTTP_UNAUTHORIZED) {
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        h->hash = 1;
+        ngx_str_set(&h->key, "WWW-Authenticate");
+
+        if (ngx_strcmp(reason, "no credentials") == 0) {
+            ngx_str_set(&h->value, "Bearer");
+
+        } else {
+            ngx_str_set(&h->value, "Bearer error=\"invalid_token\"");
+        }
+    }
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    ngx_memzero(&cv, sizeof(ngx_http_complex_value_t));
+    cv.value = body;
+
+    rc = ngx_http_send_response(r, status, &ngx_http_keryu_json_type, &cv);
+
+    ngx_http_finalize_request(r, rc);
+
+    return NGX_DONE;
+}
+
+
+static ngx_int_t
+ngx_http_keryu_details(ngx_http_request_t *r, ngx_http_keryu_ctx_t *ctx,
+    const char *reason, ngx_str_t *shadow)
+{
+    u_char  *p;
+    size_t   len;
+
+    len = sizeof("{\"reason\":,\"rule\":,\"shadow\":}") - 1
+          + (reason ? ngx_strlen(reason) * 6 + 2 : 0)
+          + ctx->rule.len * 6 + 2
+          + (shadow ? shadow->len * 6 + 2 : 0);
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->details.data = p;
+
+    *p++ = '{';
+
+    if (reason) {
+        p = ngx_cpymem(p, "\"reason\":", sizeof("\"reason\":") - 1);
+        p = ngx_http_keryu_json_string(p, (u_char *) reason,
+                                       ngx_strlen(reason));
+        *p++ = ',';
+    }
+
+    p = ngx_cpymem(p, "\"rule\":", sizeof("\"rule\":") - 1);
+    p = ngx_http_keryu_json_string(p, ctx->rule.data, ctx->rule.len);
+
+    if (shadow) {
+        p = ngx_cpymem(p, ",\"shadow\":", sizeof(",\"shadow\":") - 1);
+        p = ngx_http_keryu_json_string(p, shadow->data, shadow->len);
+    }
+
+    *p++ = '}';
+
+    ctx->details.len = p - ctx->details.data;
+
+    return NGX_OK;
+}
+
+
+static u_char *
+ngx_http_keryu_json_string(u_char *p, u_char *s, size_t len)
+{
+    *p++ = '"';
+
+    if (len) {
+        p = (u_char *) ngx_escape_json(p, s, len);
+    }
+
+    *p++ = '"';
+
+    return p;
+}
+
+
+ngx_int_t
+ngx_http_keryu_add_variables(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = ngx_http_keryu_vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_keryu_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
+    uintptr_t data)
+{
+    ngx_str_t             *s;
+    ngx_http_keryu_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_keryu_module);
+
+    if (ctx == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    s = (ngx_str_t *) ((char *) ctx + data);
+
+    v->len = s->len;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+    v->data = s->data;
+
+    return NGX_OK;
+}
