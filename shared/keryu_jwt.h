@@ -1,0 +1,200 @@
+
+/*
+ * Copyright (C) Keryu Security
+ *
+ * JWT verification for the access phase: compact JWS tokens signed with
+ * HS256, RS256 or ES256, checked against a set of keys loaded from the
+ * store's keys database (keryu_store.h).  The nginx module verifies one
+ * token per request with it, so the key set keeps every keyed OpenSSL
+ * context it needs and a verification fetches no algorithm and creates no
+ * context.
+ *
+ * A key set is built once (keys_create, keys_add_*) and then used by one
+ * thread at a time: keryu_jwt_verify() reuses the contexts inside the set,
+ * so two threads must not verify against the same set at once, though the
+ * set is never changed by verification.  Nothing here logs; functions
+ * return a code, and the key loaders write a short reason into err.
+ *
+ * What a token must be to pass:
+ *   - compact JWS, three base64url parts without padding, each in its one
+ *     canonical encoding; at most opts->max_len bytes in all
+ *   - a header that is a JSON object with a string "alg" of HS256, RS256
+ *     or ES256 ("none" in any case, and every other name, are refused);
+ *     "kid" and "typ", when present, are strings; "crit" is refused since
+ *     no extension is understood; other fields, such as "jwk" or "jku",
+ *     are ignored and never used to find a key
+ *   - with a "kid", the key of that id, whose algorithm must equal "alg";
+ *     without one, any key of algorithm "alg"
+ *   - a signature that verifies: HMAC compared in constant time, RSA
+ *     PKCS#1 v1.5, or ECDSA P-256 in JOSE's 64-byte r || s form
+ *   - claims that are a JSON object, without duplicate names, nested at
+ *     most KERYU_JWT_DEPTH_MAX deep, with no \u0000 escape (names and
+ *     values are read as C strings) and no comments
+ *   - "exp" and "nbf", optional, numbers when present: refused once
+ *     now >= exp + leeway, or while now + leeway < nbf (a fraction is
+ *     rounded towards refusal)
+ *   - "iss" equal to opts->issuer, and "aud" equal to opts->audience or,
+ *     as an array, holding it, when those are set
+ *   - "sub" a non-empty string
+ * "iat", "jti" and any other claim are not checked.
+ */
+
+
+#ifndef _KERYU_JWT_H_INCLUDED_
+#define _KERYU_JWT_H_INCLUDED_
+
+
+#include <stddef.h>
+#include <stdint.h>
+
+
+/** reason codes of keryu_jwt_verify(); the numbers are stable */
+#define KERYU_JWT_OK                0
+#define KERYU_JWT_EMALFORMED        1   /**< "malformed" */
+#define KERYU_JWT_ETOOLONG          2   /**< "too long" */
+#define KERYU_JWT_EALGNONE          3   /**< "alg none" */
+#define KERYU_JWT_EALG              4   /**< "unsupported algorithm" */
+#define KERYU_JWT_ECRIT             5   /**< "critical header" */
+#define KERYU_JWT_EKEY              6   /**< "unknown key" */
+#define KERYU_JWT_EMISMATCH         7   /**< "algorithm mismatch" */
+#define KERYU_JWT_ESIGNATURE        8   /**< "bad signature" */
+#define KERYU_JWT_EEXPIRED          9   /**< "expired" */
+#define KERYU_JWT_ENOTYET           10  /**< "not yet valid" */
+#define KERYU_JWT_EISSUER           11  /**< "bad issuer" */
+#define KERYU_JWT_EAUDIENCE         12  /**< "bad audience" */
+#define KERYU_JWT_ESUBJECT          13  /**< "no subject" */
+#define KERYU_JWT_ENOMEM            14  /**< "out of memory" */
+#define KERYU_JWT_EINTERNAL         15  /**< "internal error": OpenSSL */
+
+/** key loaders: 0 or -1 with a reason in err */
+#define KERYU_JWT_ERROR             (-1)
+
+/** opts->max_len 0 means this */
+#define KERYU_JWT_MAX_LEN_DEFAULT   8192
+
+/** a key id is 1 to this many bytes */
+#define KERYU_JWT_KID_MAX           255
+
+/** the shortest HS256 secret accepted */
+#define KERYU_JWT_SECRET_MIN        32
+
+/** the smallest RSA modulus accepted, in bits */
+#define KERYU_JWT_RSA_BITS_MIN      2048
+
+/** decoded header bytes: the JSON read before the signature is known */
+#define KERYU_JWT_HEADER_MAX        1024
+
+/** nesting of arrays and objects in the header or the claims */
+#define KERYU_JWT_DEPTH_MAX         32
+
+/** a keys database value, in bytes */
+#define KERYU_JWT_KEY_JSON_MAX      65536
+
+/** roles held in keryu_jwt_t itself; more take one allocation */
+#define KERYU_JWT_ROLES_INLINE      16
+
+
+typedef struct keryu_jwt_keys_s  keryu_jwt_keys_t;
+
+
+typedef struct {
+    const char         *issuer;       /**< NULL: not checked */
+    const char         *audience;     /**< NULL: not checked */
+    const char         *roles_claim;  /**< NULL: no roles read */
+    int64_t             leeway;       /**< seconds, for exp and nbf; < 0
+                                           reads as 0 */
+    size_t              max_len;      /**< 0: KERYU_JWT_MAX_LEN_DEFAULT */
+} keryu_jwt_opts_t;
+
+
+/**
+ * A verified token.  keryu_jwt_verify() fills it; keryu_jwt_free() releases
+ * what it holds.  Every pointer stays valid until keryu_jwt_free(), and
+ * none depends on the key set.  roles may point into the struct itself, so
+ * the struct must not be copied or moved while in use.
+ *
+ * sub is NUL-terminated and sub_len is its length.  roles[i] is NOT
+ * NUL-terminated: use role_lens[i].  Roles come from opts->roles_claim:
+ * an array of strings (entries of other types and empty strings are
+ * skipped), or one string split on spaces (empty pieces skipped).  A
+ * missing claim, or one of another type, gives no roles: the token is
+ * still valid, it just grants nothing through roles.
+ */
+typedef struct {
+    const char         *sub;
+    size_t              sub_len;
+    const char        **roles;
+    size_t             *role_lens;
+    size_t              nroles;
+    const char         *kid;          /**< id of the key that verified it */
+
+    /* private */
+    void               *claims;
+    const char         *role_data[KERYU_JWT_ROLES_INLINE];
+    size_t              role_len_data[KERYU_JWT_ROLES_INLINE];
+    char                kid_data[KERYU_JWT_KID_MAX + 1];
+} keryu_jwt_t;
+
+
+/** returns an empty set, or NULL when OpenSSL cannot fetch HMAC or SHA256 */
+keryu_jwt_keys_t *keryu_jwt_keys_create(void);
+
+/** frees the set and every key in it; NULL is allowed */
+void keryu_jwt_keys_free(keryu_jwt_keys_t *ks);
+
+/**
+ * Adds an HS256 key: secret is the raw key, at least KERYU_JWT_SECRET_MIN
+ * bytes.  kid is a C string of 1 to KERYU_JWT_KID_MAX bytes, unique in the
+ * set.  The set keeps a keyed HMAC context, not a copy of the secret.
+ * Returns 0, or -1 with a reason in err (err may be NULL).
+ */
+int keryu_jwt_keys_add_secret(keryu_jwt_keys_t *ks, const char *kid,
+    const uint8_t *secret, size_t len, char *err, size_t errlen);
+
+/**
+ * Adds an RS256 (RSA, at least KERYU_JWT_RSA_BITS_MIN bits) or ES256
+ * (P-256) public key given as a PEM "PUBLIC KEY" block of len bytes.
+ * Returns 0, or -1 with a reason in err.
+ */
+int keryu_jwt_keys_add_pem(keryu_jwt_keys_t *ks, const char *kid,
+    const char *alg, const char *pem, size_t len, char *err, size_t errlen);
+
+/**
+ * Adds the key of one keys database value: a JSON object with "kid",
+ * "alg", "secret" (HS256, base64url without padding) or "pem" (RS256,
+ * ES256), and an optional numeric "created_at".  Any other field, a field
+ * of the wrong type, or a field of the other algorithm is refused.
+ * Returns 0, or -1 with a reason in err.
+ */
+int keryu_jwt_keys_add_json(keryu_jwt_keys_t *ks, const char *json,
+    size_t len, char *err, size_t errlen);
+
+size_t keryu_jwt_keys_count(const keryu_jwt_keys_t *ks);
+
+/**
+ * Verifies the token of len bytes at now (epoch seconds) and fills jwt.
+ * opts may be NULL for the defaults.  Returns KERYU_JWT_OK, or a reason
+ * code and a jwt that holds nothing.  keryu_jwt_free() is harmless after
+ * a failure, so a caller may always call it.  Uses the contexts in ks:
+ * one thread at a time per key set.
+ */
+int keryu_jwt_verify(const keryu_jwt_keys_t *ks, const keryu_jwt_opts_t *opts,
+    const char *token, size_t len, int64_t now, keryu_jwt_t *jwt);
+
+/** short stable text for a reason code, e.g. "expired" */
+const char *keryu_jwt_reason(int code);
+
+/** releases what a verified jwt holds and zeroes it; NULL is allowed */
+void keryu_jwt_free(keryu_jwt_t *jwt);
+
+/**
+ * Returns 1 when the top-level claim named by claim (claim_len bytes) is a
+ * string equal to value, a number whose text is value (integers in plain
+ * decimal: 42, not 42.0), true or false written as such, or an array
+ * holding such an element; 0 otherwise, and for a jwt that failed.
+ */
+int keryu_jwt_claim_has(const keryu_jwt_t *jwt, const char *claim,
+    size_t claim_len, const char *value, size_t value_len);
+
+
+#endif /* _KERYU_JWT_H_INCLUDED_ */

@@ -1,0 +1,1811 @@
+
+/*
+ * Copyright (C) Keryu Security
+ *
+ * Tests of JWT verification.  Every test makes fresh keys and builds its
+ * tokens here with OpenSSL: HS256 with HMAC(), RS256 with EVP_DigestSign()
+ * and a new 2048-bit RSA key, ES256 with a new P-256 key and the DER
+ * signature turned into JOSE's r || s.  They cover each reason a token is
+ * refused, the algorithm confusion attacks, the claims read from a valid
+ * token, and loading keys from keys database values.
+ */
+
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+
+#include "keryu_jwt.h"
+
+
+#define NOW           1700000000
+#define FLIP_NONE     (-1)
+
+/* allocations one HS256 verification may make, freeing included */
+#define ALLOC_BUDGET  200
+
+
+typedef struct {
+    keryu_jwt_keys_t   *ks;
+    keryu_jwt_opts_t    opts;
+    keryu_jwt_t         jwt;
+    uint8_t             secret[48];
+    const uint8_t      *hkey;       /* what HS256 tokens are signed with */
+    size_t              hkey_len;
+    EVP_PKEY           *rsa;
+    EVP_PKEY           *ec;
+    char               *rsa_pem;
+    char               *ec_pem;
+    uint8_t             last_sig[512];  /* as signed, before any flip */
+    size_t              last_sig_len;
+} fixture_t;
+
+
+/*
+ * Counting allocations replaces malloc() for the whole program, forwarding
+ * to glibc's own, so the count sees OpenSSL and yajl too.  Not under
+ * AddressSanitizer, which must own malloc() itself.
+ */
+
+#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
+#define COUNT_ALLOCS  1
+
+extern void *__libc_malloc(size_t size);
+extern void *__libc_calloc(size_t n, size_t size);
+extern void *__libc_realloc(void *p, size_t size);
+extern void __libc_free(void *p);
+
+static int     alloc_counting;
+static size_t  alloc_count;
+
+
+void *
+malloc(size_t size)
+{
+    alloc_count += alloc_counting;
+
+    return __libc_malloc(size);
+}
+
+
+void *
+calloc(size_t n, size_t size)
+{
+    alloc_count += alloc_counting;
+
+    return __libc_calloc(n, size);
+}
+
+
+void *
+realloc(void *p, size_t size)
+{
+    alloc_count += alloc_counting;
+
+    return __libc_realloc(p, size);
+}
+
+
+void
+free(void *p)
+{
+    __libc_free(p);
+}
+
+#endif
+
+
+static char *
+b64url(const void *data, size_t len)
+{
+    int     n;
+    char   *out, *p;
+
+    out = malloc(4 * (len / 3 + 1) + 1);
+    assert_non_null(out);
+
+    n = EVP_EncodeBlock((unsigned char *) out, data, (int) len);
+
+    while (n > 0 && out[n - 1] == '=') {
+        n--;
+    }
+
+    out[n] = '\0';
+
+    for (p = out; *p; p++) {
+        if (*p == '+') {
+            *p = '-';
+
+        } else if (*p == '/') {
+            *p = '_';
+        }
+    }
+
+    return out;
+}
+
+
+static char *
+concat3(const char *a, const char *b, const char *c)
+{
+    char  *s;
+
+    s = malloc(strlen(a) + strlen(b) + strlen(c) + 3);
+    assert_non_null(s);
+
+    sprintf(s, "%s.%s.%s", a, b, c);
+
+    return s;
+}
+
+
+static char *
+pem_public(EVP_PKEY *pkey)
+{
+    BIO   *bio;
+    char  *data, *pem;
+    long   len;
+
+    bio = BIO_new(BIO_s_mem());
+    assert_non_null(bio);
+    assert_int_equal(PEM_write_bio_PUBKEY(bio, pkey), 1);
+
+    len = BIO_get_mem_data(bio, &data);
+    pem = malloc(len + 1);
+    assert_non_null(pem);
+    memcpy(pem, data, len);
+    pem[len] = '\0';
+
+    BIO_free(bio);
+
+    return pem;
+}
+
+
+static void
+add_rsa(fixture_t *f, const char *kid)
+{
+    char  err[256];
+
+    f->rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t) 2048);
+    assert_non_null(f->rsa);
+    f->rsa_pem = pem_public(f->rsa);
+
+    if (keryu_jwt_keys_add_pem(f->ks, kid, "RS256", f->rsa_pem,
+                               strlen(f->rsa_pem), err, sizeof(err))
+        != 0)
+    {
+        fail_msg("keryu_jwt_keys_add_pem(): %s", err);
+    }
+}
+
+
+static void
+add_ec(fixture_t *f, const char *kid)
+{
+    char  err[256];
+
+    f->ec = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    assert_non_null(f->ec);
+    f->ec_pem = pem_public(f->ec);
+
+    if (keryu_jwt_keys_add_pem(f->ks, kid, "ES256", f->ec_pem,
+                               strlen(f->ec_pem), err, sizeof(err))
+        != 0)
+    {
+        fail_msg("keryu_jwt_keys_add_pem(): %s", err);
+    }
+}
+
+
+static void
+add_hs(fixture_t *f, const char *kid)
+{
+    char  err[256];
+
+    if (keryu_jwt_keys_add_secret(f->ks, kid, f->secret, sizeof(f->secret),
+                                  err, sizeof(err))
+        != 0)
+    {
+        fail_msg("keryu_jwt_keys_add_secret(): %s", err);
+    }
+}
+
+
+/* signs in as alg says with the fixture's key; returns the length */
+
+static size_t
+sign(fixture_t *f, const char *alg, const char *in, uint8_t *sig)
+{
+    size_t           len;
+    EVP_PKEY        *pkey;
+    ECDSA_SIG       *es;
+    EVP_MD_CTX      *mctx;
+    const BIGNUM    *r, *s;
+    unsigned int     n;
+    const uint8_t   *p;
+    uint8_t          der[128];
+
+    if (strcmp(alg, "RS256") != 0 && strcmp(alg, "ES256") != 0) {
+        assert_non_null(HMAC(EVP_sha256(), f->hkey, (int) f->hkey_len,
+                             (const uint8_t *) in, strlen(in), sig, &n));
+        return n;
+    }
+
+    pkey = alg[0] == 'R' ? f->rsa : f->ec;
+    assert_non_null(pkey);
+
+    mctx = EVP_MD_CTX_new();
+    assert_non_null(mctx);
+    assert_int_equal(EVP_DigestSignInit(mctx, NULL, EVP_sha256(), NULL,
+                                        pkey), 1);
+
+    len = alg[0] == 'R' ? 512 : sizeof(der);
+    assert_int_equal(EVP_DigestSign(mctx, alg[0] == 'R' ? sig : der, &len,
+                                    (const uint8_t *) in, strlen(in)), 1);
+    EVP_MD_CTX_free(mctx);
+
+    if (alg[0] == 'R') {
+        return len;
+    }
+
+    p = der;
+    es = d2i_ECDSA_SIG(NULL, &p, (long) len);
+    assert_non_null(es);
+
+    ECDSA_SIG_get0(es, &r, &s);
+    assert_int_equal(BN_bn2binpad(r, sig, 32), 32);
+    assert_int_equal(BN_bn2binpad(s, sig + 32, 32), 32);
+    ECDSA_SIG_free(es);
+
+    return 64;
+}
+
+
+/*
+ * Builds header.payload.signature, signed as sign_alg says.  flip names a
+ * part (0 header, 1 payload, 2 signature) whose decoded bytes get one bit
+ * flipped after signing: the third byte from the end of a JSON part, the
+ * first byte of the signature.
+ */
+
+static char *
+make_token(fixture_t *f, const char *sign_alg, const char *header,
+    const char *payload, int flip)
+{
+    char      *h, *p, *s, *in, *tok, *hcopy, *pcopy;
+    size_t     siglen;
+    uint8_t    sig[512];
+
+    h = b64url(header, strlen(header));
+    p = b64url(payload, strlen(payload));
+
+    in = malloc(strlen(h) + strlen(p) + 2);
+    assert_non_null(in);
+    sprintf(in, "%s.%s", h, p);
+
+    siglen = sign(f, sign_alg, in, sig);
+    free(in);
+
+    memcpy(f->last_sig, sig, siglen);
+    f->last_sig_len = siglen;
+
+    if (flip == 0 || flip == 1) {
+        hcopy = strdup(flip == 0 ? header : payload);
+        assert_non_null(hcopy);
+        hcopy[strlen(hcopy) - 3] ^= 0x01;
+
+        pcopy = b64url(hcopy, strlen(hcopy));
+        free(hcopy);
+
+        if (flip == 0) {
+            free(h);
+            h = pcopy;
+
+        } else {
+            free(p);
+            p = pcopy;
+        }
+
+    } else if (flip == 2) {
+        sig[0] ^= 0x01;
+    }
+
+    s = b64url(sig, siglen);
+    tok = concat3(h, p, s);
+
+    free(h);
+    free(p);
+    free(s);
+
+    return tok;
+}
+
+
+/* a token with the header {"alg":alg,"typ":"JWT"} signed as alg says */
+
+static char *
+token(fixture_t *f, const char *alg, const char *payload)
+{
+    char  header[128];
+
+    snprintf(header, sizeof(header), "{\"alg\":\"%s\",\"typ\":\"JWT\"}", alg);
+
+    return make_token(f, alg, header, payload, FLIP_NONE);
+}
+
+
+static int
+verify(fixture_t *f, const char *tok, int64_t now)
+{
+    keryu_jwt_free(&f->jwt);
+
+    return keryu_jwt_verify(f->ks, &f->opts, tok, strlen(tok), now, &f->jwt);
+}
+
+
+/* verifies and frees a token, expecting rc */
+
+static void
+expect(fixture_t *f, char *tok, int64_t now, int rc)
+{
+    int  got;
+
+    got = verify(f, tok, now);
+
+    if (got != rc) {
+        fail_msg("token %s: \"%s\", expected \"%s\"", tok,
+                 keryu_jwt_reason(got), keryu_jwt_reason(rc));
+    }
+
+    free(tok);
+}
+
+
+static int
+setup(void **state)
+{
+    fixture_t  *f;
+
+    f = calloc(1, sizeof(fixture_t));
+    assert_non_null(f);
+
+    f->ks = keryu_jwt_keys_create();
+    assert_non_null(f->ks);
+
+    assert_int_equal(RAND_bytes(f->secret, sizeof(f->secret)), 1);
+    f->hkey = f->secret;
+    f->hkey_len = sizeof(f->secret);
+
+    f->opts.roles_claim = "roles";
+    f->opts.max_len = 8192;
+
+    *state = f;
+
+    return 0;
+}
+
+
+static int
+teardown(void **state)
+{
+    fixture_t  *f = *state;
+
+    keryu_jwt_free(&f->jwt);
+    keryu_jwt_keys_free(f->ks);
+    EVP_PKEY_free(f->rsa);
+    EVP_PKEY_free(f->ec);
+    free(f->rsa_pem);
+    free(f->ec_pem);
+    free(f);
+
+    return 0;
+}
+
+
+static void
+valid_hs256_token_verifies(void **state)
+{
+    fixture_t  *f = *state;
+
+    add_hs(f, "hs1");
+
+    expect(f, token(f, "HS256", "{\"sub\":\"alice\",\"exp\":1700000060,"
+                    "\"roles\":[\"admin\",\"ops\"]}"), NOW, KERYU_JWT_OK);
+
+    assert_string_equal(f->jwt.sub, "alice");
+    assert_int_equal(f->jwt.sub_len, 5);
+    assert_string_equal(f->jwt.kid, "hs1");
+    assert_int_equal(f->jwt.nroles, 2);
+    assert_int_equal(f->jwt.role_lens[0], 5);
+    assert_memory_equal(f->jwt.roles[0], "admin", 5);
+    assert_int_equal(f->jwt.role_lens[1], 3);
+    assert_memory_equal(f->jwt.roles[1], "ops", 3);
+}
+
+
+static void
+valid_rs256_token_verifies(void **state)
+{
+    fixture_t  *f = *state;
+
+    add_rsa(f, "rsa1");
+
+    expect(f, make_token(f, "RS256", "{\"alg\":\"RS256\",\"kid\":\"rsa1\"}",
+                         "{\"sub\":\"bob\"}", FLIP_NONE),
+           NOW, KERYU_JWT_OK);
+
+    assert_string_equal(f->jwt.sub, "bob");
+    assert_string_equal(f->jwt.kid, "rsa1");
+    assert_int_equal(f->jwt.nroles, 0);
+
+    expect(f, token(f, "RS256", "{\"sub\":\"bob\"}"), NOW, KERYU_JWT_OK);
+    assert_string_equal(f->jwt.kid, "rsa1");
+}
+
+
+static void
+valid_es256_token_verifies(void **state)
+{
+    fixture_t  *f = *state;
+
+    add_ec(f, "ec1");
+
+    expect(f, make_token(f, "ES256", "{\"alg\":\"ES256\",\"kid\":\"ec1\"}",
+                         "{\"sub\":\"carol\"}", FLIP_NONE),
+           NOW, KERYU_JWT_OK);
+
+    assert_string_equal(f->jwt.sub, "carol");
+    assert_string_equal(f->jwt.kid, "ec1");
+}
+
+
+/*
+ * r and s are 32 bytes each in JOSE but minimal integers in DER: a zero
+ * first byte is dropped and a set top bit needs a zero before it.  Sign
+ * until both shapes have been seen (a zero byte turns up once in 256).
+ */
+
+static void
+es256_signatures_of_every_shape_verify(void **state)
+{
+    fixture_t  *f = *state;
+    size_t      i;
+    int         seen, shape;
+
+    add_ec(f, "ec1");
+
+    /* bits: r starts with zero, s does, r has its top bit set, s does */
+    seen = 0;
+
+    for (i = 0; i < 4000 && seen != 0x0f; i++) {
+        expect(f, token(f, "ES256", "{\"sub\":\"carol\"}"), NOW,
+               KERYU_JWT_OK);
+
+        assert_int_equal(f->last_sig_len, 64);
+
+        shape = (f->last_sig[0] == 0)
+                | (f->last_sig[32] == 0) << 1
+                | (f->last_sig[0] >= 0x80) << 2
+                | (f->last_sig[32] >= 0x80) << 3;
+
+        seen |= shape;
+    }
+
+    assert_int_equal(seen, 0x0f);
+}
+
+
+static void
+expired_token_is_refused(void **state)
+{
+    fixture_t  *f = *state;
+
+    add_hs(f, "hs1");
+
+    expect(f, token(f, "HS256", "{\"sub\":\"a\",\"exp\":1699999999}"), NOW,
+           KERYU_JWT_EEXPIRED);
+    expect(f, token(f, "HS256", "{\"sub\":\"a\",\"exp\":1700000000}"), NOW,
+           KERYU_JWT_EEXPIRED);
+    expect(f, token(f, "HS256", "{\"sub\":\"a\",\"exp\":1700000001}"), NOW,
+           KERYU_JWT_OK);
+    expect(f, token(f, "HS256", "{\"sub\":\"a\",\"exp\":-5}"), NOW,
+           KERYU_JWT_EEXPIRED);
+
+    /* no exp: valid at any time */
+    expect(f, token(f, "HS256", "{\"sub\":\"a\"}"), NOW, KERYU_JWT_OK);
+    expect(f, token(f, "HS256", "{\"sub\":\"a\"}"), INT64_MAX, KERYU_JWT_OK);
+
+    /* huge values are clamped, not overflowed */
+    expect(f, token(f, "HS256", "{\"sub\":\"a\",\"exp\":1e300}"), NOW,
+           KERYU_JWT_OK);
+    expect(f, token(f, "HS256",
+                    "{\"sub\":\"a\",\"exp\":9223372036854775807}"),
+           INT64_MAX, KERYU_JWT_EEXPIRED);
+    expect(f, token(f, "HS256", "{\"sub\":\"a\",\"exp\":-1e300}"), NOW,
+           KERYU_JWT_EEXPIRED);
+}
+
+
+static void
+token_before_nbf_is_refused(void **state)
+{
+    fixture_t  *f = *state;
+
+    add_hs(f, "hs1");
+
+    expect(f, token(f, "HS256", "{\"sub\":\"a\",\"nbf\":1700000001}"), NOW,
+           KERYU_JWT_ENOTYET);
+    expect(f, token(f, "HS256", "{\"sub\":\"a\",\"nbf\":1700000000}"), NOW,
+           KERYU_JWT_OK);
+    expect(f, token(f, "HS256", "{\"sub\":\"a\",\"nbf\":1}"), NOW,
+           KERYU_JWT_OK);
+}
+
+
+static void
+leeway_applies_to_exp_and_nbf(void **state)
+{
+    fixture_t  *f = *state;
+
+    add_hs(f, "hs1");
+    f->opts.leeway = 30;
+
+    expect(f, token(f, "HS256", "{\"sub\":\"a\",\"exp\":1699999971}"), NOW,
+           KERYU_JWT_OK);
+    expect(f, token(f, "HS256", "{\"sub\":\"a\",\"exp\":1699999970}"), NOW,
+           KERYU_JWT_EEXPIRED);
+    expect(f, token(f, "HS256", "{\"sub\":\"a\",\"nbf\":1700000030}"), NOW,
+           KERYU_JWT_OK);
+    expect(f, token(f, "HS256", "{\"sub\":\"a\",\"nbf\":1700000031}"), NOW,
+           KERYU_JWT_ENOTYET);
+
+    /* a negative leeway reads as none */
+    f->opts.leeway = -100;
+
+    expect(f, token(f, "HS256", "{\"sub\":\"a\",\"exp\":1700000001}"), NOW,
+           KERYU_JWT_OK);
+    expect(f, token(f, "HS256", "{\"sub\":\"a\",\"nbf\":1700000001}"), NOW,
+           KERYU_JWT_ENOTYET);
+}
+
+
+static void
+fractional_times_round_towards_refusal(void **state)
+{
+    fixture_t  *f = *state;
+
+    add_hs(f, "hs1");
+
+    expect(f, token(f, "HS256", "{\"sub\":\"a\",\"exp\":1700000000.5}"), NOW,
+           KERYU_JWT_EEXPIRED);
+    expect(f, token(f, "HS256", "{\"sub\":\"a\",\"exp\":1700000001.5}"), NOW,
+           KERYU_JWT_OK);
+    expect(f, token(f, "HS256", "{\"sub\":\"a\",\"nbf\":1699999999.5}"), NOW,
+           KERYU_JWT_OK);
+    expect(f, token(f, "HS256", "{\"sub\":\"a\",\"nbf\":1700000000.1}"), NOW,
+           KERYU_JWT_ENOTYET);
+
+    /* down and up, not towards zero */
+    expect(f, token(f, "HS256", "{\"sub\":\"a\",\"exp\":-0.5}"), -1,
+           KERYU_JWT_EEXPIRED);
+    expect(f, token(f, "HS256", "{\"sub\":\"a\",\"nbf\":0.5}"), 0,
+           KERYU_JWT_ENOTYET);
+}
+
+
+static void
+exp_or_nbf_not_a_number_is_malformed(void **state)
+{
+    fixture_t  *f = *state;
+
+    add_hs(f, "hs1");
+
+    expect(f, token(f, "HS256", "{\"sub\":\"a\",\"exp\":\"1800000000\"}"),
+           NOW, KERYU_JWT_EMALFORMED);
+    expect(f, token(f, "HS256", "{\"sub\":\"a\",\"exp\":null}"), NOW,
+           KERYU_JWT_EMALFORMED);
+    expect(f, token(f, "HS256", "{\"sub\":\"a\",\"nbf\":[1]}"), NOW,
+           KERYU_JWT_EMALFORMED);
+    expect(f, token(f, "HS256", "{\"sub\":\"a\",\"exp\":1e999}"), NOW,
+           KERYU_JWT_EMALFORMED);
+}
+
+
+static void
+flipped_bit_in_any_part_breaks_the_signature(void **state)
+{
+    fixture_t   *f = *state;
+    int          flip;
+    size_t       i;
+    const char  *header, *payload;
+
+    static const char  *algs[] = { "HS256", "RS256", "ES256" };
+
+    add_hs(f, "hs1");
+    add_rsa(f, "rsa1");
+    add_ec(f, "ec1");
+
+    payload = "{\"sub\":\"alice\"}";
+
+    for (i = 0; i < 3; i++) {
+        header = i == 0 ? "{\"alg\":\"HS256\",\"typ\":\"JWT\"}"
+                        : i == 1 ? "{\"alg\":\"RS256\",\"typ\":\"JWT\"}"
+                                 : "{\"alg\":\"ES256\",\"typ\":\"JWT\"}";
+
+        expect(f, make_token(f, algs[i], header, payload, FLIP_NONE), NOW,
+               KERYU_JWT_OK);
+
+        for (flip = 0; flip < 3; flip++) {
+            expect(f, make_token(f, algs[i], header, payload, flip), NOW,
+                   KERYU_JWT_ESIGNATURE);
+        }
+    }
+}
+
+
+static void
+signature_of_wrong_length_is_bad(void **state)
+{
+    fixture_t  *f = *state;
+    char       *tok;
+
+    add_hs(f, "hs1");
+
+    tok = token(f, "HS256", "{\"sub\":\"a\"}");
+
+    /* 43 digits cut to 40: 30 bytes, still canonical */
+    tok[strlen(tok) - 3] = '\0';
+    expect(f, tok, NOW, KERYU_JWT_ESIGNATURE);
+}
+
+
+static void
+alg_none_is_refused_in_any_case(void **state)
+{
+    fixture_t   *f = *state;
+    char        *h, *p, *tok;
+    size_t       i;
+
+    static const char  *headers[] = {
+        "{\"alg\":\"none\"}",
+        "{\"alg\":\"None\"}",
+        "{\"alg\":\"NONE\"}",
+        "{\"alg\":\"nOnE\",\"typ\":\"JWT\"}",
+        "{\"alg\":\"none\",\"kid\":\"hs1\"}"
+    };
+
+    add_hs(f, "hs1");
+
+    p = b64url("{\"sub\":\"admin\"}", 15);
+
+    for (i = 0; i < sizeof(headers) / sizeof(headers[0]); i++) {
+        h = b64url(headers[i], strlen(headers[i]));
+
+        /* the classic form has an empty signature */
+        tok = concat3(h, p, "");
+        expect(f, tok, NOW, KERYU_JWT_EALGNONE);
+
+        tok = concat3(h, p, "c2lnbmF0dXJl");
+        expect(f, tok, NOW, KERYU_JWT_EALGNONE);
+
+        free(h);
+    }
+
+    free(p);
+
+    /* signed as HS256 but called none: still refused */
+    expect(f, make_token(f, "HS256", "{\"alg\":\"none\"}", "{\"sub\":\"a\"}",
+                         FLIP_NONE),
+           NOW, KERYU_JWT_EALGNONE);
+}
+
+
+static void
+unsupported_alg_is_refused(void **state)
+{
+    fixture_t   *f = *state;
+    size_t       i;
+
+    static const char  *headers[] = {
+        "{\"alg\":\"HS512\"}",
+        "{\"alg\":\"hs256\"}",
+        "{\"alg\":\"PS256\"}",
+        "{\"alg\":\"nonE \"}",
+        "{\"alg\":\"non\"}",
+        "{\"alg\":\"\"}"
+    };
+
+    add_hs(f, "hs1");
+
+    for (i = 0; i < sizeof(headers) / sizeof(headers[0]); i++) {
+        expect(f, make_token(f, "HS256", headers[i], "{\"sub\":\"a\"}",
+                             FLIP_NONE),
+               NOW, KERYU_JWT_EALG);
+    }
+
+    expect(f, make_token(f, "HS256", "{\"typ\":\"JWT\"}", "{\"sub\":\"a\"}",
+                         FLIP_NONE),
+           NOW, KERYU_JWT_EMALFORMED);
+    expect(f, make_token(f, "HS256", "{\"alg\":256}", "{\"sub\":\"a\"}",
+                         FLIP_NONE),
+           NOW, KERYU_JWT_EMALFORMED);
+}
+
+
+static void
+header_fields_are_checked(void **state)
+{
+    fixture_t  *f = *state;
+
+    add_hs(f, "hs1");
+
+    expect(f, make_token(f, "HS256", "{\"alg\":\"HS256\",\"kid\":7}",
+                         "{\"sub\":\"a\"}", FLIP_NONE),
+           NOW, KERYU_JWT_EMALFORMED);
+    expect(f, make_token(f, "HS256", "{\"alg\":\"HS256\",\"typ\":null}",
+                         "{\"sub\":\"a\"}", FLIP_NONE),
+           NOW, KERYU_JWT_EMALFORMED);
+    expect(f, make_token(f, "HS256",
+                         "{\"alg\":\"HS256\",\"crit\":[\"b64\"],\"b64\":false}",
+                         "{\"sub\":\"a\"}", FLIP_NONE),
+           NOW, KERYU_JWT_ECRIT);
+    expect(f, make_token(f, "HS256",
+                         "{\"alg\":\"HS256\",\"alg\":\"HS256\"}",
+                         "{\"sub\":\"a\"}", FLIP_NONE),
+           NOW, KERYU_JWT_EMALFORMED);
+
+    /* an embedded key is ignored, never trusted */
+    expect(f, make_token(f, "HS256",
+                         "{\"alg\":\"HS256\",\"typ\":\"at+jwt\","
+                         "\"jwk\":{\"kty\":\"oct\",\"k\":\"AAAA\"}}",
+                         "{\"sub\":\"a\"}", FLIP_NONE),
+           NOW, KERYU_JWT_OK);
+}
+
+
+static void
+kid_picks_the_key_and_its_alg_must_match(void **state)
+{
+    fixture_t  *f = *state;
+
+    add_hs(f, "hs1");
+    add_ec(f, "ec1");
+
+    expect(f, make_token(f, "HS256", "{\"alg\":\"HS256\",\"kid\":\"hs1\"}",
+                         "{\"sub\":\"a\"}", FLIP_NONE),
+           NOW, KERYU_JWT_OK);
+    expect(f, make_token(f, "HS256", "{\"alg\":\"HS256\",\"kid\":\"ec1\"}",
+                         "{\"sub\":\"a\"}", FLIP_NONE),
+           NOW, KERYU_JWT_EMISMATCH);
+    expect(f, make_token(f, "ES256", "{\"alg\":\"ES256\",\"kid\":\"hs1\"}",
+                         "{\"sub\":\"a\"}", FLIP_NONE),
+           NOW, KERYU_JWT_EMISMATCH);
+    expect(f, make_token(f, "ES256", "{\"alg\":\"RS256\",\"kid\":\"ec1\"}",
+                         "{\"sub\":\"a\"}", FLIP_NONE),
+           NOW, KERYU_JWT_EMISMATCH);
+}
+
+
+/*
+ * The classic confusion: the attacker signs with HMAC keyed by the RSA
+ * public key's PEM, which is public, and claims HS256.
+ */
+
+static void
+rsa_public_key_is_never_an_hmac_secret(void **state)
+{
+    fixture_t  *f = *state;
+
+    add_rsa(f, "rsa1");
+
+    f->hkey = (const uint8_t *) f->rsa_pem;
+    f->hkey_len = strlen(f->rsa_pem);
+
+    expect(f, make_token(f, "HS256", "{\"alg\":\"HS256\",\"kid\":\"rsa1\"}",
+                         "{\"sub\":\"admin\"}", FLIP_NONE),
+           NOW, KERYU_JWT_EMISMATCH);
+
+    /* without a kid only HS256 keys are tried, and there are none */
+    expect(f, token(f, "HS256", "{\"sub\":\"admin\"}"), NOW, KERYU_JWT_EKEY);
+
+    /* with an unrelated HS256 key present, the RSA key is still skipped */
+    add_hs(f, "hs1");
+    expect(f, token(f, "HS256", "{\"sub\":\"admin\"}"), NOW,
+           KERYU_JWT_ESIGNATURE);
+
+    /* while the real secret verifies */
+    f->hkey = f->secret;
+    f->hkey_len = sizeof(f->secret);
+    expect(f, token(f, "HS256", "{\"sub\":\"admin\"}"), NOW, KERYU_JWT_OK);
+}
+
+
+static void
+unknown_kid_is_refused(void **state)
+{
+    fixture_t  *f = *state;
+    char        header[512];
+
+    add_hs(f, "hs1");
+
+    expect(f, make_token(f, "HS256", "{\"alg\":\"HS256\",\"kid\":\"hs2\"}",
+                         "{\"sub\":\"a\"}", FLIP_NONE),
+           NOW, KERYU_JWT_EKEY);
+    expect(f, make_token(f, "HS256", "{\"alg\":\"HS256\",\"kid\":\"\"}",
+                         "{\"sub\":\"a\"}", FLIP_NONE),
+           NOW, KERYU_JWT_EKEY);
+    expect(f, make_token(f, "HS256", "{\"alg\":\"HS256\",\"kid\":\"hs1 \"}",
+                         "{\"sub\":\"a\"}", FLIP_NONE),
+           NOW, KERYU_JWT_EKEY);
+
+    snprintf(header, sizeof(header), "{\"alg\":\"HS256\",\"kid\":\"%0300d\"}",
+             1);
+    expect(f, make_token(f, "HS256", header, "{\"sub\":\"a\"}", FLIP_NONE),
+           NOW, KERYU_JWT_EKEY);
+
+    /* no keys of the alg at all */
+    expect(f, make_token(f, "HS256", "{\"alg\":\"RS256\"}", "{\"sub\":\"a\"}",
+                         FLIP_NONE),
+           NOW, KERYU_JWT_EKEY);
+}
+
+
+static void
+without_kid_each_key_of_the_alg_is_tried(void **state)
+{
+    fixture_t  *f = *state;
+    char        err[256];
+    uint8_t     other[32];
+
+    assert_int_equal(RAND_bytes(other, sizeof(other)), 1);
+    assert_int_equal(keryu_jwt_keys_add_secret(f->ks, "old", other,
+                                               sizeof(other), err,
+                                               sizeof(err)), 0);
+    add_ec(f, "ec1");
+    add_hs(f, "new");
+
+    expect(f, token(f, "HS256", "{\"sub\":\"a\"}"), NOW, KERYU_JWT_OK);
+    assert_string_equal(f->jwt.kid, "new");
+
+    f->hkey = other;
+    f->hkey_len = sizeof(other);
+
+    expect(f, token(f, "HS256", "{\"sub\":\"a\"}"), NOW, KERYU_JWT_OK);
+    assert_string_equal(f->jwt.kid, "old");
+
+    expect(f, token(f, "ES256", "{\"sub\":\"a\"}"), NOW, KERYU_JWT_OK);
+    assert_string_equal(f->jwt.kid, "ec1");
+}
+
+
+static void
+audience_must_match_when_configured(void **state)
+{
+    fixture_t  *f = *state;
+
+    add_hs(f, "hs1");
+
+    /* not configured: anything goes */
+    expect(f, token(f, "HS256", "{\"sub\":\"a\",\"aud\":\"other\"}"), NOW,
+           KERYU_JWT_OK);
+
+    f->opts.audience = "api";
+
+    expect(f, token(f, "HS256", "{\"sub\":\"a\",\"aud\":\"api\"}"), NOW,
+           KERYU_JWT_OK);
+    expect(f, token(f, "HS256", "{\"sub\":\"a\",\"aud\":[\"x\",\"api\"]}"),
+           NOW, KERYU_JWT_OK);
+    expect(f, token(f, "HS256", "{\"sub\":\"a\",\"aud\":\"other\"}"), NOW,
+           KERYU_JWT_EAUDIENCE);
+    expect(f, token(f, "HS256", "{\"sub\":\"a\",\"aud\":\"api2\"}"), NOW,
+           KERYU_JWT_EAUDIENCE);
+    expect(f, token(f, "HS256", "{\"sub\":\"a\",\"aud\":[\"x\",\"y\"]}"), NOW,
+           KERYU_JWT_EAUDIENCE);
+    expect(f, token(f, "HS256", "{\"sub\":\"a\",\"aud\":[]}"), NOW,
+           KERYU_JWT_EAUDIENCE);
+    expect(f, token(f, "HS256", "{\"sub\":\"a\",\"aud\":[[\"api\"],1]}"), NOW,
+           KERYU_JWT_EAUDIENCE);
+    expect(f, token(f, "HS256", "{\"sub\":\"a\",\"aud\":{\"api\":1}}"), NOW,
+           KERYU_JWT_EAUDIENCE);
+    expect(f, token(f, "HS256", "{\"sub\":\"a\"}"), NOW, KERYU_JWT_EAUDIENCE);
+}
+
+
+static void
+issuer_must_match_when_configured(void **state)
+{
+    fixture_t  *f = *state;
+
+    add_hs(f, "hs1");
+    f->opts.issuer = "https://idp.example";
+
+    expect(f, token(f, "HS256",
+                    "{\"sub\":\"a\",\"iss\":\"https://idp.example\"}"),
+           NOW, KERYU_JWT_OK);
+    expect(f, token(f, "HS256",
+                    "{\"sub\":\"a\",\"iss\":\"https://evil.example\"}"),
+           NOW, KERYU_JWT_EISSUER);
+    expect(f, token(f, "HS256",
+                    "{\"sub\":\"a\",\"iss\":\"https://idp.example/\"}"),
+           NOW, KERYU_JWT_EISSUER);
+    expect(f, token(f, "HS256",
+                    "{\"sub\":\"a\",\"iss\":[\"https://idp.example\"]}"),
+           NOW, KERYU_JWT_EISSUER);
+    expect(f, token(f, "HS256", "{\"sub\":\"a\"}"), NOW, KERYU_JWT_EISSUER);
+}
+
+
+static void
+malformed_base64_is_refused(void **state)
+{
+    fixture_t   *f = *state;
+    char        *good, *tok, *dot, *last;
+    size_t       i;
+
+    static const char  alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                    "abcdefghijklmnopqrstuvwxyz0123456789-_";
+
+    static const char  *bad[] = {
+        "",
+        ".",
+        "..",
+        "...",
+        "abc",
+        "abc.def",
+        "a.b.c.d",
+        ".eyJzdWIiOiJhIn0.c2ln",
+        "eyJhbGciOiJIUzI1NiJ9..c2ln",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0.",
+        "eyJhbGciOiJIUzI1NiJ9=.eyJzdWIiOiJhIn0.c2ln",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0=.c2ln",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0.c2lnbg==",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln+w",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln/w",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0.c2l n",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0.c2lnb",
+        "eyJhbGciOiJIUzI1NiJ9 .eyJzdWIiOiJhIn0.c2ln",
+        "eyJhbGciOiJIUzI1NiJ9\n.eyJzdWIiOiJhIn0.c2ln",
+        "eyJhbGciOiJIUzI1NiJ9x.eyJzdWIiOiJhIn0.c2ln",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0.c2lnbh",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0.c2lnbmF"
+    };
+
+    add_hs(f, "hs1");
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        tok = strdup(bad[i]);
+        assert_non_null(tok);
+        expect(f, tok, NOW, KERYU_JWT_EMALFORMED);
+    }
+
+    /* a good token with its signature spoiled in each of those ways */
+    good = token(f, "HS256", "{\"sub\":\"a\"}");
+    dot = strrchr(good, '.');
+
+    tok = malloc(strlen(good) + 3);
+    assert_non_null(tok);
+    sprintf(tok, "%s==", good);
+    expect(f, tok, NOW, KERYU_JWT_EMALFORMED);
+
+    /* 32 bytes: 43 digits, the last with 2 unused bits; set the lowest */
+    assert_int_equal(strlen(dot + 1), 43);
+    tok = strdup(good);
+    assert_non_null(tok);
+    last = tok + strlen(tok) - 1;
+    *last = alphabet[(strchr(alphabet, *last) - alphabet) ^ 1];
+    expect(f, tok, NOW, KERYU_JWT_EMALFORMED);
+
+    tok = strdup(good);
+    assert_non_null(tok);
+    tok[dot + 1 - good] = '*';
+    expect(f, tok, NOW, KERYU_JWT_EMALFORMED);
+
+    expect(f, good, NOW, KERYU_JWT_OK);
+}
+
+
+static void
+json_that_is_not_an_object_is_refused(void **state)
+{
+    fixture_t   *f = *state;
+    char        *h, *p, *tok, payload[128];
+    size_t       i, n, depth;
+    uint8_t      sig[32];
+
+    static const char  *headers[] = {
+        "[\"alg\",\"HS256\"]",
+        "\"HS256\"",
+        "256",
+        "null",
+        "{\"alg\":\"HS256\"",
+        "{\"alg\":\"HS256\"}{}",
+        "{\"alg\":\"HS256\"} x",
+        "{\"alg\":\"HS256\" /* c */}",
+        "{alg:\"HS256\"}",
+        "",
+        " "
+    };
+
+    static const char  *payloads[] = {
+        "[\"sub\",\"a\"]",
+        "\"a\"",
+        "1",
+        "true",
+        "{\"sub\":\"a\"",
+        "{\"sub\":\"a\"}garbage",
+        "{\"sub\":\"a\"}// c",
+        "{\"sub\":\"a\",\"sub\":\"admin\"}",
+        "{\"sub\":\"admin\\u0000x\"}",
+        "{\"sub\":\"a\",\"x\":\"\\u0000\"}",
+        "{\"sub\":\"a\",\"x\":\"\xff\"}"
+    };
+
+    add_hs(f, "hs1");
+
+    for (i = 0; i < sizeof(headers) / sizeof(headers[0]); i++) {
+        expect(f, make_token(f, "HS256", headers[i], "{\"sub\":\"a\"}",
+                             FLIP_NONE),
+               NOW, KERYU_JWT_EMALFORMED);
+    }
+
+    for (i = 0; i < sizeof(payloads) / sizeof(payloads[0]); i++) {
+        expect(f, make_token(f, "HS256", "{\"alg\":\"HS256\"}", payloads[i],
+                             FLIP_NONE),
+               NOW, KERYU_JWT_EMALFORMED);
+    }
+
+    /* an escaped backslash before u0000 is text */
+    expect(f, make_token(f, "HS256", "{\"alg\":\"HS256\"}",
+                         "{\"sub\":\"a\\\\u0000\"}", FLIP_NONE),
+           NOW, KERYU_JWT_OK);
+    assert_string_equal(f->jwt.sub, "a\\u0000");
+
+    /* nesting: the claims object and 31 arrays in it pass, 32 do not */
+    for (depth = 31; depth <= 32; depth++) {
+        n = sprintf(payload, "{\"sub\":\"a\",\"x\":");
+        memset(payload + n, '[', depth);
+        memset(payload + n + depth, ']', depth);
+        strcpy(payload + n + 2 * depth, "}");
+
+        expect(f, make_token(f, "HS256", "{\"alg\":\"HS256\"}", payload,
+                             FLIP_NONE),
+               NOW, depth == 31 ? KERYU_JWT_OK : KERYU_JWT_EMALFORMED);
+    }
+
+    /* a NUL byte in the decoded header, or in signed claims */
+    h = b64url("{\"alg\":\"HS256\"}\0{", 17);
+    p = b64url("{\"sub\":\"a\"}", 11);
+    tok = concat3(h, p, "c2ln");
+    expect(f, tok, NOW, KERYU_JWT_EMALFORMED);
+    free(h);
+    free(p);
+
+    h = b64url("{\"alg\":\"HS256\"}", 15);
+    p = b64url("{\"sub\":\"a\"}\0x", 13);
+    snprintf(payload, sizeof(payload), "%s.%s", h, p);
+    n = sign(f, "HS256", payload, sig);
+    free(h);
+    h = b64url(sig, n);
+    tok = malloc(strlen(payload) + strlen(h) + 2);
+    assert_non_null(tok);
+    sprintf(tok, "%s.%s", payload, h);
+    expect(f, tok, NOW, KERYU_JWT_EMALFORMED);
+    free(h);
+    free(p);
+
+    expect(f, make_token(f, "HS256", "{\"alg\":\"HS256\"}", "{}", FLIP_NONE),
+           NOW, KERYU_JWT_ESUBJECT);
+}
+
+
+static void
+overlong_token_is_refused_before_any_work(void **state)
+{
+    fixture_t  *f = *state;
+    char       *tok;
+    size_t      len;
+
+    add_hs(f, "hs1");
+
+    len = 64 * 1024;
+    tok = malloc(len + 1);
+    assert_non_null(tok);
+    memset(tok, 'A', len);
+    tok[1000] = '.';
+    tok[40000] = '.';
+    tok[len] = '\0';
+
+    assert_int_equal(verify(f, tok, NOW), KERYU_JWT_ETOOLONG);
+
+    f->opts.max_len = 0;
+    assert_int_equal(verify(f, tok, NOW), KERYU_JWT_ETOOLONG);
+
+    /* allowed in, it is decoded off the stack and fails cleanly */
+    f->opts.max_len = 128 * 1024;
+    assert_int_equal(verify(f, tok, NOW), KERYU_JWT_EMALFORMED);
+
+    /* the header alone is capped */
+    tok[1000] = 'A';
+    tok[2000] = '.';
+    assert_int_equal(verify(f, tok, NOW), KERYU_JWT_EMALFORMED);
+
+    free(tok);
+}
+
+
+static void
+max_len_is_inclusive_and_big_tokens_verify(void **state)
+{
+    fixture_t  *f = *state;
+    char       *payload, *tok;
+    size_t      len;
+
+    add_hs(f, "hs1");
+
+    payload = malloc(6100);
+    assert_non_null(payload);
+    memset(payload, 'x', 6100);
+    memcpy(payload, "{\"sub\":\"a\",\"pad\":\"", 18);
+    memcpy(payload + 6100 - 3, "\"}", 3);
+
+    tok = token(f, "HS256", payload);
+    free(payload);
+
+    len = strlen(tok);
+    assert_true(len > 8000);
+
+    f->opts.max_len = len - 1;
+    assert_int_equal(verify(f, tok, NOW), KERYU_JWT_ETOOLONG);
+
+    f->opts.max_len = len;
+    assert_int_equal(verify(f, tok, NOW), KERYU_JWT_OK);
+    assert_string_equal(f->jwt.sub, "a");
+
+    free(tok);
+}
+
+
+static void
+missing_subject_is_refused(void **state)
+{
+    fixture_t  *f = *state;
+
+    add_hs(f, "hs1");
+
+    expect(f, token(f, "HS256", "{\"name\":\"a\"}"), NOW, KERYU_JWT_ESUBJECT);
+    expect(f, token(f, "HS256", "{\"sub\":\"\"}"), NOW, KERYU_JWT_ESUBJECT);
+    expect(f, token(f, "HS256", "{\"sub\":42}"), NOW, KERYU_JWT_ESUBJECT);
+    expect(f, token(f, "HS256", "{\"sub\":null}"), NOW, KERYU_JWT_ESUBJECT);
+    expect(f, token(f, "HS256", "{\"sub\":[\"a\"]}"), NOW,
+           KERYU_JWT_ESUBJECT);
+}
+
+
+static void
+roles_come_from_an_array_or_a_string(void **state)
+{
+    fixture_t  *f = *state;
+    char        payload[1024];
+    size_t      i, n;
+
+    add_hs(f, "hs1");
+
+    /* entries that are not strings, and empty ones, are skipped */
+    expect(f, token(f, "HS256", "{\"sub\":\"a\",\"roles\":[\"admin\",1,null,"
+                    "\"\",{\"x\":\"y\"},[\"z\"],\"viewer\"]}"),
+           NOW, KERYU_JWT_OK);
+    assert_int_equal(f->jwt.nroles, 2);
+    assert_int_equal(f->jwt.role_lens[0], 5);
+    assert_memory_equal(f->jwt.roles[0], "admin", 5);
+    assert_int_equal(f->jwt.role_lens[1], 6);
+    assert_memory_equal(f->jwt.roles[1], "viewer", 6);
+
+    expect(f, token(f, "HS256",
+                    "{\"sub\":\"a\",\"roles\":\"  read  write admin \"}"),
+           NOW, KERYU_JWT_OK);
+    assert_int_equal(f->jwt.nroles, 3);
+    assert_int_equal(f->jwt.role_lens[0], 4);
+    assert_memory_equal(f->jwt.roles[0], "read", 4);
+    assert_int_equal(f->jwt.role_lens[1], 5);
+    assert_memory_equal(f->jwt.roles[1], "write", 5);
+    assert_int_equal(f->jwt.role_lens[2], 5);
+    assert_memory_equal(f->jwt.roles[2], "admin", 5);
+
+    expect(f, token(f, "HS256", "{\"sub\":\"a\",\"roles\":\"\"}"), NOW,
+           KERYU_JWT_OK);
+    assert_int_equal(f->jwt.nroles, 0);
+    assert_null(f->jwt.roles);
+
+    expect(f, token(f, "HS256", "{\"sub\":\"a\"}"), NOW, KERYU_JWT_OK);
+    assert_int_equal(f->jwt.nroles, 0);
+
+    expect(f, token(f, "HS256", "{\"sub\":\"a\",\"roles\":7}"), NOW,
+           KERYU_JWT_OK);
+    assert_int_equal(f->jwt.nroles, 0);
+
+    expect(f, token(f, "HS256", "{\"sub\":\"a\",\"roles\":{\"admin\":true}}"),
+           NOW, KERYU_JWT_OK);
+    assert_int_equal(f->jwt.nroles, 0);
+
+    /* another claim name, and none at all */
+    f->opts.roles_claim = "groups";
+    expect(f, token(f, "HS256", "{\"sub\":\"a\",\"roles\":[\"admin\"],"
+                    "\"groups\":[\"staff\"]}"),
+           NOW, KERYU_JWT_OK);
+    assert_int_equal(f->jwt.nroles, 1);
+    assert_memory_equal(f->jwt.roles[0], "staff", 5);
+
+    f->opts.roles_claim = NULL;
+    expect(f, token(f, "HS256", "{\"sub\":\"a\",\"roles\":[\"admin\"]}"), NOW,
+           KERYU_JWT_OK);
+    assert_int_equal(f->jwt.nroles, 0);
+
+    /* more roles than the struct holds */
+    f->opts.roles_claim = "roles";
+    n = snprintf(payload, sizeof(payload), "{\"sub\":\"a\",\"roles\":[");
+
+    for (i = 0; i < 40; i++) {
+        n += snprintf(payload + n, sizeof(payload) - n, "%s\"r%zu\"",
+                      i ? "," : "", i);
+    }
+
+    snprintf(payload + n, sizeof(payload) - n, "]}");
+
+    expect(f, token(f, "HS256", payload), NOW, KERYU_JWT_OK);
+    assert_int_equal(f->jwt.nroles, 40);
+    assert_int_equal(f->jwt.role_lens[39], 3);
+    assert_memory_equal(f->jwt.roles[39], "r39", 3);
+    assert_int_equal(f->jwt.role_lens[0], 2);
+    assert_memory_equal(f->jwt.roles[0], "r0", 2);
+}
+
+
+static void
+claim_has_matches_strings_numbers_and_arrays(void **state)
+{
+    fixture_t  *f = *state;
+
+#define has(name, value)                                                    \
+    keryu_jwt_claim_has(&f->jwt, name, strlen(name), value, strlen(value))
+
+    add_hs(f, "hs1");
+
+    expect(f, token(f, "HS256", "{\"sub\":\"alice\",\"dept\":\"ops\","
+                    "\"level\":42,\"neg\":-7,\"ratio\":1.5,\"ok\":true,"
+                    "\"no\":false,\"nil\":null,\"obj\":{\"a\":\"b\"},"
+                    "\"groups\":[\"eng\",3,[\"x\"],\"sec\"]}"),
+           NOW, KERYU_JWT_OK);
+
+    assert_true(has("sub", "alice"));
+    assert_true(has("dept", "ops"));
+    assert_false(has("dept", "op"));
+    assert_false(has("dept", "opsx"));
+    assert_false(has("dep", "ops"));
+    assert_false(has("depts", "ops"));
+
+    assert_true(has("level", "42"));
+    assert_false(has("level", "42.0"));
+    assert_false(has("level", "4"));
+    assert_true(has("neg", "-7"));
+    assert_true(has("ratio", "1.5"));
+
+    assert_true(has("ok", "true"));
+    assert_true(has("no", "false"));
+    assert_false(has("nil", "null"));
+    assert_false(has("obj", "b"));
+
+    assert_true(has("groups", "eng"));
+    assert_true(has("groups", "sec"));
+    assert_true(has("groups", "3"));
+    assert_false(has("groups", "x"));
+    assert_false(has("groups", "en"));
+
+    assert_false(has("missing", ""));
+    assert_false(keryu_jwt_claim_has(&f->jwt, "dept\0x", 6, "ops", 3));
+    assert_false(keryu_jwt_claim_has(&f->jwt, "dept", 4, "ops\0", 4));
+
+    /* nothing after a failure */
+    expect(f, token(f, "HS256", "{\"dept\":\"ops\"}"), NOW,
+           KERYU_JWT_ESUBJECT);
+    assert_false(has("dept", "ops"));
+
+#undef has
+}
+
+
+static void
+keys_load_from_database_values(void **state)
+{
+    fixture_t  *f = *state;
+    char       *json, *secret, *p, *q, err[256];
+    size_t      len;
+
+    f->rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t) 2048);
+    f->ec = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    assert_non_null(f->rsa);
+    assert_non_null(f->ec);
+    f->rsa_pem = pem_public(f->rsa);
+    f->ec_pem = pem_public(f->ec);
+
+    secret = b64url(f->secret, sizeof(f->secret));
+    json = malloc(4096);
+    assert_non_null(json);
+
+    len = snprintf(json, 4096, "{\"kid\":\"hs1\",\"alg\":\"HS256\","
+                   "\"secret\":\"%s\",\"created_at\":1700000000}", secret);
+    if (keryu_jwt_keys_add_json(f->ks, json, len, err, sizeof(err)) != 0) {
+        fail_msg("HS256: %s", err);
+    }
+
+    /* PEM newlines are escaped in JSON */
+    p = json + sprintf(json, "{\"created_at\":1,\"alg\":\"RS256\","
+                       "\"kid\":\"rsa1\",\"pem\":\"");
+
+    for (q = f->rsa_pem; *q; q++) {
+        if (*q == '\n') {
+            *p++ = '\\';
+            *p++ = 'n';
+
+        } else {
+            *p++ = *q;
+        }
+    }
+
+    p += sprintf(p, "\"}");
+    if (keryu_jwt_keys_add_json(f->ks, json, p - json, err, sizeof(err))
+        != 0)
+    {
+        fail_msg("RS256: %s", err);
+    }
+
+    p = json + sprintf(json, "{\"kid\":\"ec1\",\"alg\":\"ES256\",\"pem\":\"");
+
+    for (q = f->ec_pem; *q; q++) {
+        if (*q == '\n') {
+            *p++ = '\\';
+            *p++ = 'n';
+
+        } else {
+            *p++ = *q;
+        }
+    }
+
+    p += sprintf(p, "\"}");
+    if (keryu_jwt_keys_add_json(f->ks, json, p - json, err, sizeof(err))
+        != 0)
+    {
+        fail_msg("ES256: %s", err);
+    }
+
+    assert_int_equal(keryu_jwt_keys_count(f->ks), 3);
+
+    expect(f, token(f, "HS256", "{\"sub\":\"a\"}"), NOW, KERYU_JWT_OK);
+    assert_string_equal(f->jwt.kid, "hs1");
+    expect(f, token(f, "RS256", "{\"sub\":\"a\"}"), NOW, KERYU_JWT_OK);
+    assert_string_equal(f->jwt.kid, "rsa1");
+    expect(f, token(f, "ES256", "{\"sub\":\"a\"}"), NOW, KERYU_JWT_OK);
+    assert_string_equal(f->jwt.kid, "ec1");
+
+    free(secret);
+    free(json);
+}
+
+
+static void
+bad_database_values_are_refused(void **state)
+{
+    fixture_t   *f = *state;
+    char        *json, err[256];
+    size_t       i;
+
+    static const struct {
+        const char  *json;
+        const char  *err;
+    } cases[] = {
+        { "", "key record is not valid JSON" },
+        { "{\"kid\":\"k\"", "key record is not valid JSON" },
+        { "[\"kid\"]", "key record is not a JSON object" },
+        { "{\"kid\":\"k\",\"alg\":\"HS256\",\"secret\":\"AAAA\",\"x\":1}",
+          "unknown field \"x\"" },
+        { "{\"kid\":\"k\",\"kid\":\"j\"}", "duplicate field \"kid\"" },
+        { "{\"alg\":\"HS256\",\"secret\":\"AAAA\"}",
+          "\"kid\" is missing or not a string" },
+        { "{\"kid\":1,\"alg\":\"HS256\",\"secret\":\"AAAA\"}",
+          "\"kid\" is missing or not a string" },
+        { "{\"kid\":\"k\",\"secret\":\"AAAA\"}",
+          "\"alg\" is missing or not a string" },
+        { "{\"kid\":\"k\",\"alg\":\"HS512\",\"secret\":\"AAAA\"}",
+          "unsupported algorithm \"HS512\"" },
+        { "{\"kid\":\"k\",\"alg\":\"none\"}", "unsupported algorithm \"none\"" },
+        { "{\"kid\":\"k\",\"alg\":\"HS256\"}",
+          "\"secret\" is missing or not a string" },
+        { "{\"kid\":\"k\",\"alg\":\"HS256\",\"secret\":[\"AAAA\"]}",
+          "\"secret\" is missing or not a string" },
+        { "{\"kid\":\"k\",\"alg\":\"HS256\",\"secret\":\"AAAA\",\"pem\":\"\"}",
+          "HS256 key with a \"pem\" field" },
+        { "{\"kid\":\"k\",\"alg\":\"HS256\",\"secret\":"
+          "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"}",
+          "secret of 31 bytes is shorter than 32" },
+        { "{\"kid\":\"k\",\"alg\":\"HS256\",\"secret\":"
+          "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"}",
+          "\"secret\" is not base64url without padding" },
+        { "{\"kid\":\"k\",\"alg\":\"HS256\",\"secret\":"
+          "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA+A\"}",
+          "\"secret\" is not base64url without padding" },
+        { "{\"kid\":\"\",\"alg\":\"HS256\",\"secret\":"
+          "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"}",
+          "key id of 0 bytes, not 1 to 255" },
+        { "{\"kid\":\"k\",\"alg\":\"RS256\"}",
+          "\"pem\" is missing or not a string" },
+        { "{\"kid\":\"k\",\"alg\":\"ES256\",\"pem\":\"x\",\"secret\":\"AAAA\"}",
+          "ES256 key with a \"secret\" field" },
+        { "{\"kid\":\"k\",\"alg\":\"RS256\",\"pem\":\"not a key\"}",
+          "PEM_read_bio_PUBKEY() failed: " },
+        { "{\"kid\":\"k\",\"alg\":\"RS256\",\"pem\":\"\"}",
+          "PEM key of 0 bytes" },
+        { "{\"kid\":\"k\",\"alg\":\"HS256\",\"created_at\":\"now\"}",
+          "\"created_at\" is not a number" },
+        { "{\"kid\":\"k\\u0000\",\"alg\":\"HS256\"}",
+          "key record is not valid JSON" },
+        { "{\"kid\":\"k\" /* c */}", "key record is not valid JSON" }
+    };
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        err[0] = '\0';
+
+        if (keryu_jwt_keys_add_json(f->ks, cases[i].json,
+                                    strlen(cases[i].json), err, sizeof(err))
+            != KERYU_JWT_ERROR)
+        {
+            fail_msg("case %zu loaded: %s", i, cases[i].json);
+        }
+
+        if (strncmp(err, cases[i].err, strlen(cases[i].err)) != 0) {
+            fail_msg("case %zu: \"%s\", expected \"%s\"", i, err,
+                     cases[i].err);
+        }
+    }
+
+    assert_int_equal(keryu_jwt_keys_count(f->ks), 0);
+
+    /* a NUL byte, and a record over the cap */
+    assert_int_equal(keryu_jwt_keys_add_json(f->ks, "{\"kid\":\"k\"}\0", 12,
+                                             err, sizeof(err)),
+                     KERYU_JWT_ERROR);
+    assert_string_equal(err, "key record is not valid JSON");
+
+    json = malloc(KERYU_JWT_KEY_JSON_MAX + 1);
+    assert_non_null(json);
+    memset(json, ' ', KERYU_JWT_KEY_JSON_MAX + 1);
+    assert_int_equal(keryu_jwt_keys_add_json(f->ks, json,
+                                             KERYU_JWT_KEY_JSON_MAX + 1, err,
+                                             sizeof(err)),
+                     KERYU_JWT_ERROR);
+    assert_string_equal(err, "key record of 65537 bytes is too long");
+    free(json);
+
+    /* err may be NULL */
+    assert_int_equal(keryu_jwt_keys_add_json(f->ks, "[]", 2, NULL, 0),
+                     KERYU_JWT_ERROR);
+    assert_int_equal(keryu_jwt_keys_add_json(f->ks, "[]", 2, err, 0),
+                     KERYU_JWT_ERROR);
+}
+
+
+static void
+bad_keys_are_refused(void **state)
+{
+    fixture_t  *f = *state;
+    BIO        *bio;
+    char       *pem, *data, kid[300], err[256];
+    long        len;
+    EVP_PKEY   *pkey;
+
+    /* secrets */
+    assert_int_equal(keryu_jwt_keys_add_secret(f->ks, "k", f->secret, 31, err,
+                                               sizeof(err)),
+                     KERYU_JWT_ERROR);
+    assert_string_equal(err, "secret of 31 bytes is shorter than 32");
+
+    assert_int_equal(keryu_jwt_keys_add_secret(f->ks, NULL, f->secret, 32,
+                                               err, sizeof(err)),
+                     KERYU_JWT_ERROR);
+    assert_string_equal(err, "key id of 0 bytes, not 1 to 255");
+
+    memset(kid, 'k', 256);
+    kid[256] = '\0';
+    assert_int_equal(keryu_jwt_keys_add_secret(f->ks, kid, f->secret, 32,
+                                               err, sizeof(err)),
+                     KERYU_JWT_ERROR);
+    assert_string_equal(err, "key id of 256 bytes, not 1 to 255");
+
+    kid[255] = '\0';
+    assert_int_equal(keryu_jwt_keys_add_secret(f->ks, kid, f->secret, 32,
+                                               err, sizeof(err)), 0);
+    assert_int_equal(keryu_jwt_keys_add_secret(f->ks, kid, f->secret, 32,
+                                               err, sizeof(err)),
+                     KERYU_JWT_ERROR);
+    assert_memory_equal(err, "duplicate key id \"kkk", 21);
+
+    /* a duplicate id is refused whatever the algorithm */
+    add_ec(f, "ec1");
+    assert_int_equal(keryu_jwt_keys_add_secret(f->ks, "ec1", f->secret, 32,
+                                               err, sizeof(err)),
+                     KERYU_JWT_ERROR);
+    assert_string_equal(err, "duplicate key id \"ec1\"");
+
+    /* algorithms */
+    assert_int_equal(keryu_jwt_keys_add_pem(f->ks, "x", "HS256", f->ec_pem,
+                                            strlen(f->ec_pem), err,
+                                            sizeof(err)),
+                     KERYU_JWT_ERROR);
+    assert_string_equal(err, "unsupported algorithm \"HS256\" for a PEM key");
+
+    assert_int_equal(keryu_jwt_keys_add_pem(f->ks, "x", NULL, f->ec_pem,
+                                            strlen(f->ec_pem), err,
+                                            sizeof(err)),
+                     KERYU_JWT_ERROR);
+
+    assert_int_equal(keryu_jwt_keys_add_pem(f->ks, "x", "RS256", f->ec_pem,
+                                            strlen(f->ec_pem), err,
+                                            sizeof(err)),
+                     KERYU_JWT_ERROR);
+    assert_string_equal(err, "RS256 needs an RSA key");
+
+    /* a short PEM, cut mid-block */
+    assert_int_equal(keryu_jwt_keys_add_pem(f->ks, "x", "ES256", f->ec_pem,
+                                            40, err, sizeof(err)),
+                     KERYU_JWT_ERROR);
+    assert_memory_equal(err, "PEM_read_bio_PUBKEY() failed", 28);
+
+    /* an RSA key too short, an RSA key as ES256, a P-384 key */
+    pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t) 1024);
+    assert_non_null(pkey);
+    pem = pem_public(pkey);
+    assert_int_equal(keryu_jwt_keys_add_pem(f->ks, "x", "RS256", pem,
+                                            strlen(pem), err, sizeof(err)),
+                     KERYU_JWT_ERROR);
+    assert_string_equal(err, "RSA key of 1024 bits is shorter than 2048");
+    assert_int_equal(keryu_jwt_keys_add_pem(f->ks, "x", "ES256", pem,
+                                            strlen(pem), err, sizeof(err)),
+                     KERYU_JWT_ERROR);
+    assert_string_equal(err, "ES256 needs a P-256 key");
+    free(pem);
+
+    /* a private key is not a public key */
+    bio = BIO_new(BIO_s_mem());
+    assert_non_null(bio);
+    assert_int_equal(PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0, NULL,
+                                              NULL), 1);
+    len = BIO_get_mem_data(bio, &data);
+    assert_int_equal(keryu_jwt_keys_add_pem(f->ks, "x", "RS256", data,
+                                            (size_t) len, err, sizeof(err)),
+                     KERYU_JWT_ERROR);
+    assert_memory_equal(err, "PEM_read_bio_PUBKEY() failed", 28);
+    BIO_free(bio);
+    EVP_PKEY_free(pkey);
+
+    pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+    assert_non_null(pkey);
+    pem = pem_public(pkey);
+    assert_int_equal(keryu_jwt_keys_add_pem(f->ks, "x", "ES256", pem,
+                                            strlen(pem), err, sizeof(err)),
+                     KERYU_JWT_ERROR);
+    assert_string_equal(err, "ES256 needs a P-256 key");
+    free(pem);
+    EVP_PKEY_free(pkey);
+
+    assert_int_equal(keryu_jwt_keys_count(f->ks), 2);
+
+    /* no OpenSSL error is left behind for nginx to find */
+    assert_int_equal(ERR_peek_error(), 0);
+}
+
+
+static void
+no_openssl_error_is_left_after_a_refusal(void **state)
+{
+    fixture_t  *f = *state;
+
+    add_rsa(f, "rsa1");
+    add_ec(f, "ec1");
+
+    expect(f, make_token(f, "RS256", "{\"alg\":\"RS256\"}", "{\"sub\":\"a\"}",
+                         2),
+           NOW, KERYU_JWT_ESIGNATURE);
+    assert_int_equal(ERR_peek_error(), 0);
+
+    expect(f, make_token(f, "ES256", "{\"alg\":\"ES256\"}", "{\"sub\":\"a\"}",
+                         2),
+           NOW, KERYU_JWT_ESIGNATURE);
+    assert_int_equal(ERR_peek_error(), 0);
+}
+
+
+static void
+defaults_and_frees_are_safe(void **state)
+{
+    fixture_t    *f = *state;
+    char         *tok;
+    keryu_jwt_t   jwt;
+
+    add_hs(f, "hs1");
+
+    tok = token(f, "HS256", "{\"sub\":\"a\",\"roles\":[\"x\"]}");
+
+    assert_int_equal(keryu_jwt_verify(f->ks, NULL, tok, strlen(tok), NOW,
+                                      &jwt), KERYU_JWT_OK);
+    assert_string_equal(jwt.sub, "a");
+    assert_int_equal(jwt.nroles, 0);
+    keryu_jwt_free(&jwt);
+    keryu_jwt_free(&jwt);
+    keryu_jwt_free(NULL);
+
+    assert_int_equal(keryu_jwt_verify(f->ks, NULL, NULL, 0, NOW, &jwt),
+                     KERYU_JWT_EMALFORMED);
+    keryu_jwt_free(&jwt);
+
+    free(tok);
+    keryu_jwt_keys_free(NULL);
+}
+
+
+static void
+reasons_are_stable_text(void **state)
+{
+    (void) state;
+
+    assert_string_equal(keryu_jwt_reason(KERYU_JWT_OK), "ok");
+    assert_string_equal(keryu_jwt_reason(KERYU_JWT_EMALFORMED), "malformed");
+    assert_string_equal(keryu_jwt_reason(KERYU_JWT_ETOOLONG), "too long");
+    assert_string_equal(keryu_jwt_reason(KERYU_JWT_EALGNONE), "alg none");
+    assert_string_equal(keryu_jwt_reason(KERYU_JWT_EALG),
+                        "unsupported algorithm");
+    assert_string_equal(keryu_jwt_reason(KERYU_JWT_ECRIT), "critical header");
+    assert_string_equal(keryu_jwt_reason(KERYU_JWT_EKEY), "unknown key");
+    assert_string_equal(keryu_jwt_reason(KERYU_JWT_EMISMATCH),
+                        "algorithm mismatch");
+    assert_string_equal(keryu_jwt_reason(KERYU_JWT_ESIGNATURE),
+                        "bad signature");
+    assert_string_equal(keryu_jwt_reason(KERYU_JWT_EEXPIRED), "expired");
+    assert_string_equal(keryu_jwt_reason(KERYU_JWT_ENOTYET), "not yet valid");
+    assert_string_equal(keryu_jwt_reason(KERYU_JWT_EISSUER), "bad issuer");
+    assert_string_equal(keryu_jwt_reason(KERYU_JWT_EAUDIENCE),
+                        "bad audience");
+    assert_string_equal(keryu_jwt_reason(KERYU_JWT_ESUBJECT), "no subject");
+    assert_string_equal(keryu_jwt_reason(KERYU_JWT_ENOMEM), "out of memory");
+    assert_string_equal(keryu_jwt_reason(KERYU_JWT_EINTERNAL),
+                        "internal error");
+    assert_string_equal(keryu_jwt_reason(16), "unknown");
+    assert_string_equal(keryu_jwt_reason(-1), "unknown");
+}
+
+
+static void
+hs256_verify_allocates_little(void **state)
+{
+#if (COUNT_ALLOCS)
+    fixture_t  *f = *state;
+    char       *tok;
+    size_t      n;
+
+    add_hs(f, "hs1");
+
+    tok = token(f, "HS256", "{\"sub\":\"alice\",\"iss\":\"idp\",\"aud\":\"api\","
+                "\"exp\":1700000060,\"iat\":1699999000,"
+                "\"roles\":[\"admin\",\"ops\"]}");
+
+    /* the first run may set up OpenSSL's caches */
+    assert_int_equal(verify(f, tok, NOW), KERYU_JWT_OK);
+    keryu_jwt_free(&f->jwt);
+
+    alloc_count = 0;
+    alloc_counting = 1;
+    n = verify(f, tok, NOW);
+    keryu_jwt_free(&f->jwt);
+    alloc_counting = 0;
+
+    assert_int_equal(n, KERYU_JWT_OK);
+
+    if (alloc_count > ALLOC_BUDGET) {
+        fail_msg("%zu allocations, budget %d", alloc_count, ALLOC_BUDGET);
+    }
+
+    free(tok);
+
+#else
+    (void) state;
+    skip();
+#endif
+}
+
+
+int
+main(void)
+{
+    const struct CMUnitTest  tests[] = {
+        cmocka_unit_test_setup_teardown(valid_hs256_token_verifies,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(valid_rs256_token_verifies,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(valid_es256_token_verifies,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(es256_signatures_of_every_shape_verify,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(expired_token_is_refused,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(token_before_nbf_is_refused,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(leeway_applies_to_exp_and_nbf,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(fractional_times_round_towards_refusal,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(exp_or_nbf_not_a_number_is_malformed,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            flipped_bit_in_any_part_breaks_the_signature, setup, teardown),
+        cmocka_unit_test_setup_teardown(signature_of_wrong_length_is_bad,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(alg_none_is_refused_in_any_case,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(unsupported_alg_is_refused,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(header_fields_are_checked,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(kid_picks_the_key_and_its_alg_must_match,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(rsa_public_key_is_never_an_hmac_secret,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(unknown_kid_is_refused,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            without_kid_each_key_of_the_alg_is_tried, setup, teardown),
+        cmocka_unit_test_setup_teardown(audience_must_match_when_configured,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(issuer_must_match_when_configured,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(malformed_base64_is_refused,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(json_that_is_not_an_object_is_refused,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            overlong_token_is_refused_before_any_work, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            max_len_is_inclusive_and_big_tokens_verify, setup, teardown),
+        cmocka_unit_test_setup_teardown(missing_subject_is_refused,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(roles_come_from_an_array_or_a_string,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            claim_has_matches_strings_numbers_and_arrays, setup, teardown),
+        cmocka_unit_test_setup_teardown(keys_load_from_database_values,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(bad_database_values_are_refused,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(bad_keys_are_refused,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(no_openssl_error_is_left_after_a_refusal,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(defaults_and_frees_are_safe,
+                                        setup, teardown),
+        cmocka_unit_test(reasons_are_stable_text),
+        cmocka_unit_test_setup_teardown(hs256_verify_allocates_little,
+                                        setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
