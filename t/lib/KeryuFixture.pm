@@ -9,14 +9,16 @@ use warnings;
 
 use Exporter 'import';
 use Digest::SHA qw(hmac_sha256);
+use Cwd qw(abs_path);
+use File::Basename qw(dirname);
 use File::Temp qw(tempdir);
-use FindBin;
 use JSON::PP;
 use MIME::Base64 qw(encode_base64);
 
 our @EXPORT = qw(make_store store_cli key_pair jwt b64url);
 
-our $Top = $ENV{KERYU_TOP} || "$FindBin::Bin/..";
+our $Top = $ENV{KERYU_TOP}
+           || dirname(dirname(dirname(abs_path(__FILE__))));
 our $Keryud = $ENV{KERYUD} || "$Top/build/keryud";
 
 my $json = JSON::PP->new->canonical;

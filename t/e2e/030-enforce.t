@@ -1,0 +1,121 @@
+# Enforcement as operators change it at run time: a policy change applies
+# to the next request in every worker without a reload, a set that does
+# not compile is never half-applied, and blocks take effect at once.
+
+use strict;
+use warnings;
+
+use FindBin;
+use lib $FindBin::Bin, "$FindBin::Bin/../lib";
+
+use JSON::PP;
+use Test::More;
+use KeryuTest;
+use KeryuFixture;
+
+
+my $true = JSON::PP::true;
+
+sub access_policy {
+    my ($effect) = @_;
+    return { name => 'hot', policy_type => 'access',
+             rules => [ { id => 'p', path => '/p/', match => 'prefix',
+                          effect => $effect, anyone => $true } ] };
+}
+
+my $store = make_store(policies => [ access_policy('allow') ]);
+(my $dir = $store) =~ s{/store$}{};
+my $port = free_port();
+mkdir "$dir/logs";
+
+# the scratch helper writes nginx.conf beside the store
+start_nginx($dir, port => $port, workers => 2,
+            server => 'location /p/ { keryu_access on; stub_status; }');
+
+sub status_of {
+    my ($path, %h) = @_;
+    return http($port, 'GET', $path, %h)->{status};
+}
+
+# several requests, so that both workers answer some of them
+sub statuses {
+    my %seen;
+    $seen{ status_of('/p/x') }++ for 1 .. 10;
+    return join ',', sort keys %seen;
+}
+
+is(statuses(), '200', 'allowed by the first policy set');
+
+write_json("$dir/deny.json", access_policy('deny'));
+store_cli($store, 'policy', 'apply', "$dir/deny.json");
+is(statuses(), '403', 'a changed policy applies to the next request');
+
+write_json("$dir/allow.json", access_policy('allow'));
+store_cli($store, 'policy', 'apply', "$dir/allow.json");
+is(statuses(), '200', 'and changes back');
+
+# every worker follows the store by itself, busy or idle
+my $meta = ring_meta($store);
+ok(workers_logged(qr/keryu policies version $meta->{config_version} loaded/),
+   'both workers compiled the newest set');
+
+# a policy that does not compile, written behind keryud's back
+my $bad = '{"name":"broken","policy_type":"access","rules":[{"id":"x"}]}';
+open my $fh, '|-', "mdb_load -T -s policies $store" or die;
+print $fh "broken\n$bad\n";
+close $fh or die "mdb_load policies failed";
+open $fh, '|-', "mdb_load -T -s meta $store" or die;
+printf $fh "config_version\n%s\n",
+    join '', map { sprintf '\\%02x', $_ }
+             unpack 'C8', pack 'Q<', $meta->{config_version} + 1;
+close $fh or die "mdb_load meta failed";
+
+my $bad_version = $meta->{config_version} + 1;
+ok(workers_logged(qr/keryu policies version $bad_version rejected, /
+                  . qr/the last good set stays in force: /
+                  . qr/policy "broken": rule "x"/),
+   'both workers refused it, naming the problem');
+
+is(statuses(), '200', 'a set that does not compile leaves the last good one');
+
+my @lines = grep { /keryu policies version $bad_version rejected/ }
+            split /\n/, `cat $dir/logs/error.log`;
+is(scalar @lines, 2, 'the rejection is logged once by each worker');
+
+store_cli($store, 'policy', 'delete', 'broken');
+store_cli($store, 'block', 'add', '--ip', '127.0.0.1', '--reason', 'e2e');
+is(statuses(), '403', 'a block applies to the next request');
+
+my $r = http($port, 'GET', '/p/x');
+is($r->{content}, qq({"error":"forbidden","reason":"blocked address"}\n),
+   'with a short JSON body');
+
+store_cli($store, 'block', 'delete', '--ip', '127.0.0.1');
+is(statuses(), '200', 'and lifting it too');
+
+stop_nginx($dir);
+
+done_testing();
+
+
+# true once every worker has logged a line matching $re
+sub workers_logged {
+    my ($re) = @_;
+    my @workers = nginx_workers($dir);
+
+    return wait_until(5, sub {
+        my %pids;
+        for (split /\n/, `cat $dir/logs/error.log`) {
+            $pids{$1} = 1 if /$re/ && /\] (\d+)#/;
+        }
+        return !grep { !$pids{$_} } @workers;
+    });
+}
+
+
+sub write_json {
+    my ($path, $doc) = @_;
+    open my $out, '>', $path or die $!;
+    print $out encode_json($doc);
+    close $out;
+}
