@@ -20,10 +20,8 @@ typedef struct {
 } ngx_http_keryu_claims_t;
 
 
-static ngx_int_t ngx_http_keryu_refresh(ngx_http_keryu_main_conf_t *kmcf,
-    ngx_log_t *log);
 static ngx_int_t ngx_http_keryu_rebuild(ngx_http_keryu_main_conf_t *kmcf,
-    MDB_txn *txn, ngx_log_t *log);
+    MDB_txn *txn, uint64_t version, ngx_log_t *log);
 static int ngx_http_keryu_load(MDB_txn *txn, MDB_dbi dbi,
     keryu_jwt_keys_t *keys, keryu_policy_set_t *set, char *err,
     size_t errlen);
@@ -309,7 +307,7 @@ anonymous:
  * once it compiled in full.
  */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_keryu_refresh(ngx_http_keryu_main_conf_t *kmcf, ngx_log_t *log)
 {
     int                      rc;
@@ -359,7 +357,7 @@ ngx_http_keryu_refresh(ngx_http_keryu_main_conf_t *kmcf, ngx_log_t *log)
     if ((!state->ready || config != state->config_version)
         && config != state->rejected_version)
     {
-        if (ngx_http_keryu_rebuild(kmcf, state->txn, log) == NGX_OK) {
+        if (ngx_http_keryu_rebuild(kmcf, state->txn, config, log) == NGX_OK) {
             state->config_version = config;
             state->ready = 1;
 
@@ -391,7 +389,7 @@ ngx_http_keryu_refresh(ngx_http_keryu_main_conf_t *kmcf, ngx_log_t *log)
 
 static ngx_int_t
 ngx_http_keryu_rebuild(ngx_http_keryu_main_conf_t *kmcf, MDB_txn *txn,
-    ngx_log_t *log)
+    uint64_t version, ngx_log_t *log)
 {
     int                        rc;
     char                       err[256];
@@ -451,8 +449,9 @@ ngx_http_keryu_rebuild(ngx_http_keryu_main_conf_t *kmcf, MDB_txn *txn,
     kmcf->state.keys = keys;
 
     ngx_log_error(NGX_LOG_INFO, log, 0,
-                  "keryu policies loaded: %uz rules, %uz keys",
-                  keryu_policy_set_rules(set), keryu_jwt_keys_count(keys));
+                  "keryu policies version %uL loaded: %uz rules, %uz keys",
+                  version, keryu_policy_set_rules(set),
+                  keryu_jwt_keys_count(keys));
 
     return NGX_OK;
 
@@ -467,7 +466,7 @@ failed:
     keryu_jwt_keys_free(keys);
 
     ngx_log_error(NGX_LOG_ERR, log, 0,
-                  "keryu policies rejected, %s: %s",
+                  "keryu policies version %uL rejected, %s: %s", version,
                   kmcf->state.ready ? "the last good set stays in force"
                                     : "no set is in force",
                   err);

@@ -342,6 +342,7 @@ ngx_http_keryu_create_main_conf(ngx_conf_t *cf)
      *     kmcf->open = 0;
      *     kmcf->batch = NULL;
      *     kmcf->pem_keys = NULL;
+     *     kmcf->enforce = 0;
      *     kmcf->state = { 0 };
      */
 
@@ -435,6 +436,10 @@ ngx_http_keryu_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                                "\"keryu_access\" requires \"keryu_store\"");
             return NGX_CONF_ERROR;
         }
+    }
+
+    if (conf->access != NGX_HTTP_KERYU_OFF) {
+        kmcf->enforce = 1;
     }
 
     return NGX_CONF_OK;

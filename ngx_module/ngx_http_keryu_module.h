@@ -93,6 +93,7 @@ typedef struct {
     ngx_event_t                     flush_event;
 
     ngx_array_t                    *pem_keys;
+    ngx_flag_t                      enforce;
     ngx_http_keryu_state_t          state;
 } ngx_http_keryu_main_conf_t;
 
@@ -140,6 +141,8 @@ void ngx_http_keryu_store_record(ngx_http_keryu_main_conf_t *kmcf,
     keryu_record_t *rec, ngx_log_t *log);
 
 ngx_int_t ngx_http_keryu_access_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_keryu_refresh(ngx_http_keryu_main_conf_t *kmcf,
+    ngx_log_t *log);
 ngx_int_t ngx_http_keryu_add_variables(ngx_conf_t *cf);
 void ngx_http_keryu_state_free(ngx_http_keryu_state_t *state);
 

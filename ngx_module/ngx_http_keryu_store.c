@@ -545,6 +545,12 @@ ngx_http_keryu_flush_handler(ngx_event_t *ev)
 
     ngx_http_keryu_flush(kmcf, ev->log);
 
+    /* an idle worker follows policy changes too */
+
+    if (kmcf->enforce) {
+        (void) ngx_http_keryu_refresh(kmcf, ev->log);
+    }
+
     if (!ngx_exiting) {
         ngx_add_timer(ev, kmcf->flush);
     }
