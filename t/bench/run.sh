@@ -3,7 +3,9 @@
 # Copyright (C) Keryu Security
 #
 # Side-by-side benchmark: stock nginx, stock nginx with a JSON access_log,
-# and nginx with "keryu_log on", serving the same small static file.  Each
+# nginx with "keryu_log on", and nginx with the full profile (logging plus
+# enforcement: an HS256 token verified on every request, 10,000 blocks,
+# and 50 or 5,000 access rules), serving the same small static file.  Each
 # configuration runs in its own nginx with one worker pinned to core 0;
 # wrk runs pinned to core 1.  Configurations alternate in rounds within one
 # run, so the ratios hold on a noisy machine even when absolute req/s move.
@@ -12,12 +14,15 @@
 # per request (from /proc/PID/stat) and the ratio of req/s to stock.
 #
 #   ROUNDS=5 DURATION=5 CONNECTIONS=32 t/bench/run.sh
+#
+# BENCH_KEEP=1 leaves the servers and their files for a closer look.
 
 set -eu
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
 nginx=${KERYU_NGINX:-/usr/sbin/nginx}
 module=${MODULE:-$top/build/ngx_http_keryu_module.so}
+keryud=${KERYUD:-$top/build/keryud}
 rounds=${ROUNDS:-5}
 duration=${DURATION:-5}
 conns=${CONNECTIONS:-32}
@@ -27,9 +32,14 @@ chmod 755 "$work"
 hz=$(getconf CLK_TCK)
 cpus=$(nproc)
 
-names=(stock json_log keryu_log)
+names=(stock json_log keryu_log enforce_50 enforce_5000)
 
 cleanup() {
+    if [ -n "${BENCH_KEEP:-}" ]; then
+        echo "bench: left running in $work"
+        return
+    fi
+
     for n in "${names[@]}"; do
         [ -f "$work/$n/nginx.pid" ] && kill "$(cat "$work/$n/nginx.pid")" \
             2>/dev/null || true
@@ -41,6 +51,7 @@ trap cleanup EXIT
 
 command -v wrk >/dev/null || { echo "bench: wrk is not installed" >&2; exit 1; }
 [ -f "$module" ] || { echo "bench: $module is not built" >&2; exit 1; }
+[ -x "$keryud" ] || { echo "bench: $keryud is not built" >&2; exit 1; }
 
 worker_core=0
 wrk_core=1
@@ -83,17 +94,89 @@ json+='"status":$status,"bytes":$bytes_sent,"rt":$request_time,'
 json+='"host":"$host","ua":"$http_user_agent","ref":"$http_referer",'
 json+='"user":"$remote_user"}'
 
+secret="a benchmark secret that is long enough for HS256"
+
+# a store with $2 access rules, 10,000 blocks and the HS256 key
+seed_store() {
+    local dir=$work/$1 n=$2
+
+    mkdir -p "$dir"
+    printf 'store %s/store;\ndata %s/data;\n' "$dir" "$dir" > "$dir/keryud.conf"
+    printf '%s' "$secret" > "$dir/secret"
+    chmod 600 "$dir/secret"
+
+    perl -e '
+        my $n = shift;
+        my @r = map { qq({"id":"r$_","path":"/r$_/{id}","effect":"allow",)
+                      . qq("roles":["user"]}) } 1 .. $n - 1;
+        push @r, q({"id":"static","path":"/index.html","effect":"allow",)
+                 . q("roles":["user"]});
+        print q({"name":"bench","policy_type":"access","rules":[),
+              join(",", @r), "]}";' "$n" > "$dir/policy.json"
+
+    "$keryud" -c "$dir/keryud.conf" policy apply "$dir/policy.json" >/dev/null
+    "$keryud" -c "$dir/keryud.conf" key add --kid bench --alg HS256 \
+        --secret-file "$dir/secret" > /dev/null
+
+    # 9,000 IPv4 and 1,000 IPv6 blocks, none covering 127.0.0.1, written
+    # in one transaction the way "keryud block add" lays them out
+    perl -e '
+        sub hex_escape { join "", map { sprintf "\\%02x", $_ } unpack "C*", shift }
+        my $value = pack("Q<Q<", 0, time * 1e6) . "bench";
+        for my $i (0 .. 8999) {
+            my $k = "a" . chr(128) . ("\0" x 10) . "\xff\xff"
+                    . pack("C4", 10, 1 + ($i >> 16), ($i >> 8) & 255, $i & 255);
+            print hex_escape($k), "\n", hex_escape($value), "\n";
+        }
+        for my $i (0 .. 999) {
+            my $k = "a" . chr(64) . pack("n4", 0x2001, 0xdb8, $i, 0)
+                    . ("\0" x 8);
+            print hex_escape($k), "\n", hex_escape($value), "\n";
+        }' | mdb_load -T -s blocks "$dir/store"
+    "$keryud" -c "$dir/keryud.conf" block add --ip 192.0.2.1 > /dev/null
+}
+
+token=$(perl -MDigest::SHA=hmac_sha256 -MMIME::Base64 -e '
+    sub b { my $s = encode_base64(shift, ""); $s =~ tr{+/}{-_};
+            $s =~ s/=+$//; $s }
+    my $h = b(q({"alg":"HS256","typ":"JWT","kid":"bench"}));
+    my $c = b(sprintf q({"sub":"bench","roles":["user"],"exp":%d}),
+              time + 86400);
+    print "$h.$c.", b(hmac_sha256("$h.$c", shift));' "$secret")
+
+seed_store enforce_50 50
+seed_store enforce_5000 5000
+
+enforce="keryu_log on; keryu_access on;"
+
 start stock $((base_port)) "" "access_log off;"
 start json_log $((base_port + 1)) "" \
     "log_format j escape=json '$json'; access_log $work/json_log/logs/access.log j;"
 start keryu_log $((base_port + 2)) "load_module $module;" \
-    "access_log off; keryu_store $work/store; keryu_log on;"
+    "access_log off; keryu_store $work/keryu_log/store; keryu_log on;"
+start enforce_50 $((base_port + 3)) "load_module $module;" \
+    "access_log off; keryu_store $work/enforce_50/store; $enforce"
+start enforce_5000 $((base_port + 4)) "load_module $module;" \
+    "access_log off; keryu_store $work/enforce_5000/store; $enforce"
 
-for i in 0 1 2; do
+auth="Authorization: Bearer $token"
+
+for i in "${!names[@]}"; do
     for t in $(seq 50); do
-        curl -fs -o /dev/null "http://127.0.0.1:$((base_port + i))/" && break
+        curl -fs -o /dev/null -H "$auth" \
+            "http://127.0.0.1:$((base_port + i))/index.html" && break
         sleep 0.1
     done
+done
+
+# the enforcing servers must really refuse what the rules do not allow
+for i in 3 4; do
+    code=$(curl -s -o /dev/null -w '%{http_code}' \
+           "http://127.0.0.1:$((base_port + i))/index.html")
+    if [ "$code" != 401 ]; then
+        echo "bench: ${names[$i]} answered $code without a token" >&2
+        exit 1
+    fi
 done
 
 worker_pid() {
@@ -107,13 +190,13 @@ cpu_ticks() {
 : > "$work/results"
 
 for r in $(seq "$rounds"); do
-    for i in 0 1 2; do
+    for i in "${!names[@]}"; do
         n=${names[$i]}
         pid=$(worker_pid "$n")
         before=$(cpu_ticks "$pid")
 
         out=$(taskset -c "$wrk_core" wrk -t1 -c"$conns" -d"${duration}s" \
-              "http://127.0.0.1:$((base_port + i))/index.html")
+              -H "$auth" "http://127.0.0.1:$((base_port + i))/index.html")
 
         after=$(cpu_ticks "$pid")
         reqs=$(echo "$out" | awk '/requests in/ { print $1 }')
@@ -129,12 +212,13 @@ for r in $(seq "$rounds"); do
              'BEGIN { printf "%.2f", (b - a) / hz * 1e6 / n }')
 
         echo "$n $rps $us" >> "$work/results"
-        printf 'round %d  %-10s %10s req/s  %6s us/req\n' "$r" "$n" "$rps" "$us"
+        printf 'round %d  %-12s %10s req/s  %6s us/req\n' "$r" "$n" "$rps" \
+            "$us"
     done
 done
 
 echo
-printf '%-10s %12s %8s %14s\n' configuration "req/s" ratio "worker us/req"
+printf '%-12s %12s %8s %14s\n' configuration "req/s" ratio "worker us/req"
 
 median() {
     sort -n | awk '{ v[NR] = $1 } END {
@@ -148,10 +232,14 @@ for n in "${names[@]}"; do
     rps=$(awk -v n="$n" '$1 == n { print $2 }' "$work/results" | median)
     us=$(awk -v n="$n" '$1 == n { print $3 }' "$work/results" | median)
     ratio=$(awk -v a="$rps" -v b="$stock" 'BEGIN { printf "%.3f", a / b }')
-    printf '%-10s %12s %8s %14s\n' "$n" "$rps" "$ratio" "$us"
+    printf '%-12s %12s %8s %14s\n' "$n" "$rps" "$ratio" "$us"
 done
 
-stored=$(mdb_stat -s ring "$work/store" 2>/dev/null \
-         | awk '/Entries/ { print $2 }')
 echo
-echo "records in the keryu ring after the run: ${stored:-unknown}"
+for n in keryu_log enforce_50 enforce_5000; do
+    stored=$(mdb_stat -s ring "$work/$n/store" 2>/dev/null \
+             | awk '/Entries/ { print $2 }')
+    blocks=$(mdb_stat -s blocks "$work/$n/store" 2>/dev/null \
+             | awk '/Entries/ { print $2 }')
+    echo "$n: ${stored:-0} records in the ring, ${blocks:-0} blocks"
+done
