@@ -5,12 +5,16 @@
  * JWT verification (keryu_jwt.h).  Every OpenSSL object a verification
  * needs is made when a key is added: a keyed HMAC context per HS256 key,
  * a verify-initialised EVP_PKEY_CTX per RS256 or ES256 key, and one
- * SHA-256 digest context per set, so a verification fetches nothing.  The
- * token is decoded into a stack buffer when it fits.  The header is parsed
- * before the signature is checked, so it is capped at KERYU_JWT_HEADER_MAX
- * bytes; the claims are parsed only once the signature holds.  Any OpenSSL
- * error is drained before returning, since nginx treats a stale error
- * queue as an alert.
+ * SHA-256 digest context per set, so a verification fetches nothing.
+ *
+ * JSON goes through yajl's event parser, not yajl_tree, which makes
+ * several allocations per value: yajl allocates from an arena on the
+ * stack, and an object is kept flat (its members, and the scalars of its
+ * arrays) in one block.  A verification decodes the token on the stack
+ * when it fits, reads the header without allocating, and allocates once
+ * for the claims, which are parsed only after the signature holds.  Any
+ * OpenSSL error is drained before returning, since nginx treats a stale
+ * error queue as an alert.
  */
 
 
@@ -25,7 +29,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
-#include <yajl/yajl_tree.h>
+#include <yajl/yajl_parse.h>
 
 #include "keryu_jwt.h"
 
@@ -47,6 +51,26 @@
 /* times and leeway are clamped to these so that sums cannot overflow */
 #define KERYU_JWT_TIME_MAX      ((int64_t) 1 << 62)
 #define KERYU_JWT_LEEWAY_MAX    ((int64_t) 1 << 40)
+
+/* JSON values kept by the reader */
+#define KERYU_JWT_T_STRING      1
+#define KERYU_JWT_T_NUMBER      2
+#define KERYU_JWT_T_TRUE        3
+#define KERYU_JWT_T_FALSE       4
+#define KERYU_JWT_T_NULL        5
+#define KERYU_JWT_T_ARRAY       6
+#define KERYU_JWT_T_OBJECT      7
+
+#define KERYU_JWT_NO_ARRAY      ((size_t) -1)
+
+/* values kept from a header; a header with more is refused */
+#define KERYU_JWT_HEADER_VALS   32
+
+/* stack for yajl's own allocations in one parse, and its block header */
+#define KERYU_JWT_ARENA         4096
+#define KERYU_JWT_ARENA_HDR     16
+
+#define keryu_jwt_align(d, a)   (((d) + (a - 1)) & ~((size_t) (a) - 1))
 
 
 typedef struct {
@@ -79,6 +103,49 @@ typedef struct {
 } keryu_jwt_header_t;
 
 
+/*
+ * One value of a flat object.  Names and texts are offsets into the
+ * object's text, each NUL-terminated.  An array is followed by its scalar
+ * elements, which have no name; arrays and objects inside it, and any
+ * value nested deeper, are checked by yajl but not kept.
+ */
+typedef struct {
+    int                 type;
+    size_t              name;
+    size_t              name_len;
+    size_t              value;      /* a string's or a number's text */
+    size_t              value_len;
+    size_t              nelts;      /* an array: the elements after it */
+} keryu_jwt_val_t;
+
+
+typedef struct {
+    keryu_jwt_val_t    *vals;
+    size_t              nvals;
+    size_t              nalloc;
+    unsigned            grow:1;     /* vals may be replaced by a larger one */
+    unsigned            own_vals:1; /* vals was allocated on its own */
+    char               *text;
+    size_t              len;
+    size_t              size;
+
+    /* parse state */
+    size_t              depth;
+    size_t              array;      /* the open array member, if any */
+    size_t              name;       /* the member being read */
+    size_t              name_len;
+    int                 error;
+    const char         *why;        /* why the parse was stopped */
+} keryu_jwt_obj_t;
+
+
+typedef struct {
+    uint8_t            *base;
+    size_t              size;
+    size_t              used;
+} keryu_jwt_arena_t;
+
+
 static void keryu_jwt_err(char *err, size_t errlen, const char *fmt, ...);
 static void keryu_jwt_ssl_err(char *err, size_t errlen, const char *call);
 static int keryu_jwt_alg(const char *name);
@@ -91,11 +158,35 @@ static int keryu_jwt_kid_check(const keryu_jwt_keys_t *ks, const char *kid,
 static int keryu_jwt_no_password(char *buf, int size, int rwflag, void *u);
 static size_t keryu_jwt_b64_size(size_t len);
 static int keryu_jwt_b64_decode(const char *src, size_t len, uint8_t *dst);
-static int keryu_jwt_json_scan(const uint8_t *p, size_t len);
-static yajl_val keryu_jwt_json_parse(uint8_t *text, size_t len);
-static yajl_val keryu_jwt_json_get(yajl_val obj, const char *name,
+static keryu_jwt_obj_t *keryu_jwt_obj_new(size_t len);
+static void keryu_jwt_obj_init(keryu_jwt_obj_t *obj, keryu_jwt_val_t *vals,
+    size_t nvals, char *text, size_t size);
+static void keryu_jwt_obj_free(keryu_jwt_obj_t *obj);
+static int keryu_jwt_obj_parse(keryu_jwt_obj_t *obj, const uint8_t *json,
     size_t len);
-static int keryu_jwt_header(uint8_t *text, size_t len,
+static const keryu_jwt_val_t *keryu_jwt_obj_get(const keryu_jwt_obj_t *obj,
+    const char *name, size_t len);
+static int keryu_jwt_obj_add(keryu_jwt_obj_t *obj, int type, const char *s,
+    size_t len);
+static int keryu_jwt_obj_copy(keryu_jwt_obj_t *obj, const char *s, size_t len,
+    size_t *off);
+static int keryu_jwt_obj_stop(keryu_jwt_obj_t *obj, const char *why);
+static int keryu_jwt_on_null(void *ctx);
+static int keryu_jwt_on_boolean(void *ctx, int value);
+static int keryu_jwt_on_number(void *ctx, const char *s, size_t len);
+static int keryu_jwt_on_string(void *ctx, const unsigned char *s, size_t len);
+static int keryu_jwt_on_key(void *ctx, const unsigned char *s, size_t len);
+static int keryu_jwt_on_start_map(void *ctx);
+static int keryu_jwt_on_start_array(void *ctx);
+static int keryu_jwt_on_end(void *ctx);
+static int keryu_jwt_open(keryu_jwt_obj_t *obj, int type);
+static int keryu_jwt_scalar(keryu_jwt_obj_t *obj, int type, const char *s,
+    size_t len);
+static void *keryu_jwt_arena_alloc(void *ctx, size_t size);
+static void *keryu_jwt_arena_realloc(void *ctx, void *p, size_t size);
+static void keryu_jwt_arena_free(void *ctx, void *p);
+static int keryu_jwt_arena_has(keryu_jwt_arena_t *a, void *p);
+static int keryu_jwt_header(const uint8_t *json, size_t len,
     keryu_jwt_header_t *h);
 static int keryu_jwt_signature(const keryu_jwt_keys_t *ks,
     const keryu_jwt_header_t *h, const char *in, size_t len,
@@ -104,13 +195,31 @@ static int keryu_jwt_key_verify(const keryu_jwt_keys_t *ks,
     const keryu_jwt_key_t *key, const char *in, size_t len,
     const uint8_t *sig, size_t siglen);
 static size_t keryu_jwt_der_integer(uint8_t *p, const uint8_t *v, size_t n);
-static int keryu_jwt_claims(const keryu_jwt_opts_t *opts, uint8_t *text,
-    size_t len, int64_t now, keryu_jwt_t *jwt);
-static int keryu_jwt_time(yajl_val v, int up, int64_t *t);
+static int keryu_jwt_claims(const keryu_jwt_opts_t *opts,
+    const uint8_t *json, size_t len, int64_t now, keryu_jwt_t *jwt);
+static int64_t keryu_jwt_seconds(const char *s, size_t len, int up);
 static int64_t keryu_jwt_clamp(int64_t v, int64_t max);
-static int keryu_jwt_audience(yajl_val v, const char *audience);
-static int keryu_jwt_roles(keryu_jwt_t *jwt, yajl_val v);
-static int keryu_jwt_value_is(yajl_val v, const char *value, size_t len);
+static int keryu_jwt_audience(const keryu_jwt_obj_t *obj,
+    const keryu_jwt_val_t *v, const char *audience);
+static int keryu_jwt_is(const keryu_jwt_obj_t *obj, const keryu_jwt_val_t *v,
+    const char *value, size_t len);
+static int keryu_jwt_roles(keryu_jwt_t *jwt, const keryu_jwt_obj_t *obj,
+    const keryu_jwt_val_t *v);
+
+
+static const yajl_callbacks  keryu_jwt_callbacks = {
+    keryu_jwt_on_null,
+    keryu_jwt_on_boolean,
+    NULL,
+    NULL,
+    keryu_jwt_on_number,
+    keryu_jwt_on_string,
+    keryu_jwt_on_start_map,
+    keryu_jwt_on_key,
+    keryu_jwt_on_end,
+    keryu_jwt_on_start_array,
+    keryu_jwt_on_end
+};
 
 
 static const char  *keryu_jwt_reasons[] = {
@@ -173,6 +282,9 @@ keryu_jwt_keys_create(void)
         keryu_jwt_keys_free(ks);
         return NULL;
     }
+
+    /* OpenSSL may queue an error it recovered from, as with its caches */
+    ERR_clear_error();
 
     return ks;
 }
@@ -255,6 +367,8 @@ keryu_jwt_keys_add_secret(keryu_jwt_keys_t *ks, const char *kid,
         return KERYU_JWT_ERROR;
     }
 
+    ERR_clear_error();
+
     return 0;
 }
 
@@ -282,7 +396,8 @@ keryu_jwt_keys_add_pem(keryu_jwt_keys_t *ks, const char *kid,
     }
 
     if (len == 0 || len > KERYU_JWT_KEY_JSON_MAX) {
-        keryu_jwt_err(err, errlen, "PEM key of %zu bytes", len);
+        keryu_jwt_err(err, errlen, "PEM key of %zu bytes, not 1 to %d", len,
+                      KERYU_JWT_KEY_JSON_MAX);
         return KERYU_JWT_ERROR;
     }
 
@@ -365,10 +480,13 @@ keryu_jwt_keys_add_pem(keryu_jwt_keys_t *ks, const char *kid,
         goto failed;
     }
 
+    ERR_clear_error();
+
     return 0;
 
 failed:
 
+    ERR_clear_error();
     EVP_PKEY_CTX_free(key.pctx);
     EVP_PKEY_free(key.pkey);
 
@@ -380,62 +498,42 @@ int
 keryu_jwt_keys_add_json(keryu_jwt_keys_t *ks, const char *json, size_t len,
     char *err, size_t errlen)
 {
-    int          rc, alg;
-    char        *text, *secret_text;
-    size_t       i, j, n;
-    uint8_t     *secret;
-    yajl_val     root, v, kid, algv, secretv, pem;
-    const char  *name;
+    int                     rc, alg;
+    size_t                  i, n;
+    uint8_t                *secret;
+    const char             *name, *text;
+    keryu_jwt_obj_t        *obj;
+    const keryu_jwt_val_t  *v, *kid, *algv, *secretv, *pem;
 
     if (len > KERYU_JWT_KEY_JSON_MAX) {
         keryu_jwt_err(err, errlen, "key record of %zu bytes is too long", len);
         return KERYU_JWT_ERROR;
     }
 
-    text = malloc(len + 1);
-    if (text == NULL) {
+    obj = keryu_jwt_obj_new(len);
+    if (obj == NULL) {
         keryu_jwt_err(err, errlen, "out of memory");
         return KERYU_JWT_ERROR;
     }
 
-    memcpy(text, json, len);
-    text[len] = '\0';
-
     rc = KERYU_JWT_ERROR;
     secret = NULL;
-    secret_text = NULL;
+    n = 0;
+
+    if (keryu_jwt_obj_parse(obj, (const uint8_t *) json, len) != 0) {
+        keryu_jwt_err(err, errlen, "key record: %s", obj->why);
+        goto done;
+    }
+
+    text = obj->text;
     kid = NULL;
     algv = NULL;
     secretv = NULL;
     pem = NULL;
 
-    /* yajl's error text quotes the input, which may hold a secret */
-    root = NULL;
-
-    if (keryu_jwt_json_scan((uint8_t *) text, len) == 0) {
-        root = yajl_tree_parse(text, NULL, 0);
-    }
-
-    if (root == NULL) {
-        keryu_jwt_err(err, errlen, "key record is not valid JSON");
-        goto done;
-    }
-
-    if (!YAJL_IS_OBJECT(root)) {
-        keryu_jwt_err(err, errlen, "key record is not a JSON object");
-        goto done;
-    }
-
-    for (i = 0; i < root->u.object.len; i++) {
-        name = root->u.object.keys[i];
-        v = root->u.object.values[i];
-
-        for (j = 0; j < i; j++) {
-            if (strcmp(name, root->u.object.keys[j]) == 0) {
-                keryu_jwt_err(err, errlen, "duplicate field \"%s\"", name);
-                goto done;
-            }
-        }
+    for (i = 0; i < obj->nvals; i += 1 + obj->vals[i].nelts) {
+        v = &obj->vals[i];
+        name = text + v->name;
 
         if (strcmp(name, "kid") == 0) {
             kid = v;
@@ -446,15 +544,11 @@ keryu_jwt_keys_add_json(keryu_jwt_keys_t *ks, const char *json, size_t len,
         } else if (strcmp(name, "secret") == 0) {
             secretv = v;
 
-            if (YAJL_IS_STRING(v)) {
-                secret_text = v->u.string;
-            }
-
         } else if (strcmp(name, "pem") == 0) {
             pem = v;
 
         } else if (strcmp(name, "created_at") == 0) {
-            if (!YAJL_IS_NUMBER(v)) {
+            if (v->type != KERYU_JWT_T_NUMBER) {
                 keryu_jwt_err(err, errlen, "\"created_at\" is not a number");
                 goto done;
             }
@@ -465,17 +559,17 @@ keryu_jwt_keys_add_json(keryu_jwt_keys_t *ks, const char *json, size_t len,
         }
     }
 
-    if (!YAJL_IS_STRING(kid)) {
+    if (kid == NULL || kid->type != KERYU_JWT_T_STRING) {
         keryu_jwt_err(err, errlen, "\"kid\" is missing or not a string");
         goto done;
     }
 
-    if (!YAJL_IS_STRING(algv)) {
+    if (algv == NULL || algv->type != KERYU_JWT_T_STRING) {
         keryu_jwt_err(err, errlen, "\"alg\" is missing or not a string");
         goto done;
     }
 
-    alg = keryu_jwt_alg(algv->u.string);
+    alg = keryu_jwt_alg(text + algv->value);
 
     if (alg == KERYU_JWT_HS256) {
         if (pem != NULL) {
@@ -483,66 +577,64 @@ keryu_jwt_keys_add_json(keryu_jwt_keys_t *ks, const char *json, size_t len,
             goto done;
         }
 
-        if (secret_text == NULL) {
+        if (secretv == NULL || secretv->type != KERYU_JWT_T_STRING) {
             keryu_jwt_err(err, errlen,
                           "\"secret\" is missing or not a string");
             goto done;
         }
 
-        n = strlen(secret_text);
+        n = keryu_jwt_b64_size(secretv->value_len);
 
-        secret = malloc(keryu_jwt_b64_size(n) + 1);
+        secret = malloc(n + 1);
         if (secret == NULL) {
             keryu_jwt_err(err, errlen, "out of memory");
             goto done;
         }
 
-        if (keryu_jwt_b64_decode(secret_text, n, secret) != 0) {
+        if (keryu_jwt_b64_decode(text + secretv->value, secretv->value_len,
+                                 secret)
+            != 0)
+        {
             keryu_jwt_err(err, errlen,
                           "\"secret\" is not base64url without padding");
             goto done;
         }
 
-        rc = keryu_jwt_keys_add_secret(ks, kid->u.string, secret,
-                                       keryu_jwt_b64_size(n), err, errlen);
+        rc = keryu_jwt_keys_add_secret(ks, text + kid->value, secret, n, err,
+                                       errlen);
         goto done;
     }
 
     if (alg == KERYU_JWT_RS256 || alg == KERYU_JWT_ES256) {
         if (secretv != NULL) {
             keryu_jwt_err(err, errlen, "%s key with a \"secret\" field",
-                          algv->u.string);
+                          text + algv->value);
             goto done;
         }
 
-        if (!YAJL_IS_STRING(pem)) {
+        if (pem == NULL || pem->type != KERYU_JWT_T_STRING) {
             keryu_jwt_err(err, errlen, "\"pem\" is missing or not a string");
             goto done;
         }
 
-        rc = keryu_jwt_keys_add_pem(ks, kid->u.string, algv->u.string,
-                                    pem->u.string, strlen(pem->u.string),
-                                    err, errlen);
+        rc = keryu_jwt_keys_add_pem(ks, text + kid->value, text + algv->value,
+                                    text + pem->value, pem->value_len, err,
+                                    errlen);
         goto done;
     }
 
     keryu_jwt_err(err, errlen, "unsupported algorithm \"%s\"",
-                  algv->u.string);
+                  text + algv->value);
 
 done:
 
     if (secret != NULL) {
-        OPENSSL_cleanse(secret, keryu_jwt_b64_size(strlen(secret_text)));
+        OPENSSL_cleanse(secret, n);
         free(secret);
     }
 
-    if (secret_text != NULL) {
-        OPENSSL_cleanse(secret_text, strlen(secret_text));
-    }
-
-    yajl_tree_free(root);
-    OPENSSL_cleanse(text, len);
-    free(text);
+    OPENSSL_cleanse(obj->text, obj->size);
+    keryu_jwt_obj_free(obj);
 
     return rc;
 }
@@ -600,20 +692,18 @@ keryu_jwt_verify(const keryu_jwt_keys_t *ks, const keryu_jwt_opts_t *opts,
         return KERYU_JWT_EMALFORMED;
     }
 
-    /* each JSON part is followed by a NUL for yajl */
-
-    if (hsize + psize + ssize + 2 <= sizeof(stack)) {
+    if (hsize + psize + ssize <= sizeof(stack)) {
         buf = stack;
 
     } else {
-        buf = malloc(hsize + psize + ssize + 2);
+        buf = malloc(hsize + psize + ssize);
         if (buf == NULL) {
             return KERYU_JWT_ENOMEM;
         }
     }
 
-    payload = buf + hsize + 1;
-    sig = payload + psize + 1;
+    payload = buf + hsize;
+    sig = payload + psize;
 
     if (keryu_jwt_b64_decode(token, hlen, buf) != 0) {
         rc = KERYU_JWT_EMALFORMED;
@@ -686,7 +776,7 @@ keryu_jwt_free(keryu_jwt_t *jwt)
         free(jwt->roles);
     }
 
-    yajl_tree_free(jwt->claims);
+    keryu_jwt_obj_free(jwt->claims);
 
     jwt->sub = NULL;
     jwt->sub_len = 0;
@@ -702,26 +792,33 @@ int
 keryu_jwt_claim_has(const keryu_jwt_t *jwt, const char *claim,
     size_t claim_len, const char *value, size_t value_len)
 {
-    size_t    i;
-    yajl_val  v;
+    size_t                  i;
+    const keryu_jwt_obj_t  *obj;
+    const keryu_jwt_val_t  *v;
 
-    if (jwt->claims == NULL || memchr(claim, '\0', claim_len) != NULL) {
+    obj = jwt->claims;
+
+    if (obj == NULL) {
         return 0;
     }
 
-    v = keryu_jwt_json_get(jwt->claims, claim, claim_len);
+    v = keryu_jwt_obj_get(obj, claim, claim_len);
 
-    if (YAJL_IS_ARRAY(v)) {
-        for (i = 0; i < v->u.array.len; i++) {
-            if (keryu_jwt_value_is(v->u.array.values[i], value, value_len)) {
-                return 1;
-            }
+    if (v == NULL) {
+        return 0;
+    }
+
+    if (v->type != KERYU_JWT_T_ARRAY) {
+        return keryu_jwt_is(obj, v, value, value_len);
+    }
+
+    for (i = 1; i <= v->nelts; i++) {
+        if (keryu_jwt_is(obj, &v[i], value, value_len)) {
+            return 1;
         }
-
-        return 0;
     }
 
-    return v != NULL && keryu_jwt_value_is(v, value, value_len);
+    return 0;
 }
 
 
@@ -948,131 +1045,135 @@ keryu_jwt_b64_decode(const char *src, size_t len, uint8_t *dst)
 }
 
 
+/* ---- flat JSON objects over yajl's event parser ---- */
+
+
+/* one block: the object, room for a first run of values, and the text */
+
+static keryu_jwt_obj_t *
+keryu_jwt_obj_new(size_t len)
+{
+    size_t            nvals;
+    keryu_jwt_obj_t  *obj;
+
+    nvals = 16 + len / 16;
+
+    obj = malloc(sizeof(keryu_jwt_obj_t) + nvals * sizeof(keryu_jwt_val_t)
+                 + len + 1);
+    if (obj == NULL) {
+        return NULL;
+    }
+
+    keryu_jwt_obj_init(obj, (keryu_jwt_val_t *) (obj + 1), nvals,
+                       (char *) ((keryu_jwt_val_t *) (obj + 1) + nvals),
+                       len + 1);
+    obj->grow = 1;
+
+    return obj;
+}
+
+
 /*
- * Refuses what yajl would accept but we must not: a NUL byte (yajl reads
- * a C string and would stop there), a \u0000 escape (names and values are
- * used as C strings), comments (yajl_tree_parse allows them), and nesting
- * deeper than KERYU_JWT_DEPTH_MAX.  Syntax is left to yajl.
+ * Storage for an object read from len bytes of JSON: size >= len + 1
+ * always holds its text, since each name or text kept is shorter than its
+ * JSON form by at least the byte that follows it.
+ */
+
+static void
+keryu_jwt_obj_init(keryu_jwt_obj_t *obj, keryu_jwt_val_t *vals, size_t nvals,
+    char *text, size_t size)
+{
+    obj->vals = vals;
+    obj->nvals = 0;
+    obj->nalloc = nvals;
+    obj->grow = 0;
+    obj->own_vals = 0;
+    obj->text = text;
+    obj->len = 0;
+    obj->size = size;
+}
+
+
+static void
+keryu_jwt_obj_free(keryu_jwt_obj_t *obj)
+{
+    if (obj == NULL) {
+        return;
+    }
+
+    if (obj->own_vals) {
+        free(obj->vals);
+    }
+
+    free(obj);
+}
+
+
+/*
+ * Reads one JSON object of len bytes (no NUL needed).  Refused, besides
+ * what yajl refuses (bad syntax or UTF-8, comments, trailing bytes): a
+ * document that is not an object, a top-level name seen twice, any
+ * \u0000 (names and texts are used as C strings), and nesting deeper than
+ * KERYU_JWT_DEPTH_MAX.  yajl_tree would keep a duplicate and find the
+ * first, while other parsers take the last: a token naming "sub" twice
+ * could mean two users.  Returns 0, or a reason code with obj->why set.
  */
 
 static int
-keryu_jwt_json_scan(const uint8_t *p, size_t len)
+keryu_jwt_obj_parse(keryu_jwt_obj_t *obj, const uint8_t *json, size_t len)
 {
-    int     str;
-    size_t  i, depth;
+    yajl_handle        h;
+    yajl_status        st;
+    yajl_alloc_funcs   af;
+    keryu_jwt_arena_t  arena;
+    uint64_t           mem[KERYU_JWT_ARENA / sizeof(uint64_t)];
 
-    if (memchr(p, '\0', len) != NULL) {
-        return -1;
+    obj->depth = 0;
+    obj->array = KERYU_JWT_NO_ARRAY;
+    obj->error = KERYU_JWT_EMALFORMED;
+    obj->why = "invalid JSON";
+
+    arena.base = (uint8_t *) mem;
+    arena.size = sizeof(mem);
+    arena.used = 0;
+
+    af.malloc = keryu_jwt_arena_alloc;
+    af.realloc = keryu_jwt_arena_realloc;
+    af.free = keryu_jwt_arena_free;
+    af.ctx = &arena;
+
+    h = yajl_alloc(&keryu_jwt_callbacks, &af, obj);
+    if (h == NULL) {
+        obj->why = "out of memory";
+        return KERYU_JWT_ENOMEM;
     }
 
-    str = 0;
-    depth = 0;
+    st = yajl_parse(h, json, len);
 
-    for (i = 0; i < len; i++) {
-
-        if (str) {
-            if (p[i] == '"') {
-                str = 0;
-
-            } else if (p[i] == '\\') {
-                if (len - i > 5 && p[i + 1] == 'u'
-                    && memcmp(&p[i + 2], "0000", 4) == 0)
-                {
-                    return -1;
-                }
-
-                i++;
-            }
-
-            continue;
-        }
-
-        switch (p[i]) {
-
-        case '"':
-            str = 1;
-            break;
-
-        case '{':
-        case '[':
-            if (++depth > KERYU_JWT_DEPTH_MAX) {
-                return -1;
-            }
-
-            break;
-
-        case '}':
-        case ']':
-            if (depth > 0) {
-                depth--;
-            }
-
-            break;
-
-        case '/':
-            return -1;
-
-        default:
-            break;
-        }
+    if (st == yajl_status_ok) {
+        st = yajl_complete_parse(h);
     }
 
-    return 0;
+    yajl_free(h);
+
+    return st == yajl_status_ok ? KERYU_JWT_OK : obj->error;
 }
 
 
-/*
- * Parses text (len bytes, with room for a NUL after them) as a JSON
- * object whose names are unique.  yajl_tree keeps every duplicate and a
- * lookup finds the first, while other parsers take the last: a token
- * naming "sub" twice could mean two users, so it is refused.
- */
+/* the top-level member named by len bytes of name, or NULL */
 
-static yajl_val
-keryu_jwt_json_parse(uint8_t *text, size_t len)
+static const keryu_jwt_val_t *
+keryu_jwt_obj_get(const keryu_jwt_obj_t *obj, const char *name, size_t len)
 {
-    size_t    i, j;
-    yajl_val  v;
+    size_t                  i;
+    const keryu_jwt_val_t  *v;
 
-    if (keryu_jwt_json_scan(text, len) != 0) {
-        return NULL;
-    }
+    for (i = 0; i < obj->nvals; i += 1 + v->nelts) {
+        v = &obj->vals[i];
 
-    text[len] = '\0';
-
-    v = yajl_tree_parse((const char *) text, NULL, 0);
-
-    if (!YAJL_IS_OBJECT(v)) {
-        yajl_tree_free(v);
-        return NULL;
-    }
-
-    for (i = 1; i < v->u.object.len; i++) {
-        for (j = 0; j < i; j++) {
-            if (strcmp(v->u.object.keys[i], v->u.object.keys[j]) == 0) {
-                yajl_tree_free(v);
-                return NULL;
-            }
-        }
-    }
-
-    return v;
-}
-
-
-/* the value of a top-level name; name holds no NUL */
-
-static yajl_val
-keryu_jwt_json_get(yajl_val obj, const char *name, size_t len)
-{
-    size_t       i;
-    const char  *key;
-
-    for (i = 0; i < obj->u.object.len; i++) {
-        key = obj->u.object.keys[i];
-
-        if (strncmp(key, name, len) == 0 && key[len] == '\0') {
-            return obj->u.object.values[i];
+        if (v->name_len == len && memcmp(obj->text + v->name, name, len) == 0)
+        {
+            return v;
         }
     }
 
@@ -1081,71 +1182,376 @@ keryu_jwt_json_get(yajl_val obj, const char *name, size_t len)
 
 
 static int
-keryu_jwt_header(uint8_t *text, size_t len, keryu_jwt_header_t *h)
+keryu_jwt_obj_stop(keryu_jwt_obj_t *obj, const char *why)
 {
-    int       rc;
-    yajl_val  hdr, v;
+    obj->why = why;
 
-    hdr = keryu_jwt_json_parse(text, len);
-    if (hdr == NULL) {
+    return 0;
+}
+
+
+/* keeps a value: a member under the pending name, or an array element */
+
+static int
+keryu_jwt_obj_add(keryu_jwt_obj_t *obj, int type, const char *s, size_t len)
+{
+    size_t            n;
+    keryu_jwt_val_t  *v, *vals;
+
+    if (obj->nvals == obj->nalloc) {
+        if (!obj->grow) {
+            return keryu_jwt_obj_stop(obj, "too many values");
+        }
+
+        n = 2 * obj->nalloc;
+
+        vals = malloc(n * sizeof(keryu_jwt_val_t));
+        if (vals == NULL) {
+            obj->error = KERYU_JWT_ENOMEM;
+            return keryu_jwt_obj_stop(obj, "out of memory");
+        }
+
+        memcpy(vals, obj->vals, obj->nvals * sizeof(keryu_jwt_val_t));
+
+        if (obj->own_vals) {
+            free(obj->vals);
+        }
+
+        obj->vals = vals;
+        obj->nalloc = n;
+        obj->own_vals = 1;
+    }
+
+    v = &obj->vals[obj->nvals];
+
+    v->type = type;
+    v->nelts = 0;
+    v->value = 0;
+    v->value_len = len;
+
+    if (obj->depth == 1) {
+        v->name = obj->name;
+        v->name_len = obj->name_len;
+
+    } else {
+        v->name = 0;
+        v->name_len = 0;
+        obj->vals[obj->array].nelts++;
+    }
+
+    if (s != NULL && keryu_jwt_obj_copy(obj, s, len, &v->value) != 0) {
+        return 0;
+    }
+
+    obj->nvals++;
+
+    return 1;
+}
+
+
+static int
+keryu_jwt_obj_copy(keryu_jwt_obj_t *obj, const char *s, size_t len,
+    size_t *off)
+{
+    if (memchr(s, '\0', len) != NULL) {
+        keryu_jwt_obj_stop(obj, "\\u0000 in a string");
+        return -1;
+    }
+
+    if (len >= obj->size - obj->len) {
+        keryu_jwt_obj_stop(obj, "out of room");
+        return -1;
+    }
+
+    memcpy(obj->text + obj->len, s, len);
+    obj->text[obj->len + len] = '\0';
+
+    *off = obj->len;
+    obj->len += len + 1;
+
+    return 0;
+}
+
+
+static int
+keryu_jwt_on_null(void *ctx)
+{
+    return keryu_jwt_scalar(ctx, KERYU_JWT_T_NULL, NULL, 0);
+}
+
+
+static int
+keryu_jwt_on_boolean(void *ctx, int value)
+{
+    return keryu_jwt_scalar(ctx, value ? KERYU_JWT_T_TRUE : KERYU_JWT_T_FALSE,
+                            NULL, 0);
+}
+
+
+static int
+keryu_jwt_on_number(void *ctx, const char *s, size_t len)
+{
+    return keryu_jwt_scalar(ctx, KERYU_JWT_T_NUMBER, s, len);
+}
+
+
+static int
+keryu_jwt_on_string(void *ctx, const unsigned char *s, size_t len)
+{
+    return keryu_jwt_scalar(ctx, KERYU_JWT_T_STRING, (const char *) s, len);
+}
+
+
+static int
+keryu_jwt_on_key(void *ctx, const unsigned char *s, size_t len)
+{
+    keryu_jwt_obj_t  *obj = ctx;
+
+    if (memchr(s, '\0', len) != NULL) {
+        return keryu_jwt_obj_stop(obj, "\\u0000 in a string");
+    }
+
+    if (obj->depth != 1) {
+        return 1;
+    }
+
+    if (keryu_jwt_obj_get(obj, (const char *) s, len) != NULL) {
+        return keryu_jwt_obj_stop(obj, "duplicate name");
+    }
+
+    obj->name_len = len;
+
+    return keryu_jwt_obj_copy(obj, (const char *) s, len, &obj->name) == 0;
+}
+
+
+static int
+keryu_jwt_on_start_map(void *ctx)
+{
+    return keryu_jwt_open(ctx, KERYU_JWT_T_OBJECT);
+}
+
+
+static int
+keryu_jwt_on_start_array(void *ctx)
+{
+    return keryu_jwt_open(ctx, KERYU_JWT_T_ARRAY);
+}
+
+
+static int
+keryu_jwt_on_end(void *ctx)
+{
+    keryu_jwt_obj_t  *obj = ctx;
+
+    if (obj->depth == 2) {
+        obj->array = KERYU_JWT_NO_ARRAY;
+    }
+
+    obj->depth--;
+
+    return 1;
+}
+
+
+static int
+keryu_jwt_open(keryu_jwt_obj_t *obj, int type)
+{
+    if (obj->depth == 0) {
+        if (type != KERYU_JWT_T_OBJECT) {
+            return keryu_jwt_obj_stop(obj, "not an object");
+        }
+
+        obj->depth = 1;
+
+        return 1;
+    }
+
+    if (obj->depth >= KERYU_JWT_DEPTH_MAX) {
+        return keryu_jwt_obj_stop(obj, "nested too deep");
+    }
+
+    if (obj->depth == 1) {
+        if (type == KERYU_JWT_T_ARRAY) {
+            obj->array = obj->nvals;
+        }
+
+        if (!keryu_jwt_obj_add(obj, type, NULL, 0)) {
+            return 0;
+        }
+    }
+
+    obj->depth++;
+
+    return 1;
+}
+
+
+static int
+keryu_jwt_scalar(keryu_jwt_obj_t *obj, int type, const char *s, size_t len)
+{
+    if (obj->depth == 0) {
+        return keryu_jwt_obj_stop(obj, "not an object");
+    }
+
+    if (obj->depth == 1
+        || (obj->depth == 2 && obj->array != KERYU_JWT_NO_ARRAY))
+    {
+        return keryu_jwt_obj_add(obj, type, s, len);
+    }
+
+    /* not kept, but refused all the same */
+
+    if (type == KERYU_JWT_T_STRING && memchr(s, '\0', len) != NULL) {
+        return keryu_jwt_obj_stop(obj, "\\u0000 in a string");
+    }
+
+    return 1;
+}
+
+
+/*
+ * yajl's allocations for one parse: its handle, lexer, state stack, and
+ * a 2 KiB buffer once a string holds an escape.  They come from the
+ * stack; what does not fit goes to malloc().  Each block starts after a
+ * header holding its size, so that realloc() can copy it.
+ */
+
+static void *
+keryu_jwt_arena_alloc(void *ctx, size_t size)
+{
+    size_t              need;
+    uint8_t            *p;
+    keryu_jwt_arena_t  *a = ctx;
+
+    if (size > a->size) {
+        return malloc(size);
+    }
+
+    need = KERYU_JWT_ARENA_HDR + keryu_jwt_align(size, KERYU_JWT_ARENA_HDR);
+
+    if (need > a->size - a->used) {
+        return malloc(size);
+    }
+
+    p = a->base + a->used;
+    a->used += need;
+
+    memcpy(p, &size, sizeof(size_t));
+
+    return p + KERYU_JWT_ARENA_HDR;
+}
+
+
+static void *
+keryu_jwt_arena_realloc(void *ctx, void *p, size_t size)
+{
+    size_t              old;
+    void               *n;
+    keryu_jwt_arena_t  *a = ctx;
+
+    if (p == NULL) {
+        return keryu_jwt_arena_alloc(ctx, size);
+    }
+
+    if (!keryu_jwt_arena_has(a, p)) {
+        return realloc(p, size);
+    }
+
+    memcpy(&old, (uint8_t *) p - KERYU_JWT_ARENA_HDR, sizeof(size_t));
+
+    if (size <= old) {
+        return p;
+    }
+
+    n = keryu_jwt_arena_alloc(ctx, size);
+
+    if (n != NULL) {
+        memcpy(n, p, old);
+    }
+
+    return n;
+}
+
+
+static void
+keryu_jwt_arena_free(void *ctx, void *p)
+{
+    if (p != NULL && !keryu_jwt_arena_has(ctx, p)) {
+        free(p);
+    }
+}
+
+
+static int
+keryu_jwt_arena_has(keryu_jwt_arena_t *a, void *p)
+{
+    return (uintptr_t) p >= (uintptr_t) a->base
+           && (uintptr_t) p < (uintptr_t) a->base + a->size;
+}
+
+
+static int
+keryu_jwt_header(const uint8_t *json, size_t len, keryu_jwt_header_t *h)
+{
+    const char             *text;
+    keryu_jwt_obj_t         obj;
+    const keryu_jwt_val_t  *v;
+    keryu_jwt_val_t         vals[KERYU_JWT_HEADER_VALS];
+    char                    buf[KERYU_JWT_HEADER_MAX + 1];
+
+    keryu_jwt_obj_init(&obj, vals, KERYU_JWT_HEADER_VALS, buf, sizeof(buf));
+
+    if (keryu_jwt_obj_parse(&obj, json, len) != KERYU_JWT_OK) {
         return KERYU_JWT_EMALFORMED;
     }
 
-    rc = KERYU_JWT_EMALFORMED;
+    text = obj.text;
 
-    v = keryu_jwt_json_get(hdr, "alg", 3);
-    if (!YAJL_IS_STRING(v)) {
-        goto done;
+    v = keryu_jwt_obj_get(&obj, "alg", 3);
+    if (v == NULL || v->type != KERYU_JWT_T_STRING) {
+        return KERYU_JWT_EMALFORMED;
     }
 
-    h->alg = keryu_jwt_alg(v->u.string);
+    h->alg = keryu_jwt_alg(text + v->value);
 
     if (h->alg == KERYU_JWT_NONE) {
-        rc = KERYU_JWT_EALGNONE;
-        goto done;
+        return KERYU_JWT_EALGNONE;
     }
 
     if (h->alg == 0) {
-        rc = KERYU_JWT_EALG;
-        goto done;
+        return KERYU_JWT_EALG;
     }
 
-    if (keryu_jwt_json_get(hdr, "crit", 4) != NULL) {
-        rc = KERYU_JWT_ECRIT;
-        goto done;
+    if (keryu_jwt_obj_get(&obj, "crit", 4) != NULL) {
+        return KERYU_JWT_ECRIT;
     }
 
-    v = keryu_jwt_json_get(hdr, "typ", 3);
-    if (v != NULL && !YAJL_IS_STRING(v)) {
-        goto done;
+    v = keryu_jwt_obj_get(&obj, "typ", 3);
+    if (v != NULL && v->type != KERYU_JWT_T_STRING) {
+        return KERYU_JWT_EMALFORMED;
     }
 
-    v = keryu_jwt_json_get(hdr, "kid", 3);
+    v = keryu_jwt_obj_get(&obj, "kid", 3);
     h->has_kid = v != NULL;
 
-    if (h->has_kid) {
-        if (!YAJL_IS_STRING(v)) {
-            goto done;
-        }
-
-        h->kid_len = strlen(v->u.string);
-
-        /* no key can have such an id */
-        if (h->kid_len == 0 || h->kid_len > KERYU_JWT_KID_MAX) {
-            rc = KERYU_JWT_EKEY;
-            goto done;
-        }
-
-        memcpy(h->kid, v->u.string, h->kid_len + 1);
+    if (v == NULL) {
+        return KERYU_JWT_OK;
     }
 
-    rc = KERYU_JWT_OK;
+    if (v->type != KERYU_JWT_T_STRING) {
+        return KERYU_JWT_EMALFORMED;
+    }
 
-done:
+    /* no key can have such an id */
+    if (v->value_len == 0 || v->value_len > KERYU_JWT_KID_MAX) {
+        return KERYU_JWT_EKEY;
+    }
 
-    yajl_tree_free(hdr);
+    h->kid_len = v->value_len;
+    memcpy(h->kid, text + v->value, v->value_len + 1);
 
-    return rc;
+    return KERYU_JWT_OK;
 }
 
 
@@ -1261,16 +1667,16 @@ keryu_jwt_key_verify(const keryu_jwt_keys_t *ks, const keryu_jwt_key_t *key,
         siglen = n;
     }
 
-    /* a signature out of range is an error, not 0: both mean refused */
+    /*
+     * a signature out of range is an error, not 0: both mean refused; and
+     * OpenSSL may queue an error even when it verifies
+     */
 
     rc = EVP_PKEY_verify(key->pctx, sig, siglen, md, mdlen);
 
-    if (rc != 1) {
-        ERR_clear_error();
-        return 0;
-    }
+    ERR_clear_error();
 
-    return 1;
+    return rc == 1;
 }
 
 
@@ -1298,79 +1704,92 @@ keryu_jwt_der_integer(uint8_t *p, const uint8_t *v, size_t n)
 
 
 static int
-keryu_jwt_claims(const keryu_jwt_opts_t *opts, uint8_t *text, size_t len,
-    int64_t now, keryu_jwt_t *jwt)
+keryu_jwt_claims(const keryu_jwt_opts_t *opts, const uint8_t *json,
+    size_t len, int64_t now, keryu_jwt_t *jwt)
 {
-    int64_t      t, leeway;
-    yajl_val     claims, v;
-    const char  *name;
+    int                     rc;
+    int64_t                 leeway;
+    const char             *name;
+    keryu_jwt_obj_t        *obj;
+    const keryu_jwt_val_t  *v;
 
-    claims = keryu_jwt_json_parse(text, len);
-    if (claims == NULL) {
-        return KERYU_JWT_EMALFORMED;
+    obj = keryu_jwt_obj_new(len);
+    if (obj == NULL) {
+        return KERYU_JWT_ENOMEM;
     }
 
-    jwt->claims = claims;
+    jwt->claims = obj;
+
+    rc = keryu_jwt_obj_parse(obj, json, len);
+    if (rc != KERYU_JWT_OK) {
+        return rc;
+    }
 
     leeway = opts != NULL ? opts->leeway : 0;
     leeway = leeway < 0 ? 0 : keryu_jwt_clamp(leeway, KERYU_JWT_LEEWAY_MAX);
     now = keryu_jwt_clamp(now, KERYU_JWT_TIME_MAX);
 
-    v = keryu_jwt_json_get(claims, "exp", 3);
+    v = keryu_jwt_obj_get(obj, "exp", 3);
 
     if (v != NULL) {
-        if (keryu_jwt_time(v, 0, &t) != 0) {
+        if (v->type != KERYU_JWT_T_NUMBER) {
             return KERYU_JWT_EMALFORMED;
         }
 
-        if (now >= t + leeway) {
+        if (now >= keryu_jwt_seconds(obj->text + v->value, v->value_len, 0)
+                   + leeway)
+        {
             return KERYU_JWT_EEXPIRED;
         }
     }
 
-    v = keryu_jwt_json_get(claims, "nbf", 3);
+    v = keryu_jwt_obj_get(obj, "nbf", 3);
 
     if (v != NULL) {
-        if (keryu_jwt_time(v, 1, &t) != 0) {
+        if (v->type != KERYU_JWT_T_NUMBER) {
             return KERYU_JWT_EMALFORMED;
         }
 
-        if (now + leeway < t) {
+        if (now + leeway
+            < keryu_jwt_seconds(obj->text + v->value, v->value_len, 1))
+        {
             return KERYU_JWT_ENOTYET;
         }
     }
 
     if (opts != NULL && opts->issuer != NULL) {
-        v = keryu_jwt_json_get(claims, "iss", 3);
+        v = keryu_jwt_obj_get(obj, "iss", 3);
 
-        if (!YAJL_IS_STRING(v) || strcmp(v->u.string, opts->issuer) != 0) {
+        if (v == NULL || v->type != KERYU_JWT_T_STRING
+            || strcmp(obj->text + v->value, opts->issuer) != 0)
+        {
             return KERYU_JWT_EISSUER;
         }
     }
 
     if (opts != NULL && opts->audience != NULL) {
-        v = keryu_jwt_json_get(claims, "aud", 3);
+        v = keryu_jwt_obj_get(obj, "aud", 3);
 
-        if (v == NULL || !keryu_jwt_audience(v, opts->audience)) {
+        if (v == NULL || !keryu_jwt_audience(obj, v, opts->audience)) {
             return KERYU_JWT_EAUDIENCE;
         }
     }
 
-    v = keryu_jwt_json_get(claims, "sub", 3);
+    v = keryu_jwt_obj_get(obj, "sub", 3);
 
-    if (!YAJL_IS_STRING(v) || v->u.string[0] == '\0') {
+    if (v == NULL || v->type != KERYU_JWT_T_STRING || v->value_len == 0) {
         return KERYU_JWT_ESUBJECT;
     }
 
-    jwt->sub = v->u.string;
-    jwt->sub_len = strlen(v->u.string);
+    jwt->sub = obj->text + v->value;
+    jwt->sub_len = v->value_len;
 
     if (opts != NULL && opts->roles_claim != NULL) {
         name = opts->roles_claim;
-        v = keryu_jwt_json_get(claims, name, strlen(name));
+        v = keryu_jwt_obj_get(obj, name, strlen(name));
 
         if (v != NULL) {
-            return keryu_jwt_roles(jwt, v);
+            return keryu_jwt_roles(jwt, obj, v);
         }
     }
 
@@ -1378,45 +1797,55 @@ keryu_jwt_claims(const keryu_jwt_opts_t *opts, uint8_t *text, size_t len,
 }
 
 
-/* a NumericDate in whole seconds, a fraction rounded up or down */
+/*
+ * A NumericDate in whole seconds, clamped, a fraction rounded down for
+ * "exp" and up for "nbf": towards refusal either way.  s is a JSON number
+ * as yajl checked it, NUL-terminated; strtod() reads it in the C locale,
+ * which neither nginx nor keryud changes.
+ */
 
-static int
-keryu_jwt_time(yajl_val v, int up, int64_t *t)
+static int64_t
+keryu_jwt_seconds(const char *s, size_t len, int up)
 {
     double   d;
+    size_t   i;
     int64_t  n;
 
-    if (YAJL_IS_INTEGER(v)) {
-        *t = keryu_jwt_clamp(YAJL_GET_INTEGER(v), KERYU_JWT_TIME_MAX);
-        return 0;
+    if (strcspn(s, ".eE") == len) {
+        n = 0;
+
+        for (i = (s[0] == '-'); i < len; i++) {
+            if (n >= KERYU_JWT_TIME_MAX / 10) {
+                n = KERYU_JWT_TIME_MAX;
+                break;
+            }
+
+            n = n * 10 + (s[i] - '0');
+        }
+
+        return s[0] == '-' ? -n : n;
     }
 
-    if (!YAJL_IS_DOUBLE(v)) {
-        return -1;
-    }
-
-    d = YAJL_GET_DOUBLE(v);
+    d = strtod(s, NULL);
 
     if (d >= (double) KERYU_JWT_TIME_MAX) {
-        n = KERYU_JWT_TIME_MAX;
-
-    } else if (d <= (double) -KERYU_JWT_TIME_MAX) {
-        n = -KERYU_JWT_TIME_MAX;
-
-    } else {
-        n = (int64_t) d;
-
-        if (up && (double) n < d) {
-            n++;
-
-        } else if (!up && (double) n > d) {
-            n--;
-        }
+        return KERYU_JWT_TIME_MAX;
     }
 
-    *t = n;
+    if (d <= (double) -KERYU_JWT_TIME_MAX) {
+        return -KERYU_JWT_TIME_MAX;
+    }
 
-    return 0;
+    n = (int64_t) d;
+
+    if (up && (double) n < d) {
+        n++;
+
+    } else if (!up && (double) n > d) {
+        n--;
+    }
+
+    return n;
 }
 
 
@@ -1427,22 +1856,24 @@ keryu_jwt_clamp(int64_t v, int64_t max)
 }
 
 
+/* a string, or an array that holds it */
+
 static int
-keryu_jwt_audience(yajl_val v, const char *audience)
+keryu_jwt_audience(const keryu_jwt_obj_t *obj, const keryu_jwt_val_t *v,
+    const char *audience)
 {
-    size_t  i;
+    size_t  i, n;
 
-    if (YAJL_IS_STRING(v)) {
-        return strcmp(v->u.string, audience) == 0;
+    n = 1;
+
+    if (v->type == KERYU_JWT_T_ARRAY) {
+        n = v->nelts;
+        v++;
     }
 
-    if (!YAJL_IS_ARRAY(v)) {
-        return 0;
-    }
-
-    for (i = 0; i < v->u.array.len; i++) {
-        if (YAJL_IS_STRING(v->u.array.values[i])
-            && strcmp(v->u.array.values[i]->u.string, audience) == 0)
+    for (i = 0; i < n; i++) {
+        if (v[i].type == KERYU_JWT_T_STRING
+            && strcmp(obj->text + v[i].value, audience) == 0)
         {
             return 1;
         }
@@ -1452,20 +1883,45 @@ keryu_jwt_audience(yajl_val v, const char *audience)
 }
 
 
+/* a string or a number as written, true, or false, equal to value */
+
+static int
+keryu_jwt_is(const keryu_jwt_obj_t *obj, const keryu_jwt_val_t *v,
+    const char *value, size_t len)
+{
+    switch (v->type) {
+
+    case KERYU_JWT_T_STRING:
+    case KERYU_JWT_T_NUMBER:
+        return v->value_len == len
+               && memcmp(obj->text + v->value, value, len) == 0;
+
+    case KERYU_JWT_T_TRUE:
+        return len == 4 && memcmp(value, "true", 4) == 0;
+
+    case KERYU_JWT_T_FALSE:
+        return len == 5 && memcmp(value, "false", 5) == 0;
+
+    default:
+        return 0;
+    }
+}
+
+
 /*
  * Two passes over the claim, one to count and one to fill, so that the
  * common case of a few roles needs no allocation.
  */
 
 static int
-keryu_jwt_roles(keryu_jwt_t *jwt, yajl_val v)
+keryu_jwt_roles(keryu_jwt_t *jwt, const keryu_jwt_obj_t *obj,
+    const keryu_jwt_val_t *v)
 {
     int          pass;
-    size_t       i, n, len;
-    yajl_val     e;
-    const char  *p, *s;
+    size_t       i, n;
+    const char  *p, *e;
 
-    if (!YAJL_IS_STRING(v) && !YAJL_IS_ARRAY(v)) {
+    if (v->type != KERYU_JWT_T_STRING && v->type != KERYU_JWT_T_ARRAY) {
         return KERYU_JWT_OK;
     }
 
@@ -1494,17 +1950,15 @@ keryu_jwt_roles(keryu_jwt_t *jwt, yajl_val v)
             n = 0;
         }
 
-        if (YAJL_IS_ARRAY(v)) {
-            for (i = 0; i < v->u.array.len; i++) {
-                e = v->u.array.values[i];
-
-                if (!YAJL_IS_STRING(e) || e->u.string[0] == '\0') {
+        if (v->type == KERYU_JWT_T_ARRAY) {
+            for (i = 1; i <= v->nelts; i++) {
+                if (v[i].type != KERYU_JWT_T_STRING || v[i].value_len == 0) {
                     continue;
                 }
 
                 if (pass == 1) {
-                    jwt->roles[n] = e->u.string;
-                    jwt->role_lens[n] = strlen(e->u.string);
+                    jwt->roles[n] = obj->text + v[i].value;
+                    jwt->role_lens[n] = v[i].value_len;
                 }
 
                 n++;
@@ -1513,70 +1967,32 @@ keryu_jwt_roles(keryu_jwt_t *jwt, yajl_val v)
             continue;
         }
 
-        for (p = v->u.string; *p != '\0'; p = s) {
+        p = obj->text + v->value;
+
+        for ( ;; ) {
             while (*p == ' ') {
                 p++;
             }
 
-            for (s = p; *s != '\0' && *s != ' '; s++) {
-                /* void */
+            if (*p == '\0') {
+                break;
             }
 
-            len = s - p;
-
-            if (len == 0) {
-                continue;
+            for (e = p; *e != '\0' && *e != ' '; e++) {
+                /* void */
             }
 
             if (pass == 1) {
                 jwt->roles[n] = p;
-                jwt->role_lens[n] = len;
+                jwt->role_lens[n] = e - p;
             }
 
             n++;
+            p = e;
         }
     }
 
     jwt->nroles = n;
 
     return KERYU_JWT_OK;
-}
-
-
-static int
-keryu_jwt_value_is(yajl_val v, const char *value, size_t len)
-{
-    char        num[32];
-    const char  *s;
-
-    switch (v->type) {
-
-    case yajl_t_string:
-        s = v->u.string;
-        break;
-
-    case yajl_t_number:
-        if (YAJL_IS_INTEGER(v)) {
-            snprintf(num, sizeof(num), "%lld", YAJL_GET_INTEGER(v));
-            s = num;
-
-        } else {
-            s = YAJL_GET_NUMBER(v);
-        }
-
-        break;
-
-    case yajl_t_true:
-        s = "true";
-        break;
-
-    case yajl_t_false:
-        s = "false";
-        break;
-
-    default:
-        return 0;
-    }
-
-    return strlen(s) == len && memcmp(s, value, len) == 0;
 }

@@ -7,7 +7,9 @@
  * and a new 2048-bit RSA key, ES256 with a new P-256 key and the DER
  * signature turned into JOSE's r || s.  They cover each reason a token is
  * refused, the algorithm confusion attacks, the claims read from a valid
- * token, and loading keys from keys database values.
+ * token, and loading keys from keys database values.  Outside
+ * AddressSanitizer builds, malloc() is wrapped to count the allocations
+ * of a verification and to fail each allocation in turn.
  */
 
 
@@ -34,8 +36,12 @@
 #define NOW           1700000000
 #define FLIP_NONE     (-1)
 
-/* allocations one HS256 verification may make, freeing included */
-#define ALLOC_BUDGET  200
+/*
+ * Allocations one HS256 verification makes: the block holding the claims,
+ * and two in OpenSSL's HMAC (EVP_MD_CTX_copy_ex() duplicates the SHA-256
+ * state when the MAC is restarted and when it is finished).
+ */
+#define ALLOC_BUDGET  3
 
 
 typedef struct {
@@ -56,12 +62,17 @@ typedef struct {
 
 /*
  * Counting allocations replaces malloc() for the whole program, forwarding
- * to glibc's own, so the count sees OpenSSL and yajl too.  Not under
+ * to glibc's own, and OpenSSL's allocator through CRYPTO_set_mem_functions,
+ * so the count sees OpenSSL and yajl too; the nth allocation can be made
+ * to fail.  The bytes held are tallied outside OpenSSL only, since OpenSSL
+ * keeps caches and per-thread error buffers of its own.  Not under
  * AddressSanitizer, which must own malloc() itself.
  */
 
 #if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
 #define COUNT_ALLOCS  1
+
+#include <malloc.h>
 
 extern void *__libc_malloc(size_t size);
 extern void *__libc_calloc(size_t n, size_t size);
@@ -70,38 +81,109 @@ extern void __libc_free(void *p);
 
 static int     alloc_counting;
 static size_t  alloc_count;
+static size_t  alloc_fail_at;   /* 0: none fails */
+static size_t  alloc_held;      /* bytes, outside OpenSSL */
+
+
+static int
+alloc_fails(void)
+{
+    if (!alloc_counting) {
+        return 0;
+    }
+
+    return ++alloc_count == alloc_fail_at;
+}
 
 
 void *
 malloc(size_t size)
 {
-    alloc_count += alloc_counting;
+    void  *p;
 
-    return __libc_malloc(size);
+    if (alloc_fails()) {
+        return NULL;
+    }
+
+    p = __libc_malloc(size);
+    alloc_held += malloc_usable_size(p);
+
+    return p;
 }
 
 
 void *
 calloc(size_t n, size_t size)
 {
-    alloc_count += alloc_counting;
+    void  *p;
 
-    return __libc_calloc(n, size);
+    if (alloc_fails()) {
+        return NULL;
+    }
+
+    p = __libc_calloc(n, size);
+    alloc_held += malloc_usable_size(p);
+
+    return p;
 }
 
 
 void *
 realloc(void *p, size_t size)
 {
-    alloc_count += alloc_counting;
+    void    *n;
+    size_t   old;
 
-    return __libc_realloc(p, size);
+    if (alloc_fails()) {
+        return NULL;
+    }
+
+    old = malloc_usable_size(p);
+
+    n = __libc_realloc(p, size);
+
+    if (n != NULL || size == 0) {
+        alloc_held += malloc_usable_size(n) - old;
+    }
+
+    return n;
 }
 
 
 void
 free(void *p)
 {
+    alloc_held -= malloc_usable_size(p);
+    __libc_free(p);
+}
+
+
+static void *
+ssl_malloc(size_t size, const char *file, int line)
+{
+    (void) file;
+    (void) line;
+
+    return alloc_fails() ? NULL : __libc_malloc(size);
+}
+
+
+static void *
+ssl_realloc(void *p, size_t size, const char *file, int line)
+{
+    (void) file;
+    (void) line;
+
+    return alloc_fails() ? NULL : __libc_realloc(p, size);
+}
+
+
+static void
+ssl_free(void *p, const char *file, int line)
+{
+    (void) file;
+    (void) line;
+
     __libc_free(p);
 }
 
@@ -225,7 +307,7 @@ add_hs(fixture_t *f, const char *kid)
 }
 
 
-/* signs in as alg says with the fixture's key; returns the length */
+/* signs with the fixture's key for alg, HMAC for any other; returns length */
 
 static size_t
 sign(fixture_t *f, const char *alg, const char *in, uint8_t *sig)
@@ -286,7 +368,7 @@ static char *
 make_token(fixture_t *f, const char *sign_alg, const char *header,
     const char *payload, int flip)
 {
-    char      *h, *p, *s, *in, *tok, *hcopy, *pcopy;
+    char      *h, *p, *s, *in, *tok, *text, *enc;
     size_t     siglen;
     uint8_t    sig[512];
 
@@ -304,20 +386,20 @@ make_token(fixture_t *f, const char *sign_alg, const char *header,
     f->last_sig_len = siglen;
 
     if (flip == 0 || flip == 1) {
-        hcopy = strdup(flip == 0 ? header : payload);
-        assert_non_null(hcopy);
-        hcopy[strlen(hcopy) - 3] ^= 0x01;
+        text = strdup(flip == 0 ? header : payload);
+        assert_non_null(text);
+        text[strlen(text) - 3] ^= 0x01;
 
-        pcopy = b64url(hcopy, strlen(hcopy));
-        free(hcopy);
+        enc = b64url(text, strlen(text));
+        free(text);
 
         if (flip == 0) {
             free(h);
-            h = pcopy;
+            h = enc;
 
         } else {
             free(p);
-            p = pcopy;
+            p = enc;
         }
 
     } else if (flip == 2) {
@@ -532,6 +614,14 @@ expired_token_is_refused(void **state)
     /* huge values are clamped, not overflowed */
     expect(f, token(f, "HS256", "{\"sub\":\"a\",\"exp\":1e300}"), NOW,
            KERYU_JWT_OK);
+    expect(f, token(f, "HS256", "{\"sub\":\"a\",\"exp\":1e999}"), NOW,
+           KERYU_JWT_OK);
+    expect(f, token(f, "HS256",
+                    "{\"sub\":\"a\",\"exp\":99999999999999999999999}"),
+           NOW, KERYU_JWT_OK);
+    expect(f, token(f, "HS256",
+                    "{\"sub\":\"a\",\"nbf\":-99999999999999999999999}"),
+           NOW, KERYU_JWT_OK);
     expect(f, token(f, "HS256",
                     "{\"sub\":\"a\",\"exp\":9223372036854775807}"),
            INT64_MAX, KERYU_JWT_EEXPIRED);
@@ -619,8 +709,6 @@ exp_or_nbf_not_a_number_is_malformed(void **state)
     expect(f, token(f, "HS256", "{\"sub\":\"a\",\"exp\":null}"), NOW,
            KERYU_JWT_EMALFORMED);
     expect(f, token(f, "HS256", "{\"sub\":\"a\",\"nbf\":[1]}"), NOW,
-           KERYU_JWT_EMALFORMED);
-    expect(f, token(f, "HS256", "{\"sub\":\"a\",\"exp\":1e999}"), NOW,
            KERYU_JWT_EMALFORMED);
 }
 
@@ -767,6 +855,23 @@ header_fields_are_checked(void **state)
                          "{\"alg\":\"HS256\",\"alg\":\"HS256\"}",
                          "{\"sub\":\"a\"}", FLIP_NONE),
            NOW, KERYU_JWT_EMALFORMED);
+
+    /* 33 values, counting those in an array, the last a scalar or not */
+    expect(f, make_token(f, "HS256",
+                         "{\"alg\":\"HS256\",\"x\":[1,2,3,4,5,6,7,8,9,0,1,2,3,"
+                         "4,5,6,7,8,9,0,1,2,3,4,5,6,7,8,9,0,1]}",
+                         "{\"sub\":\"a\"}", FLIP_NONE),
+           NOW, KERYU_JWT_EMALFORMED);
+    expect(f, make_token(f, "HS256",
+                         "{\"alg\":\"HS256\",\"x\":[1,2,3,4,5,6,7,8,9,0,1,2,3,"
+                         "4,5,6,7,8,9,0,1,2,3,4,5,6,7,8,9,0],\"y\":{}}",
+                         "{\"sub\":\"a\"}", FLIP_NONE),
+           NOW, KERYU_JWT_EMALFORMED);
+    expect(f, make_token(f, "HS256",
+                         "{\"alg\":\"HS256\",\"x\":[1,2,3,4,5,6,7,8,9,0,1,2,3,"
+                         "4,5,6,7,8,9,0,1,2,3,4,5,6,7,8,9,0]}",
+                         "{\"sub\":\"a\"}", FLIP_NONE),
+           NOW, KERYU_JWT_OK);
 
     /* an embedded key is ignored, never trusted */
     expect(f, make_token(f, "HS256",
@@ -1051,6 +1156,9 @@ json_that_is_not_an_object_is_refused(void **state)
         "{\"sub\":\"a\",\"sub\":\"admin\"}",
         "{\"sub\":\"admin\\u0000x\"}",
         "{\"sub\":\"a\",\"x\":\"\\u0000\"}",
+        "{\"sub\":\"a\",\"o\":{\"k\\u0000\":1}}",
+        "{\"sub\":\"a\",\"o\":{\"k\":\"\\u0000\"}}",
+        "{\"sub\":\"a\",\"o\":[[\"\\u0000\"]]}",
         "{\"sub\":\"a\",\"x\":\"\xff\"}"
     };
 
@@ -1179,6 +1287,57 @@ max_len_is_inclusive_and_big_tokens_verify(void **state)
 }
 
 
+/*
+ * yajl's buffer for escaped strings starts at 2 KiB in the stack arena;
+ * these strings move it to the heap and grow it there
+ */
+
+static void
+long_escaped_strings_are_read(void **state)
+{
+    fixture_t   *f = *state;
+    char        *payload, *value, *p;
+    size_t       i, n;
+
+    static const size_t  lens[] = { 9000, 9000 };
+
+    add_hs(f, "hs1");
+    f->opts.max_len = 65536;
+
+    payload = malloc(20000);
+    value = malloc(10000);
+    assert_non_null(payload);
+    assert_non_null(value);
+
+    for (n = 0; n < 2; n++) {
+        p = payload + sprintf(payload, "{\"sub\":\"a\",\"note\":\"");
+
+        /* an escape every 100 bytes, or only at the start */
+        for (i = 0; i < lens[n]; i++) {
+            if (n == 0 ? i % 100 == 0 : i == 0) {
+                *p++ = '\\';
+                *p++ = 'n';
+                value[i] = '\n';
+
+            } else {
+                *p++ = 'x';
+                value[i] = 'x';
+            }
+        }
+
+        strcpy(p, "\"}");
+
+        expect(f, token(f, "HS256", payload), NOW, KERYU_JWT_OK);
+        assert_true(keryu_jwt_claim_has(&f->jwt, "note", 4, value, lens[n]));
+        assert_false(keryu_jwt_claim_has(&f->jwt, "note", 4, value,
+                                         lens[n] - 1));
+    }
+
+    free(payload);
+    free(value);
+}
+
+
 static void
 missing_subject_is_refused(void **state)
 {
@@ -1199,7 +1358,7 @@ static void
 roles_come_from_an_array_or_a_string(void **state)
 {
     fixture_t  *f = *state;
-    char        payload[1024];
+    char        payload[4096];
     size_t      i, n;
 
     add_hs(f, "hs1");
@@ -1254,11 +1413,11 @@ roles_come_from_an_array_or_a_string(void **state)
            KERYU_JWT_OK);
     assert_int_equal(f->jwt.nroles, 0);
 
-    /* more roles than the struct holds */
+    /* more roles than the struct holds, more values than the first block */
     f->opts.roles_claim = "roles";
     n = snprintf(payload, sizeof(payload), "{\"sub\":\"a\",\"roles\":[");
 
-    for (i = 0; i < 40; i++) {
+    for (i = 0; i < 300; i++) {
         n += snprintf(payload + n, sizeof(payload) - n, "%s\"r%zu\"",
                       i ? "," : "", i);
     }
@@ -1266,9 +1425,9 @@ roles_come_from_an_array_or_a_string(void **state)
     snprintf(payload + n, sizeof(payload) - n, "]}");
 
     expect(f, token(f, "HS256", payload), NOW, KERYU_JWT_OK);
-    assert_int_equal(f->jwt.nroles, 40);
-    assert_int_equal(f->jwt.role_lens[39], 3);
-    assert_memory_equal(f->jwt.roles[39], "r39", 3);
+    assert_int_equal(f->jwt.nroles, 300);
+    assert_int_equal(f->jwt.role_lens[299], 4);
+    assert_memory_equal(f->jwt.roles[299], "r299", 4);
     assert_int_equal(f->jwt.role_lens[0], 2);
     assert_memory_equal(f->jwt.roles[0], "r0", 2);
 }
@@ -1416,12 +1575,12 @@ bad_database_values_are_refused(void **state)
         const char  *json;
         const char  *err;
     } cases[] = {
-        { "", "key record is not valid JSON" },
-        { "{\"kid\":\"k\"", "key record is not valid JSON" },
-        { "[\"kid\"]", "key record is not a JSON object" },
+        { "", "key record: invalid JSON" },
+        { "{\"kid\":\"k\"", "key record: invalid JSON" },
+        { "[\"kid\"]", "key record: not an object" },
         { "{\"kid\":\"k\",\"alg\":\"HS256\",\"secret\":\"AAAA\",\"x\":1}",
           "unknown field \"x\"" },
-        { "{\"kid\":\"k\",\"kid\":\"j\"}", "duplicate field \"kid\"" },
+        { "{\"kid\":\"k\",\"kid\":\"j\"}", "key record: duplicate name" },
         { "{\"alg\":\"HS256\",\"secret\":\"AAAA\"}",
           "\"kid\" is missing or not a string" },
         { "{\"kid\":1,\"alg\":\"HS256\",\"secret\":\"AAAA\"}",
@@ -1430,7 +1589,8 @@ bad_database_values_are_refused(void **state)
           "\"alg\" is missing or not a string" },
         { "{\"kid\":\"k\",\"alg\":\"HS512\",\"secret\":\"AAAA\"}",
           "unsupported algorithm \"HS512\"" },
-        { "{\"kid\":\"k\",\"alg\":\"none\"}", "unsupported algorithm \"none\"" },
+        { "{\"kid\":\"k\",\"alg\":\"none\"}",
+          "unsupported algorithm \"none\"" },
         { "{\"kid\":\"k\",\"alg\":\"HS256\"}",
           "\"secret\" is missing or not a string" },
         { "{\"kid\":\"k\",\"alg\":\"HS256\",\"secret\":[\"AAAA\"]}",
@@ -1456,12 +1616,12 @@ bad_database_values_are_refused(void **state)
         { "{\"kid\":\"k\",\"alg\":\"RS256\",\"pem\":\"not a key\"}",
           "PEM_read_bio_PUBKEY() failed: " },
         { "{\"kid\":\"k\",\"alg\":\"RS256\",\"pem\":\"\"}",
-          "PEM key of 0 bytes" },
+          "PEM key of 0 bytes, not 1 to 65536" },
         { "{\"kid\":\"k\",\"alg\":\"HS256\",\"created_at\":\"now\"}",
           "\"created_at\" is not a number" },
         { "{\"kid\":\"k\\u0000\",\"alg\":\"HS256\"}",
-          "key record is not valid JSON" },
-        { "{\"kid\":\"k\" /* c */}", "key record is not valid JSON" }
+          "key record: \\u0000 in a string" },
+        { "{\"kid\":\"k\" /* c */}", "key record: invalid JSON" }
     };
 
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -1486,7 +1646,7 @@ bad_database_values_are_refused(void **state)
     assert_int_equal(keryu_jwt_keys_add_json(f->ks, "{\"kid\":\"k\"}\0", 12,
                                              err, sizeof(err)),
                      KERYU_JWT_ERROR);
-    assert_string_equal(err, "key record is not valid JSON");
+    assert_string_equal(err, "key record: invalid JSON");
 
     json = malloc(KERYU_JWT_KEY_JSON_MAX + 1);
     assert_non_null(json);
@@ -1547,6 +1707,11 @@ bad_keys_are_refused(void **state)
                                                err, sizeof(err)),
                      KERYU_JWT_ERROR);
     assert_string_equal(err, "duplicate key id \"ec1\"");
+    assert_int_equal(keryu_jwt_keys_add_pem(f->ks, "ec1", "ES256", f->ec_pem,
+                                            strlen(f->ec_pem), err,
+                                            sizeof(err)),
+                     KERYU_JWT_ERROR);
+    assert_string_equal(err, "duplicate key id \"ec1\"");
 
     /* algorithms */
     assert_int_equal(keryu_jwt_keys_add_pem(f->ks, "x", "HS256", f->ec_pem,
@@ -1566,6 +1731,16 @@ bad_keys_are_refused(void **state)
                      KERYU_JWT_ERROR);
     assert_string_equal(err, "RS256 needs an RSA key");
 
+    data = malloc(KERYU_JWT_KEY_JSON_MAX + 1);
+    assert_non_null(data);
+    memset(data, 'A', KERYU_JWT_KEY_JSON_MAX + 1);
+    assert_int_equal(keryu_jwt_keys_add_pem(f->ks, "x", "ES256", data,
+                                            KERYU_JWT_KEY_JSON_MAX + 1, err,
+                                            sizeof(err)),
+                     KERYU_JWT_ERROR);
+    assert_string_equal(err, "PEM key of 65537 bytes, not 1 to 65536");
+    free(data);
+
     /* a short PEM, cut mid-block */
     assert_int_equal(keryu_jwt_keys_add_pem(f->ks, "x", "ES256", f->ec_pem,
                                             40, err, sizeof(err)),
@@ -1584,6 +1759,19 @@ bad_keys_are_refused(void **state)
                                             strlen(pem), err, sizeof(err)),
                      KERYU_JWT_ERROR);
     assert_string_equal(err, "ES256 needs a P-256 key");
+    free(pem);
+
+    /* a PEM block that says it is encrypted is refused, not prompted for */
+    pem = malloc(strlen(f->ec_pem) + 100);
+    assert_non_null(pem);
+    data = strchr(f->ec_pem, '\n') + 1;
+    sprintf(pem, "-----BEGIN PUBLIC KEY-----\nProc-Type: 4,ENCRYPTED\n"
+            "DEK-Info: AES-128-CBC,00000000000000000000000000000000\n\n%s",
+            data);
+    assert_int_equal(keryu_jwt_keys_add_pem(f->ks, "x", "ES256", pem,
+                                            strlen(pem), err, sizeof(err)),
+                     KERYU_JWT_ERROR);
+    assert_memory_equal(err, "PEM_read_bio_PUBKEY() failed", 28);
     free(pem);
 
     /* a private key is not a public key */
@@ -1700,13 +1888,13 @@ hs256_verify_allocates_little(void **state)
 {
 #if (COUNT_ALLOCS)
     fixture_t  *f = *state;
+    int         rc;
     char       *tok;
-    size_t      n;
 
     add_hs(f, "hs1");
 
-    tok = token(f, "HS256", "{\"sub\":\"alice\",\"iss\":\"idp\",\"aud\":\"api\","
-                "\"exp\":1700000060,\"iat\":1699999000,"
+    tok = token(f, "HS256", "{\"sub\":\"alice\",\"iss\":\"idp\","
+                "\"aud\":\"api\",\"exp\":1700000060,\"iat\":1699999000,"
                 "\"roles\":[\"admin\",\"ops\"]}");
 
     /* the first run may set up OpenSSL's caches */
@@ -1714,18 +1902,192 @@ hs256_verify_allocates_little(void **state)
     keryu_jwt_free(&f->jwt);
 
     alloc_count = 0;
+    alloc_fail_at = 0;
     alloc_counting = 1;
-    n = verify(f, tok, NOW);
+    rc = verify(f, tok, NOW);
     keryu_jwt_free(&f->jwt);
     alloc_counting = 0;
 
-    assert_int_equal(n, KERYU_JWT_OK);
+    assert_int_equal(rc, KERYU_JWT_OK);
 
     if (alloc_count > ALLOC_BUDGET) {
         fail_msg("%zu allocations, budget %d", alloc_count, ALLOC_BUDGET);
     }
 
     free(tok);
+
+#else
+    (void) state;
+    skip();
+#endif
+}
+
+
+#if (COUNT_ALLOCS)
+
+/*
+ * Runs a verification, or loads a key of each kind into a new set, with
+ * the nth allocation failing.  Returns the reason code (0 or -1 for keys),
+ * whether the nth allocation was reached, and the bytes still held.
+ */
+
+static int
+alloc_run(fixture_t *f, const char *tok, const char *json, size_t n,
+    int *failed, size_t *kept)
+{
+    int                rc;
+    char               err[256];
+    size_t             before;
+    keryu_jwt_t        jwt;
+    keryu_jwt_keys_t  *ks;
+
+    before = alloc_held;
+    alloc_count = 0;
+    alloc_fail_at = n;
+    alloc_counting = 1;
+
+    if (tok != NULL) {
+        rc = keryu_jwt_verify(f->ks, &f->opts, tok, strlen(tok), NOW, &jwt);
+        keryu_jwt_free(&jwt);
+
+    } else {
+        rc = KERYU_JWT_ERROR;
+        ks = keryu_jwt_keys_create();
+
+        if (ks != NULL) {
+            rc = keryu_jwt_keys_add_json(ks, json, strlen(json), err,
+                                         sizeof(err));
+        }
+
+        if (rc == 0) {
+            rc = keryu_jwt_keys_add_pem(ks, "ec1", "ES256", f->ec_pem,
+                                        strlen(f->ec_pem), err, sizeof(err));
+        }
+
+        if (rc == 0) {
+            rc = keryu_jwt_keys_add_pem(ks, "rsa1", "RS256", f->rsa_pem,
+                                        strlen(f->rsa_pem), err, sizeof(err));
+        }
+
+        if (rc == 0 && keryu_jwt_keys_count(ks) != 3) {
+            rc = 1;
+        }
+
+        keryu_jwt_keys_free(ks);
+    }
+
+    alloc_counting = 0;
+
+    *failed = alloc_count >= n;
+    *kept = alloc_held - before;
+
+    if (ERR_peek_error() != 0) {
+        fail_msg("allocation %zu failed: OpenSSL error left queued", n);
+    }
+
+    return rc;
+}
+
+#endif
+
+
+/*
+ * Fails each allocation of a verification in turn, then each of loading
+ * keys: every failure is reported (or absorbed inside OpenSSL), nothing
+ * is leaked and no OpenSSL error is left queued.
+ */
+
+static void
+allocation_failures_are_reported_and_leak_nothing(void **state)
+{
+#if (COUNT_ALLOCS)
+    fixture_t  *f = *state;
+    int         rc, failed;
+    char       *toks[4], *json, *secret, payload[6144], err[256];
+    size_t      i, n, t, kept;
+
+    add_hs(f, "hs1");
+    add_rsa(f, "rsa1");
+    add_ec(f, "ec1");
+
+    /* 20 roles; then 600, in a token too big for the stack buffer */
+    n = sprintf(payload, "{\"sub\":\"a\",\"roles\":[");
+
+    for (i = 0; i < 600; i++) {
+        n += sprintf(payload + n, "%s\"r%zu\"", i ? "," : "", i);
+
+        if (i == 19) {
+            strcpy(payload + n, "]}");
+
+            toks[0] = token(f, "HS256", payload);
+            toks[2] = token(f, "RS256", payload);
+            toks[3] = token(f, "ES256", payload);
+        }
+    }
+
+    strcpy(payload + n, "]}");
+
+    toks[1] = make_token(f, "HS256", "{\"alg\":\"HS256\",\"kid\":\"hs1\"}",
+                         payload, FLIP_NONE);
+    assert_true(strlen(toks[1]) > 4096 * 4 / 3);
+    f->opts.max_len = 16384;
+
+    /* OpenSSL keeps a per-thread error state once it has one */
+    assert_int_equal(keryu_jwt_keys_add_pem(f->ks, "x", "ES256", "x", 1, err,
+                                            sizeof(err)),
+                     KERYU_JWT_ERROR);
+
+    for (t = 0; t < 4; t++) {
+        for (i = 1; /* void */; i++) {
+            rc = alloc_run(f, toks[t], NULL, i, &failed, &kept);
+
+            if (kept != 0) {
+                fail_msg("token %zu, allocation %zu failed: %zu bytes kept",
+                         t, i, kept);
+            }
+
+            if (!failed) {
+                assert_int_equal(rc, KERYU_JWT_OK);
+                break;
+            }
+
+            /* a failure inside RSA or ECDSA verification reads as bad */
+            if (rc != KERYU_JWT_ENOMEM && rc != KERYU_JWT_EINTERNAL
+                && (t < 2 || rc != KERYU_JWT_ESIGNATURE))
+            {
+                fail_msg("token %zu, allocation %zu failed: \"%s\"", t, i,
+                         keryu_jwt_reason(rc));
+            }
+        }
+    }
+
+    for (t = 0; t < 4; t++) {
+        free(toks[t]);
+    }
+
+    secret = b64url(f->secret, sizeof(f->secret));
+    json = malloc(256);
+    assert_non_null(json);
+    sprintf(json, "{\"kid\":\"hs1\",\"alg\":\"HS256\",\"secret\":\"%s\"}",
+            secret);
+
+    for (i = 1; /* void */; i++) {
+        rc = alloc_run(f, NULL, json, i, &failed, &kept);
+
+        if (kept != 0) {
+            fail_msg("keys, allocation %zu failed: %zu bytes kept", i, kept);
+        }
+
+        assert_true(rc == 0 || rc == KERYU_JWT_ERROR);
+
+        if (!failed) {
+            assert_int_equal(rc, 0);
+            break;
+        }
+    }
+
+    free(secret);
+    free(json);
 
 #else
     (void) state;
@@ -1766,8 +2128,8 @@ main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(header_fields_are_checked,
                                         setup, teardown),
-        cmocka_unit_test_setup_teardown(kid_picks_the_key_and_its_alg_must_match,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            kid_picks_the_key_and_its_alg_must_match, setup, teardown),
         cmocka_unit_test_setup_teardown(rsa_public_key_is_never_an_hmac_secret,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(unknown_kid_is_refused,
@@ -1786,6 +2148,8 @@ main(void)
             overlong_token_is_refused_before_any_work, setup, teardown),
         cmocka_unit_test_setup_teardown(
             max_len_is_inclusive_and_big_tokens_verify, setup, teardown),
+        cmocka_unit_test_setup_teardown(long_escaped_strings_are_read,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(missing_subject_is_refused,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(roles_come_from_an_array_or_a_string,
@@ -1798,14 +2162,23 @@ main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(bad_keys_are_refused,
                                         setup, teardown),
-        cmocka_unit_test_setup_teardown(no_openssl_error_is_left_after_a_refusal,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            no_openssl_error_is_left_after_a_refusal, setup, teardown),
         cmocka_unit_test_setup_teardown(defaults_and_frees_are_safe,
                                         setup, teardown),
         cmocka_unit_test(reasons_are_stable_text),
         cmocka_unit_test_setup_teardown(hs256_verify_allocates_little,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            allocation_failures_are_reported_and_leak_nothing, setup,
+            teardown),
     };
+
+#if (COUNT_ALLOCS)
+    if (CRYPTO_set_mem_functions(ssl_malloc, ssl_realloc, ssl_free) != 1) {
+        return 1;
+    }
+#endif
 
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
