@@ -14,10 +14,18 @@
 #define NGX_HTTP_KERYU_TOKEN_MAX  8192
 
 
+/* who the caller is, from whichever credentials it presented */
+
 typedef struct {
-    ngx_http_request_t             *r;
-    keryu_jwt_t                    *jwt;
-} ngx_http_keryu_claims_t;
+    ngx_uint_t                      authenticated;
+    const char                     *bad;
+    const char                     *user;
+    size_t                          user_len;
+    const char *const              *roles;
+    const size_t                   *role_lens;
+    size_t                          nroles;
+    keryu_jwt_t                     jwt;
+} ngx_http_keryu_identity_t;
 
 
 static ngx_int_t ngx_http_keryu_rebuild(ngx_http_keryu_main_conf_t *kmcf,
@@ -27,8 +35,13 @@ static int ngx_http_keryu_load(MDB_txn *txn, MDB_dbi dbi,
     size_t errlen);
 static ngx_int_t ngx_http_keryu_token(ngx_http_request_t *r,
     ngx_http_keryu_loc_conf_t *klcf, ngx_str_t *token);
+static ngx_int_t ngx_http_keryu_identify(ngx_http_request_t *r,
+    ngx_http_keryu_loc_conf_t *klcf, ngx_http_keryu_state_t *state,
+    ngx_http_keryu_identity_t *id);
+static ngx_table_elt_t *ngx_http_keryu_header(ngx_http_request_t *r,
+    ngx_str_t *name);
 static ngx_int_t ngx_http_keryu_set_identity(ngx_http_request_t *r,
-    ngx_http_keryu_ctx_t *ctx, keryu_jwt_t *jwt);
+    ngx_http_keryu_ctx_t *ctx, ngx_http_keryu_identity_t *id);
 static int ngx_http_keryu_claim_has(void *data, const char *claim,
     size_t claim_len, const char *value, size_t value_len);
 static ngx_int_t ngx_http_keryu_deny(ngx_http_request_t *r,
@@ -69,17 +82,14 @@ static ngx_http_variable_t  ngx_http_keryu_vars[] = {
 ngx_int_t
 ngx_http_keryu_access_handler(ngx_http_request_t *r)
 {
-    ngx_int_t                    rc, authenticated, deflt;
-    const char                  *bad;
-    ngx_str_t                    token, shadow;
-    keryu_jwt_t                  jwt;
-    keryu_jwt_opts_t             opts;
+    ngx_int_t                    deflt;
+    ngx_str_t                    shadow;
     struct sockaddr_in          *sin;
     const keryu_block_t         *block;
     ngx_http_keryu_ctx_t        *ctx;
     keryu_policy_req_t           req;
-    ngx_http_keryu_claims_t      claims;
     ngx_http_keryu_state_t      *state;
+    ngx_http_keryu_identity_t    id;
     keryu_policy_decision_t      d;
     ngx_http_keryu_loc_conf_t   *klcf;
     ngx_http_keryu_main_conf_t  *kmcf;
@@ -154,47 +164,22 @@ ngx_http_keryu_access_handler(ngx_http_request_t *r)
         }
     }
 
-    ngx_memzero(&jwt, sizeof(keryu_jwt_t));
-    authenticated = 0;
-    bad = NULL;
+    ngx_memzero(&id, sizeof(ngx_http_keryu_identity_t));
 
-    if (ngx_http_keryu_token(r, klcf, &token) == NGX_OK) {
+    if (ngx_http_keryu_identify(r, klcf, state, &id) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
-        ngx_memzero(&opts, sizeof(keryu_jwt_opts_t));
-
-        opts.issuer = (char *) klcf->issuer.data;
-        opts.audience = (char *) klcf->audience.data;
-        opts.roles_claim = (char *) klcf->roles_claim.data;
-        opts.leeway = klcf->leeway;
-        opts.max_len = NGX_HTTP_KERYU_TOKEN_MAX;
-
-        rc = keryu_jwt_verify(state->keys, &opts, (char *) token.data,
-                              token.len, ngx_time(), &jwt);
-
-        /*
-         * bad credentials grant nothing: the request goes on as anonymous,
-         * and the reason answers it if it is refused for want of them
-         */
-
-        if (rc != KERYU_JWT_OK) {
-            keryu_jwt_free(&jwt);
-            ngx_memzero(&jwt, sizeof(keryu_jwt_t));
-            bad = keryu_jwt_reason(rc);
-            goto anonymous;
-        }
-
-        if (ngx_http_keryu_set_identity(r, ctx, &jwt) != NGX_OK) {
-            keryu_jwt_free(&jwt);
+    if (id.authenticated) {
+        if (ngx_http_keryu_set_identity(r, ctx, &id) != NGX_OK) {
+            keryu_jwt_free(&id.jwt);
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        authenticated = 1;
-
-        block = keryu_blocklist_user(state->blocks, (char *) ctx->user.data,
-                                     ctx->user.len,
+        block = keryu_blocklist_user(state->blocks, id.user, id.user_len,
                                      (uint64_t) ngx_time() * 1000000);
         if (block) {
-            keryu_jwt_free(&jwt);
+            keryu_jwt_free(&id.jwt);
             ngx_str_set(&ctx->rule, "block");
             return ngx_http_keryu_deny(r, klcf, ctx, NGX_HTTP_FORBIDDEN,
                                        KERYU_EVENT_PERMISSION_DENIED,
@@ -202,7 +187,6 @@ ngx_http_keryu_access_handler(ngx_http_request_t *r)
         }
     }
 
-anonymous:
 
     req.method = (char *) r->method_name.data;
     req.method_len = r->method_name.len;
@@ -210,24 +194,24 @@ anonymous:
     req.host_len = r->headers_in.server.len;
     req.path = (char *) r->uri.data;
     req.path_len = r->uri.len;
-    req.authenticated = authenticated;
+    req.authenticated = id.authenticated;
 
-    if (authenticated) {
-        req.user = jwt.sub;
-        req.user_len = jwt.sub_len;
-        req.roles = jwt.roles;
-        req.role_lens = jwt.role_lens;
-        req.nroles = jwt.nroles;
+    if (id.authenticated) {
+        req.user = id.user;
+        req.user_len = id.user_len;
+        req.roles = id.roles;
+        req.role_lens = id.role_lens;
+        req.nroles = id.nroles;
 
-        claims.r = r;
-        claims.jwt = &jwt;
-        req.claim_has = ngx_http_keryu_claim_has;
-        req.claim_ctx = &claims;
+        if (id.jwt.sub) {
+            req.claim_has = ngx_http_keryu_claim_has;
+            req.claim_ctx = &id.jwt;
+        }
     }
 
     keryu_policy_eval(state->policies, &req, &d);
 
-    keryu_jwt_free(&jwt);
+    keryu_jwt_free(&id.jwt);
 
     ngx_str_null(&shadow);
 
@@ -290,10 +274,10 @@ anonymous:
 
     /* credentials might have helped only where no rule refused outright */
 
-    if (deflt && !authenticated) {
+    if (deflt && !id.authenticated) {
         return ngx_http_keryu_deny(r, klcf, ctx, NGX_HTTP_UNAUTHORIZED,
                                    KERYU_EVENT_AUTH_FAILURE,
-                                   bad ? bad : "no credentials");
+                                   id.bad ? id.bad : "no credentials");
     }
 
     return ngx_http_keryu_deny(r, klcf, ctx, NGX_HTTP_FORBIDDEN,
@@ -394,6 +378,7 @@ ngx_http_keryu_rebuild(ngx_http_keryu_main_conf_t *kmcf, MDB_txn *txn,
     int                        rc;
     char                       err[256];
     ngx_uint_t                 i;
+    keryu_apikeys_t           *apikeys;
     keryu_jwt_keys_t          *keys;
     keryu_policy_set_t        *set;
     ngx_http_keryu_pem_key_t  *pk;
@@ -442,11 +427,18 @@ ngx_http_keryu_rebuild(ngx_http_keryu_main_conf_t *kmcf, MDB_txn *txn,
         goto failed;
     }
 
+    apikeys = keryu_apikeys_load(&kmcf->store, txn, &rc, err, sizeof(err));
+    if (apikeys == NULL) {
+        goto failed;
+    }
+
     keryu_policy_set_free(kmcf->state.policies);
     keryu_jwt_keys_free(kmcf->state.keys);
+    keryu_apikeys_free(kmcf->state.apikeys);
 
     kmcf->state.policies = set;
     kmcf->state.keys = keys;
+    kmcf->state.apikeys = apikeys;
 
     ngx_log_error(NGX_LOG_INFO, log, 0,
                   "keryu policies version %uL loaded: %uz rules, %uz keys",
@@ -528,12 +520,119 @@ ngx_http_keryu_state_free(ngx_http_keryu_state_t *state)
 
     keryu_policy_set_free(state->policies);
     keryu_jwt_keys_free(state->keys);
+    keryu_apikeys_free(state->apikeys);
     keryu_blocklist_free(state->blocks);
 
     state->policies = NULL;
     state->keys = NULL;
+    state->apikeys = NULL;
     state->blocks = NULL;
     state->ready = 0;
+}
+
+
+/*
+ * The first credentials the caller presents decide: a token, then an API
+ * key.  Bad ones grant nothing: the request goes on as anonymous, and
+ * their fault answers it if it is refused for want of credentials.
+ */
+
+static ngx_int_t
+ngx_http_keryu_identify(ngx_http_request_t *r,
+    ngx_http_keryu_loc_conf_t *klcf, ngx_http_keryu_state_t *state,
+    ngx_http_keryu_identity_t *id)
+{
+    int                     rc;
+    ngx_str_t               token;
+    ngx_table_elt_t        *h;
+    keryu_jwt_opts_t        opts;
+    const keryu_apikey_t   *key;
+
+    if (ngx_http_keryu_token(r, klcf, &token) == NGX_OK) {
+
+        ngx_memzero(&opts, sizeof(keryu_jwt_opts_t));
+
+        opts.issuer = (char *) klcf->issuer.data;
+        opts.audience = (char *) klcf->audience.data;
+        opts.roles_claim = (char *) klcf->roles_claim.data;
+        opts.leeway = klcf->leeway;
+        opts.max_len = NGX_HTTP_KERYU_TOKEN_MAX;
+
+        rc = keryu_jwt_verify(state->keys, &opts, (char *) token.data,
+                              token.len, ngx_time(), &id->jwt);
+
+        if (rc != KERYU_JWT_OK) {
+            keryu_jwt_free(&id->jwt);
+            ngx_memzero(&id->jwt, sizeof(keryu_jwt_t));
+            id->bad = keryu_jwt_reason(rc);
+            return NGX_OK;
+        }
+
+        id->authenticated = 1;
+        id->user = id->jwt.sub;
+        id->user_len = id->jwt.sub_len;
+        id->roles = (const char *const *) id->jwt.roles;
+        id->role_lens = id->jwt.role_lens;
+        id->nroles = id->jwt.nroles;
+
+        return NGX_OK;
+    }
+
+    if (klcf->apikey_header.len == 0) {
+        return NGX_OK;
+    }
+
+    h = ngx_http_keryu_header(r, &klcf->apikey_header);
+    if (h == NULL) {
+        return NGX_OK;
+    }
+
+    key = keryu_apikeys_find(state->apikeys, (char *) h->value.data,
+                             h->value.len, ngx_time());
+    if (key == NULL) {
+        id->bad = "invalid api key";
+        return NGX_OK;
+    }
+
+    id->authenticated = 1;
+    id->user = key->name;
+    id->user_len = key->name_len;
+    id->roles = key->roles;
+    id->role_lens = key->role_lens;
+    id->nroles = key->nroles;
+
+    return NGX_OK;
+}
+
+
+static ngx_table_elt_t *
+ngx_http_keryu_header(ngx_http_request_t *r, ngx_str_t *name)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return NULL;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == name->len
+            && ngx_strncasecmp(h[i].key.data, name->data, name->len) == 0)
+        {
+            return &h[i];
+        }
+    }
 }
 
 
@@ -578,24 +677,24 @@ ngx_http_keryu_token(ngx_http_request_t *r, ngx_http_keryu_loc_conf_t *klcf,
 
 static ngx_int_t
 ngx_http_keryu_set_identity(ngx_http_request_t *r, ngx_http_keryu_ctx_t *ctx,
-    keryu_jwt_t *jwt)
+    ngx_http_keryu_identity_t *id)
 {
     u_char      *p;
     size_t       len;
     ngx_uint_t   i;
 
-    ctx->user.len = jwt->sub_len;
-    ctx->user.data = ngx_pnalloc(r->pool, jwt->sub_len);
+    ctx->user.len = id->user_len;
+    ctx->user.data = ngx_pnalloc(r->pool, id->user_len);
     if (ctx->user.data == NULL) {
         return NGX_ERROR;
     }
 
-    ngx_memcpy(ctx->user.data, jwt->sub, jwt->sub_len);
+    ngx_memcpy(ctx->user.data, id->user, id->user_len);
 
     len = 0;
 
-    for (i = 0; i < jwt->nroles; i++) {
-        len += jwt->role_lens[i] + 1;
+    for (i = 0; i < id->nroles; i++) {
+        len += id->role_lens[i] + 1;
     }
 
     if (len == 0) {
@@ -609,12 +708,12 @@ ngx_http_keryu_set_identity(ngx_http_request_t *r, ngx_http_keryu_ctx_t *ctx,
 
     p = ctx->roles.data;
 
-    for (i = 0; i < jwt->nroles; i++) {
+    for (i = 0; i < id->nroles; i++) {
         if (i) {
             *p++ = ',';
         }
 
-        p = ngx_cpymem(p, jwt->roles[i], jwt->role_lens[i]);
+        p = ngx_cpymem(p, id->roles[i], id->role_lens[i]);
     }
 
     ctx->roles.len = p - ctx->roles.data;
@@ -627,10 +726,7 @@ static int
 ngx_http_keryu_claim_has(void *data, const char *claim, size_t claim_len,
     const char *value, size_t value_len)
 {
-    ngx_http_keryu_claims_t  *claims = data;
-
-    return keryu_jwt_claim_has(claims->jwt, claim, claim_len, value,
-                               value_len);
+    return keryu_jwt_claim_has(data, claim, claim_len, value, value_len);
 }
 
 

@@ -364,6 +364,7 @@ ngx_http_keryu_create_loc_conf(ngx_conf_t *cf)
      * set by ngx_pcalloc():
      *
      *     klcf->cookie = { 0, NULL };
+     *     klcf->apikey_header = { 0, NULL };
      *     klcf->issuer = { 0, NULL };
      *     klcf->audience = { 0, NULL };
      *     klcf->roles_claim = { 0, NULL };
@@ -401,6 +402,7 @@ ngx_http_keryu_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->sources, prev->sources,
                               NGX_HTTP_KERYU_BEARER);
     ngx_conf_merge_str_value(conf->cookie, prev->cookie, "");
+    ngx_conf_merge_str_value(conf->apikey_header, prev->apikey_header, "");
     ngx_conf_merge_str_value(conf->issuer, prev->issuer, "");
     ngx_conf_merge_str_value(conf->audience, prev->audience, "");
     ngx_conf_merge_str_value(conf->roles_claim, prev->roles_claim, "roles");
@@ -488,6 +490,14 @@ ngx_http_keryu_identity(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             klcf->sources |= NGX_HTTP_KERYU_COOKIE;
             klcf->cookie.len = value[i].len - 7;
             klcf->cookie.data = value[i].data + 7;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "apikey=", 7) == 0
+            && value[i].len > 7)
+        {
+            klcf->apikey_header.len = value[i].len - 7;
+            klcf->apikey_header.data = value[i].data + 7;
             continue;
         }
 

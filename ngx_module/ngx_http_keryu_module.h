@@ -17,6 +17,7 @@
 #include "keryu_jwt.h"
 #include "keryu_policy.h"
 #include "keryu_blocklist.h"
+#include "keryu_apikeys.h"
 
 
 #define NGX_HTTP_KERYU_STAGING_SIZE  (1024 * 1024)
@@ -65,6 +66,7 @@ typedef struct {
     ngx_flag_t                      ready;
     keryu_policy_set_t             *policies;
     keryu_jwt_keys_t               *keys;
+    keryu_apikeys_t                *apikeys;
     keryu_blocklist_t              *blocks;
     MDB_txn                        *txn;
 } ngx_http_keryu_state_t;
@@ -107,6 +109,7 @@ typedef struct {
     ngx_uint_t                      deny_log_level;
     ngx_uint_t                      sources;
     ngx_str_t                       cookie;
+    ngx_str_t                       apikey_header;
     ngx_str_t                       issuer;
     ngx_str_t                       audience;
     ngx_str_t                       roles_claim;

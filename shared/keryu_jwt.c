@@ -822,6 +822,20 @@ keryu_jwt_claim_has(const keryu_jwt_t *jwt, const char *claim,
 }
 
 
+size_t
+keryu_jwt_base64url_size(size_t len)
+{
+    return keryu_jwt_b64_size(len);
+}
+
+
+int
+keryu_jwt_base64url_decode(const char *src, size_t len, uint8_t *dst)
+{
+    return keryu_jwt_b64_decode(src, len, dst);
+}
+
+
 static void
 keryu_jwt_err(char *err, size_t errlen, const char *fmt, ...)
 {

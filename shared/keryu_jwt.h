@@ -207,4 +207,16 @@ int keryu_jwt_claim_has(const keryu_jwt_t *jwt, const char *claim,
     size_t claim_len, const char *value, size_t value_len);
 
 
+/**
+ * Strict base64url, as tokens use it: the URL-safe alphabet only, no
+ * padding, and the unused bits of the last digit zero, so that a byte
+ * string has one encoding.  keryu_jwt_base64url_size() is the decoded
+ * size of len digits; keryu_jwt_base64url_decode() writes that many bytes
+ * to dst and returns 0, or -1 for anything else.  Other users of
+ * base64url in shared code (keryu_sign.c) go through these two.
+ */
+size_t keryu_jwt_base64url_size(size_t len);
+int keryu_jwt_base64url_decode(const char *src, size_t len, uint8_t *dst);
+
+
 #endif /* _KERYU_JWT_H_INCLUDED_ */

@@ -159,6 +159,16 @@ keryu_store_init_schema(keryu_store_t *st)
         goto txn_abort;
     }
 
+    rc = mdb_dbi_open(txn, "clients", MDB_CREATE, &st->clients);
+    if (rc != 0) {
+        goto txn_abort;
+    }
+
+    rc = mdb_dbi_open(txn, "nonces", MDB_CREATE, &st->nonces);
+    if (rc != 0) {
+        goto txn_abort;
+    }
+
     rc = keryu_store_meta_get(st, txn, "schema", &schema);
     if (rc != 0) {
         goto txn_abort;

@@ -23,8 +23,9 @@
  *          overflow      records lost because writers could not stage them
  *          failed        records lost because a write transaction failed
  *          consumer_seq  the newest sequence number keryud has stored
- *          config_version  raised by every change to policies, keys or
- *                        apikeys; readers rebuild what they compiled
+ *          config_version  raised by every change to policies, keys,
+ *                        apikeys or clients; readers rebuild what they
+ *                        compiled
  *          block_version raised by every change to blocks
  *
  *   policies  key: the policy's name
@@ -39,6 +40,18 @@
  *          value: a JSON object {"name", "roles", "expires_at",
  *          "created_at"}, times in epoch seconds, "expires_at" null for
  *          a key that does not expire
+ *
+ *   clients  key: a client id, for signed requests (keryu_sign.h)
+ *          value: a JSON object {"id", "secret", "roles", "created_at"}:
+ *          "id" equal to the key, "secret" base64url without padding of
+ *          at least 32 raw bytes, "roles" an array of strings, the time
+ *          in epoch seconds
+ *
+ *   nonces key: a client id, a zero byte, and a nonce of a signed
+ *          request, the replay cache (keryu_sign_nonce())
+ *          value: the request's timestamp, 8 bytes little-endian epoch
+ *          seconds; pruned by the writers themselves, it holds no
+ *          configuration and raises no version
  *
  *   blocks key: KERYU_BLOCK_ADDR, a prefix length and 16 address bytes
  *          masked to it (IPv4 as ::ffff:a.b.c.d, its prefix plus 96); or
@@ -90,6 +103,8 @@ typedef struct {
     MDB_dbi             keys;
     MDB_dbi             apikeys;
     MDB_dbi             blocks;
+    MDB_dbi             clients;
+    MDB_dbi             nonces;
 } keryu_store_t;
 
 

@@ -11,6 +11,8 @@
  *   block list | block delete (--ip ADDR[/PREFIX] | --user NAME)
  *   apikey create --name NAME --role ROLE [--role ROLE ...] [--ttl DURATION]
  *   apikey list | apikey revoke NAME
+ *   client add --id ID --role ROLE [--role ROLE ...] --secret-file PATH
+ *   client list | client delete ID
  *
  * Secrets never reach stdout once stored: "key list" shows the key id,
  * algorithm and creation time, and an API key is printed once, when it is
@@ -42,6 +44,7 @@
 #include "keryud.h"
 #include "admin.h"
 #include "json.h"
+#include "keryu_apikeys.h"
 
 
 #define ADMIN_KID_MAX        128
@@ -109,6 +112,11 @@ static int admin_apikey_list(conf_t *cf);
 static int admin_apikey_revoke(conf_t *cf, const char *name);
 static int admin_apikey_find(keryu_store_t *st, MDB_txn *txn,
     const char *name, uint8_t hash[SHA256_DIGEST_LENGTH]);
+static int admin_client(conf_t *cf, int argc, char **argv);
+static int admin_client_add(conf_t *cf, const char *id, const char **roles,
+    size_t nroles, const char *secret_file);
+static int admin_client_list(conf_t *cf);
+static int admin_client_delete(conf_t *cf, const char *id);
 static int admin_open(conf_t *cf, keryu_store_t *st, unsigned flags,
     MDB_txn **txn);
 static int admin_commit(keryu_store_t *st, MDB_txn *txn);
@@ -142,6 +150,10 @@ admin_main(conf_t *cf, int argc, char **argv)
 
     if (strcmp(argv[0], "apikey") == 0) {
         return admin_apikey(cf, argc - 1, argv + 1);
+    }
+
+    if (strcmp(argv[0], "client") == 0) {
+        return admin_client(cf, argc - 1, argv + 1);
     }
 
     return ADMIN_USAGE;
@@ -1458,6 +1470,341 @@ admin_apikey_find(keryu_store_t *st, MDB_txn *txn, const char *name,
     mdb_cursor_close(cur);
 
     return rc;
+}
+
+
+/* clients of signed requests (keryu_sign.h) */
+
+static int
+admin_client(conf_t *cf, int argc, char **argv)
+{
+    int          i;
+    size_t       k, m, n;
+    const char  *id, *secret_file, *roles[ADMIN_ROLES_MAX];
+
+    if (strcmp(argv[0], "list") == 0) {
+        return argc == 1 ? admin_client_list(cf) : ADMIN_USAGE;
+    }
+
+    if (strcmp(argv[0], "delete") == 0) {
+        return argc == 2 ? admin_client_delete(cf, argv[1]) : ADMIN_USAGE;
+    }
+
+    if (strcmp(argv[0], "add") != 0) {
+        return ADMIN_USAGE;
+    }
+
+    id = NULL;
+    secret_file = NULL;
+    n = 0;
+
+    for (i = 1; i < argc; i += 2) {
+        if (i + 1 == argc) {
+            return ADMIN_USAGE;
+        }
+
+        if (strcmp(argv[i], "--id") == 0 && id == NULL) {
+            id = argv[i + 1];
+
+        } else if (strcmp(argv[i], "--secret-file") == 0
+                   && secret_file == NULL)
+        {
+            secret_file = argv[i + 1];
+
+        } else if (strcmp(argv[i], "--role") == 0) {
+            if (n == ADMIN_ROLES_MAX) {
+                fprintf(stderr, "keryud: more than %d roles\n",
+                        ADMIN_ROLES_MAX);
+                return 1;
+            }
+
+            roles[n++] = argv[i + 1];
+
+        } else {
+            return ADMIN_USAGE;
+        }
+    }
+
+    if (id == NULL || secret_file == NULL || n == 0) {
+        return ADMIN_USAGE;
+    }
+
+    if (!token_name_valid(id)) {
+        fprintf(stderr, "keryud: invalid client id \"%s\", expecting 1 to %d "
+                "of A-Z a-z 0-9 . _ -\n", id, TOKEN_NAME_MAX);
+        return 1;
+    }
+
+    for (k = 0; k < n; k++) {
+        if (!token_name_valid(roles[k])) {
+            fprintf(stderr, "keryud: invalid role \"%s\", expecting 1 to %d "
+                    "of A-Z a-z 0-9 . _ -\n", roles[k], TOKEN_NAME_MAX);
+            return 1;
+        }
+
+        for (m = 0; m < k; m++) {
+            if (strcmp(roles[m], roles[k]) == 0) {
+                fprintf(stderr, "keryud: role \"%s\" given twice\n",
+                        roles[k]);
+                return 1;
+            }
+        }
+    }
+
+    return admin_client_add(cf, id, roles, n, secret_file);
+}
+
+
+/*
+ * the secret is the file's bytes, as for an HS256 key: 32 to
+ * ADMIN_SECRET_MAX of them, one trailing newline dropped
+ */
+
+static int
+admin_client_add(conf_t *cf, const char *id, const char **roles,
+    size_t nroles, const char *secret_file)
+{
+    int             rc, status;
+    char            b64[4 * ((ADMIN_SECRET_MAX + 2) / 3) + 1];
+    size_t          i, len, b64_len;
+    json_t         *j;
+    uint8_t         secret[ADMIN_SECRET_MAX + 1];
+    MDB_val         key, val;
+    MDB_txn        *txn;
+    const uint8_t  *buf;
+    keryu_store_t   st;
+
+    status = 1;
+    j = NULL;
+    b64_len = 0;
+
+    if (admin_secret_read(secret_file, secret, &len) == -1) {
+        goto wipe;
+    }
+
+    b64_len = admin_base64url(b64, secret, len);
+
+    j = json_new();
+    if (j == NULL) {
+        fprintf(stderr, "keryud: out of memory\n");
+        goto wipe;
+    }
+
+    json_map_open(j);
+    json_key(j, "id");
+    json_cstring(j, id);
+    json_key(j, "secret");
+    json_string(j, (uint8_t *) b64, b64_len);
+    json_key(j, "roles");
+    json_array_open(j);
+
+    for (i = 0; i < nroles; i++) {
+        json_cstring(j, roles[i]);
+    }
+
+    json_array_close(j);
+    json_key(j, "created_at");
+    json_uint(j, (uint64_t) time(NULL));
+    json_map_close(j);
+
+    if (admin_json(j, &buf, &len) == -1) {
+        goto wipe;
+    }
+
+    if (admin_open(cf, &st, 0, &txn) == -1) {
+        goto wipe;
+    }
+
+    key.mv_size = strlen(id);
+    key.mv_data = (void *) id;
+
+    rc = mdb_get(txn, st.clients, &key, &val);
+
+    if (rc == 0) {
+        fprintf(stderr, "keryud: client \"%s\" exists already\n", id);
+        goto txn_abort;
+    }
+
+    if (rc != MDB_NOTFOUND) {
+        goto failed;
+    }
+
+    val.mv_size = len;
+    val.mv_data = (void *) buf;
+
+    rc = keryu_store_change(&st, txn, st.clients, &key, &val,
+                            KERYU_META_CONFIG_VERSION);
+    if (rc != 0) {
+        goto failed;
+    }
+
+    if (admin_commit(&st, txn) == 0) {
+        printf("client %s added\n", id);
+        status = 0;
+    }
+
+    goto wipe;
+
+failed:
+
+    fprintf(stderr, "keryud: client add failed: %s\n",
+            keryu_store_strerror(rc));
+
+txn_abort:
+
+    mdb_txn_abort(txn);
+    keryu_store_close(&st);
+
+wipe:
+
+    if (j && json_result(j, &buf, &len) == 0) {
+        OPENSSL_cleanse((void *) buf, len);
+    }
+
+    json_free(j);
+
+    OPENSSL_cleanse(secret, sizeof(secret));
+    OPENSSL_cleanse(b64, sizeof(b64));
+
+    return status;
+}
+
+
+static int
+admin_client_list(conf_t *cf)
+{
+    int                  rc;
+    char                *text, id[ADMIN_ESC_MAX], created[TIME_STR_MAX];
+    char                 roles[ADMIN_ROLES_MAX * (TOKEN_NAME_MAX + 1)];
+    size_t               i, n;
+    MDB_val              key, val;
+    MDB_txn             *txn;
+    MDB_cursor          *cur;
+    keryu_store_t        st;
+    keryu_apikey_rec_t   rec;
+
+    text = malloc(ADMIN_VALUE_MAX + 1);
+    if (text == NULL) {
+        fprintf(stderr, "keryud: out of memory\n");
+        return 1;
+    }
+
+    if (admin_open(cf, &st, MDB_RDONLY, &txn) == -1) {
+        free(text);
+        return 1;
+    }
+
+    rc = mdb_cursor_open(txn, st.clients, &cur);
+    if (rc != 0) {
+        goto failed;
+    }
+
+    printf("%-32s %-32s %s\n", "ID", "ROLES", "CREATED");
+
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+         rc == 0;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
+    {
+        admin_escape(id, key.mv_data,
+                     key.mv_size < KERYU_BLOCK_KEY_MAX ? key.mv_size
+                                                       : KERYU_BLOCK_KEY_MAX);
+
+        /* the secret is read too, and wiped below, but never shown */
+
+        if (val.mv_size > ADMIN_VALUE_MAX
+            || keryu_apikey_rec_parse(&rec, val.mv_data, val.mv_size, text)
+               != 0
+            || !(rec.fields & KERYU_APIKEY_F_CREATED))
+        {
+            printf("%-32s %-32s %s\n", id, "?", "?");
+            continue;
+        }
+
+        roles[0] = '\0';
+        n = 0;
+
+        for (i = 0; i < rec.nroles && i < ADMIN_ROLES_MAX; i++) {
+            if (rec.role_lens[i] > TOKEN_NAME_MAX) {
+                continue;
+            }
+
+            n += (size_t) snprintf(roles + n, sizeof(roles) - n, "%s%s",
+                                   n ? "," : "", rec.roles[i]);
+        }
+
+        admin_time(rec.created_at, created);
+
+        printf("%-32s %-32s %s\n", id, roles, created);
+    }
+
+    mdb_cursor_close(cur);
+
+    if (rc != MDB_NOTFOUND) {
+        goto failed;
+    }
+
+    mdb_txn_abort(txn);
+    keryu_store_close(&st);
+
+    OPENSSL_cleanse(text, ADMIN_VALUE_MAX + 1);
+    free(text);
+
+    return 0;
+
+failed:
+
+    fprintf(stderr, "keryud: client list failed: %s\n", mdb_strerror(rc));
+
+    mdb_txn_abort(txn);
+    keryu_store_close(&st);
+
+    OPENSSL_cleanse(text, ADMIN_VALUE_MAX + 1);
+    free(text);
+
+    return 1;
+}
+
+
+static int
+admin_client_delete(conf_t *cf, const char *id)
+{
+    int             rc;
+    MDB_val         key;
+    MDB_txn        *txn;
+    keryu_store_t   st;
+
+    if (admin_open(cf, &st, 0, &txn) == -1) {
+        return 1;
+    }
+
+    key.mv_size = strlen(id);
+    key.mv_data = (void *) id;
+
+    rc = keryu_store_change(&st, txn, st.clients, &key, NULL,
+                            KERYU_META_CONFIG_VERSION);
+
+    if (rc != 0) {
+        if (rc == MDB_NOTFOUND) {
+            fprintf(stderr, "keryud: no client \"%s\"\n", id);
+
+        } else {
+            fprintf(stderr, "keryud: client delete failed: %s\n",
+                    keryu_store_strerror(rc));
+        }
+
+        mdb_txn_abort(txn);
+        keryu_store_close(&st);
+
+        return 1;
+    }
+
+    if (admin_commit(&st, txn) == -1) {
+        return 1;
+    }
+
+    printf("client %s deleted\n", id);
+
+    return 0;
 }
 
 

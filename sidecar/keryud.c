@@ -10,7 +10,7 @@
  *   keryud -c file token create --role admin|auditor|viewer [--name name]
  *   keryud -c file token list
  *   keryud -c file token revoke name
- *   keryud -c file key|block|apikey ...   (admin.c)
+ *   keryud -c file key|block|apikey|client ...   (admin.c)
  *   keryud -c file policy apply|list|show|delete ...   (policy.c)
  */
 
@@ -88,6 +88,11 @@ usage(void)
             "              [--ttl duration]\n"
             "       keryud -c file apikey list\n"
             "       keryud -c file apikey revoke name\n"
+            "       keryud -c file client add --id id --role role "
+            "[--role role ...]\n"
+            "              --secret-file path\n"
+            "       keryud -c file client list\n"
+            "       keryud -c file client delete id\n"
             "       keryud -c file policy apply file.json\n"
             "       keryud -c file policy list\n"
             "       keryud -c file policy show|delete name\n");
@@ -156,7 +161,8 @@ main(int argc, char **argv)
 
     if (argc != 0 && (strcmp(argv[0], "key") == 0
                       || strcmp(argv[0], "block") == 0
-                      || strcmp(argv[0], "apikey") == 0))
+                      || strcmp(argv[0], "apikey") == 0
+                      || strcmp(argv[0], "client") == 0))
     {
         rc = admin_main(&kd.conf, argc, argv);
 

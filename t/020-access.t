@@ -55,7 +55,13 @@ $ENV{TEST_NGINX_KERYU_STORE} = make_store(
     blocks => [ [ '--ip', '203.0.113.5', '--reason', 'manual test' ],
                 [ '--ip', '198.51.100.0/24' ],
                 [ '--ip', '2001:db8:1::/64' ],
-                [ '--user', 'mallory', '--reason', 'stolen account' ] ]);
+                [ '--user', 'mallory', '--reason', 'stolen account' ] ],
+    apikeys => [ [ '--name', 'ci-runner', '--role', 'admin' ],
+                 [ '--name', 'expired-runner', '--role', 'admin',
+                   '--ttl', '1s' ] ]);
+
+# the second key expires a second after it was made
+sleep 2;
 
 $ENV{TEST_NGINX_KERYU_BAD_STORE} = make_store();
 {
@@ -95,6 +101,8 @@ sub hs {
     audok => hs('alice', aud => 'api'),
     malformed => 'eyJhbGciOiJIUzI1NiJ9.e*30=.c2ln',
     huge => hs('alice', pad => 'x' x 65536),
+    apikey => $apikey{'ci-runner'},
+    expired_apikey => $apikey{'expired-runner'},
 );
 
 repeat_each(2);
@@ -881,3 +889,91 @@ GET /me
 user=[alice] roles=[user]
 --- no_error_log
 [error]
+
+
+
+=== TEST 35: API key from a configured header
+--- http_config
+    keryu_store $TEST_NGINX_KERYU_STORE;
+--- config
+    keryu_access on;
+    keryu_identity bearer apikey=X-Api-Key;
+
+    location / {
+        stub_status;
+        add_header X-Result "$keryu_decision:$keryu_rule:$keryu_user:$keryu_roles"
+                   always;
+    }
+--- request
+GET /admin/x
+--- more_headers eval
+"X-Api-Key: $::tok{apikey}"
+--- response_headers
+X-Result: allow:t-access/admin:ci-runner:admin
+--- no_error_log
+[error]
+
+
+
+=== TEST 36: unknown API key
+--- http_config
+    keryu_store $TEST_NGINX_KERYU_STORE;
+--- config
+    keryu_access on;
+    keryu_identity bearer apikey=X-Api-Key;
+
+    location / {
+        stub_status;
+    }
+--- request
+GET /admin/x
+--- more_headers
+X-Api-Key: kak_not-a-key-that-was-ever-issued-by-keryud-0000
+--- error_code: 401
+--- response_body
+{"error":"unauthorized","reason":"invalid api key"}
+--- error_log
+keryu denied access: invalid api key
+
+
+
+=== TEST 37: expired API key
+--- http_config
+    keryu_store $TEST_NGINX_KERYU_STORE;
+--- config
+    keryu_access on;
+    keryu_identity bearer apikey=X-Api-Key;
+
+    location / {
+        stub_status;
+    }
+--- request
+GET /admin/x
+--- more_headers eval
+"X-Api-Key: $::tok{expired_apikey}"
+--- error_code: 401
+--- response_body
+{"error":"unauthorized","reason":"invalid api key"}
+--- error_log
+keryu denied access: invalid api key
+
+
+
+=== TEST 38: API keys are not read unless configured
+--- http_config
+    keryu_store $TEST_NGINX_KERYU_STORE;
+--- config
+    keryu_access on;
+
+    location / {
+        stub_status;
+    }
+--- request
+GET /admin/x
+--- more_headers eval
+"X-Api-Key: $::tok{apikey}"
+--- error_code: 401
+--- response_body
+{"error":"unauthorized","reason":"no credentials"}
+--- error_log
+keryu denied access: no credentials

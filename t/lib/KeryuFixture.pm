@@ -15,7 +15,10 @@ use File::Temp qw(tempdir);
 use JSON::PP;
 use MIME::Base64 qw(encode_base64);
 
-our @EXPORT = qw(make_store store_cli key_pair jwt b64url);
+our @EXPORT = qw(make_store store_cli key_pair jwt b64url %apikey);
+
+# API keys made by make_store, by name; the store keeps only their hashes
+our %apikey;
 
 our $Top = $ENV{KERYU_TOP}
            || dirname(dirname(dirname(abs_path(__FILE__))));
@@ -64,6 +67,12 @@ sub make_store {
 
     for my $b (@{ $o{blocks} || [] }) {
         store_cli("$dir/store", 'block', 'add', @$b);
+    }
+
+    for my $a (@{ $o{apikeys} || [] }) {
+        my $key = store_cli("$dir/store", 'apikey', 'create', @$a);
+        chomp $key;
+        $apikey{ $a->[1] } = $key;
     }
 
     return "$dir/store";
