@@ -18,6 +18,7 @@
 
 typedef struct {
     ngx_uint_t                      authenticated;
+    ngx_uint_t                      signed_request;
     const char                     *bad;
     const char                     *user;
     size_t                          user_len;
@@ -25,6 +26,10 @@ typedef struct {
     const size_t                   *role_lens;
     size_t                          nroles;
     keryu_jwt_t                     jwt;
+    ngx_str_t                       client;
+    ngx_str_t                       nonce;
+    ngx_str_t                       digest;
+    int64_t                         timestamp;
 } ngx_http_keryu_identity_t;
 
 
@@ -35,6 +40,19 @@ static int ngx_http_keryu_load(MDB_txn *txn, MDB_dbi dbi,
     size_t errlen);
 static ngx_int_t ngx_http_keryu_token(ngx_http_request_t *r,
     ngx_http_keryu_loc_conf_t *klcf, ngx_str_t *token);
+static ngx_int_t ngx_http_keryu_decide(ngx_http_request_t *r,
+    ngx_http_keryu_loc_conf_t *klcf, ngx_http_keryu_ctx_t *ctx,
+    ngx_http_keryu_identity_t *id);
+static ngx_int_t ngx_http_keryu_signature(ngx_http_request_t *r,
+    ngx_http_keryu_loc_conf_t *klcf, ngx_http_keryu_state_t *state,
+    ngx_http_keryu_identity_t *id);
+static ngx_http_keryu_identity_t *ngx_http_keryu_identity_copy(
+    ngx_http_request_t *r, ngx_http_keryu_identity_t *id);
+static void ngx_http_keryu_body_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_keryu_body_digest(ngx_http_request_t *r,
+    keryu_clients_t *clients, char *hex);
+static int ngx_http_keryu_nonce(ngx_http_keryu_main_conf_t *kmcf,
+    ngx_http_keryu_loc_conf_t *klcf, ngx_http_keryu_identity_t *id);
 static ngx_int_t ngx_http_keryu_identify(ngx_http_request_t *r,
     ngx_http_keryu_loc_conf_t *klcf, ngx_http_keryu_state_t *state,
     ngx_http_keryu_identity_t *id);
@@ -82,15 +100,14 @@ static ngx_http_variable_t  ngx_http_keryu_vars[] = {
 ngx_int_t
 ngx_http_keryu_access_handler(ngx_http_request_t *r)
 {
-    ngx_int_t                    deflt;
-    ngx_str_t                    shadow;
+    int                          family;
+    ngx_int_t                    rc;
+    const uint8_t               *addr;
     struct sockaddr_in          *sin;
     const keryu_block_t         *block;
     ngx_http_keryu_ctx_t        *ctx;
-    keryu_policy_req_t           req;
     ngx_http_keryu_state_t      *state;
     ngx_http_keryu_identity_t    id;
-    keryu_policy_decision_t      d;
     ngx_http_keryu_loc_conf_t   *klcf;
     ngx_http_keryu_main_conf_t  *kmcf;
 #if (NGX_HAVE_INET6)
@@ -107,6 +124,13 @@ ngx_http_keryu_access_handler(ngx_http_request_t *r)
     state = &kmcf->state;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_keryu_module);
+
+    if (ctx && ctx->pending) {
+
+        /* back after the body of a signed request was read */
+
+        return ctx->status;
+    }
 
     if (ctx == NULL) {
         ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_keryu_ctx_t));
@@ -128,6 +152,113 @@ ngx_http_keryu_access_handler(ngx_http_request_t *r)
         return ngx_http_keryu_deny(r, klcf, ctx,
                                    NGX_HTTP_SERVICE_UNAVAILABLE,
                                    -1, "policy store unavailable");
+    }
+
+    family = 0;
+    addr = NULL;
+
+    switch (r->connection->sockaddr->sa_family) {
+
+    case AF_INET:
+        sin = (struct sockaddr_in *) r->connection->sockaddr;
+        family = 4;
+        addr = (const uint8_t *) &sin->sin_addr;
+        break;
+
+#if (NGX_HAVE_INET6)
+    case AF_INET6:
+        sin6 = (struct sockaddr_in6 *) r->connection->sockaddr;
+        family = 6;
+        addr = (const uint8_t *) &sin6->sin6_addr;
+        break;
+#endif
+
+    default: /* AF_UNIX */
+        break;
+    }
+
+    if (family) {
+        block = keryu_blocklist_addr(state->blocks, family, addr,
+                                     (uint64_t) ngx_time() * 1000000, NULL);
+
+        if (block) {
+            ngx_str_set(&ctx->rule, "block");
+            return ngx_http_keryu_deny(r, klcf, ctx, NGX_HTTP_FORBIDDEN,
+                                       KERYU_EVENT_PERMISSION_DENIED,
+                                       "blocked address");
+        }
+    }
+
+    ngx_memzero(&id, sizeof(ngx_http_keryu_identity_t));
+
+    if (ngx_http_keryu_identify(r, klcf, state, &id) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (!id.signed_request) {
+        return ngx_http_keryu_decide(r, klcf, ctx, &id);
+    }
+
+    /*
+     * a signed request is the caller's only once its body matches the
+     * digest that was signed, so the body is read first
+     */
+
+    ctx->pending = ngx_http_keryu_identity_copy(r, &id);
+    if (ctx->pending == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->status = NGX_DONE;
+
+    rc = ngx_http_read_client_request_body(r, ngx_http_keryu_body_handler);
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    ngx_http_finalize_request(r, NGX_DONE);
+
+    return NGX_DONE;
+}
+
+
+/* the rest of the decision: user blocks, then the policies */
+
+static ngx_int_t
+ngx_http_keryu_decide(ngx_http_request_t *r, ngx_http_keryu_loc_conf_t *klcf,
+    ngx_http_keryu_ctx_t *ctx, ngx_http_keryu_identity_t *id)
+{
+    ngx_int_t                    deflt;
+    ngx_str_t                    shadow;
+    struct sockaddr_in          *sin;
+    const keryu_block_t         *block;
+    keryu_policy_req_t           req;
+    ngx_http_keryu_state_t      *state;
+    keryu_policy_decision_t      d;
+    ngx_http_keryu_main_conf_t  *kmcf;
+#if (NGX_HAVE_INET6)
+    struct sockaddr_in6         *sin6;
+#endif
+
+    kmcf = ngx_http_get_module_main_conf(r, ngx_http_keryu_module);
+    state = &kmcf->state;
+
+    if (id->authenticated) {
+        if (ngx_http_keryu_set_identity(r, ctx, id) != NGX_OK) {
+            keryu_jwt_free(&id->jwt);
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        block = keryu_blocklist_user(state->blocks, id->user, id->user_len,
+                                     (uint64_t) ngx_time() * 1000000);
+        if (block) {
+            keryu_jwt_free(&id->jwt);
+            ngx_str_set(&ctx->rule, "block");
+            return ngx_http_keryu_deny(r, klcf, ctx, NGX_HTTP_FORBIDDEN,
+                                       KERYU_EVENT_PERMISSION_DENIED,
+                                       "blocked user");
+        }
     }
 
     ngx_memzero(&req, sizeof(keryu_policy_req_t));
@@ -152,66 +283,30 @@ ngx_http_keryu_access_handler(ngx_http_request_t *r)
         break;
     }
 
-    if (req.addr_family) {
-        block = keryu_blocklist_addr(state->blocks, req.addr_family, req.addr,
-                                     (uint64_t) ngx_time() * 1000000, NULL);
-
-        if (block) {
-            ngx_str_set(&ctx->rule, "block");
-            return ngx_http_keryu_deny(r, klcf, ctx, NGX_HTTP_FORBIDDEN,
-                                       KERYU_EVENT_PERMISSION_DENIED,
-                                       "blocked address");
-        }
-    }
-
-    ngx_memzero(&id, sizeof(ngx_http_keryu_identity_t));
-
-    if (ngx_http_keryu_identify(r, klcf, state, &id) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (id.authenticated) {
-        if (ngx_http_keryu_set_identity(r, ctx, &id) != NGX_OK) {
-            keryu_jwt_free(&id.jwt);
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        block = keryu_blocklist_user(state->blocks, id.user, id.user_len,
-                                     (uint64_t) ngx_time() * 1000000);
-        if (block) {
-            keryu_jwt_free(&id.jwt);
-            ngx_str_set(&ctx->rule, "block");
-            return ngx_http_keryu_deny(r, klcf, ctx, NGX_HTTP_FORBIDDEN,
-                                       KERYU_EVENT_PERMISSION_DENIED,
-                                       "blocked user");
-        }
-    }
-
-
     req.method = (char *) r->method_name.data;
     req.method_len = r->method_name.len;
     req.host = (char *) r->headers_in.server.data;
     req.host_len = r->headers_in.server.len;
     req.path = (char *) r->uri.data;
     req.path_len = r->uri.len;
-    req.authenticated = id.authenticated;
+    req.authenticated = id->authenticated;
 
-    if (id.authenticated) {
-        req.user = id.user;
-        req.user_len = id.user_len;
-        req.roles = id.roles;
-        req.role_lens = id.role_lens;
-        req.nroles = id.nroles;
+    if (id->authenticated) {
+        req.user = id->user;
+        req.user_len = id->user_len;
+        req.roles = id->roles;
+        req.role_lens = id->role_lens;
+        req.nroles = id->nroles;
 
-        if (id.jwt.sub) {
+        if (id->jwt.sub) {
             req.claim_has = ngx_http_keryu_claim_has;
-            req.claim_ctx = &id.jwt;
+            req.claim_ctx = &id->jwt;
         }
     }
 
     keryu_policy_eval(state->policies, &req, &d);
 
-    keryu_jwt_free(&id.jwt);
+    keryu_jwt_free(&id->jwt);
 
     ngx_str_null(&shadow);
 
@@ -274,10 +369,10 @@ ngx_http_keryu_access_handler(ngx_http_request_t *r)
 
     /* credentials might have helped only where no rule refused outright */
 
-    if (deflt && !id.authenticated) {
+    if (deflt && !id->authenticated) {
         return ngx_http_keryu_deny(r, klcf, ctx, NGX_HTTP_UNAUTHORIZED,
                                    KERYU_EVENT_AUTH_FAILURE,
-                                   id.bad ? id.bad : "no credentials");
+                                   id->bad ? id->bad : "no credentials");
     }
 
     return ngx_http_keryu_deny(r, klcf, ctx, NGX_HTTP_FORBIDDEN,
@@ -378,6 +473,7 @@ ngx_http_keryu_rebuild(ngx_http_keryu_main_conf_t *kmcf, MDB_txn *txn,
     int                        rc;
     char                       err[256];
     ngx_uint_t                 i;
+    keryu_clients_t           *clients;
     keryu_apikeys_t           *apikeys;
     keryu_jwt_keys_t          *keys;
     keryu_policy_set_t        *set;
@@ -432,13 +528,21 @@ ngx_http_keryu_rebuild(ngx_http_keryu_main_conf_t *kmcf, MDB_txn *txn,
         goto failed;
     }
 
+    clients = keryu_clients_load(&kmcf->store, txn, &rc, err, sizeof(err));
+    if (clients == NULL) {
+        keryu_apikeys_free(apikeys);
+        goto failed;
+    }
+
     keryu_policy_set_free(kmcf->state.policies);
     keryu_jwt_keys_free(kmcf->state.keys);
     keryu_apikeys_free(kmcf->state.apikeys);
+    keryu_clients_free(kmcf->state.clients);
 
     kmcf->state.policies = set;
     kmcf->state.keys = keys;
     kmcf->state.apikeys = apikeys;
+    kmcf->state.clients = clients;
 
     ngx_log_error(NGX_LOG_INFO, log, 0,
                   "keryu policies version %uL loaded: %uz rules, %uz keys",
@@ -521,19 +625,21 @@ ngx_http_keryu_state_free(ngx_http_keryu_state_t *state)
     keryu_policy_set_free(state->policies);
     keryu_jwt_keys_free(state->keys);
     keryu_apikeys_free(state->apikeys);
+    keryu_clients_free(state->clients);
     keryu_blocklist_free(state->blocks);
 
     state->policies = NULL;
     state->keys = NULL;
     state->apikeys = NULL;
+    state->clients = NULL;
     state->blocks = NULL;
     state->ready = 0;
 }
 
 
 /*
- * The first credentials the caller presents decide: a token, then an API
- * key.  Bad ones grant nothing: the request goes on as anonymous, and
+ * The first credentials the caller presents decide: a token, a request
+ * signature, then an API key.  Bad ones grant nothing: the request goes on as anonymous, and
  * their fault answers it if it is refused for want of credentials.
  */
 
@@ -578,6 +684,13 @@ ngx_http_keryu_identify(ngx_http_request_t *r,
         return NGX_OK;
     }
 
+    if (klcf->sources & NGX_HTTP_KERYU_SIGNED) {
+        rc = ngx_http_keryu_signature(r, klcf, state, id);
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
+    }
+
     if (klcf->apikey_header.len == 0) {
         return NGX_OK;
     }
@@ -602,6 +715,274 @@ ngx_http_keryu_identify(ngx_http_request_t *r,
     id->nroles = key->nroles;
 
     return NGX_OK;
+}
+
+
+/*
+ * checks the signature headers; the body digest and the nonce are checked
+ * once the body is read
+ */
+
+static ngx_int_t
+ngx_http_keryu_signature(ngx_http_request_t *r,
+    ngx_http_keryu_loc_conf_t *klcf, ngx_http_keryu_state_t *state,
+    ngx_http_keryu_identity_t *id)
+{
+    int                    rc;
+    ngx_uint_t             i;
+    ngx_str_t             *v[5];
+    ngx_table_elt_t       *h;
+    keryu_sign_req_t       sr;
+    const keryu_apikey_t  *client;
+
+    static ngx_str_t       names[] = {
+        ngx_string("X-Keryu-Signature"),
+        ngx_string("X-Keryu-Client"),
+        ngx_string("X-Keryu-Timestamp"),
+        ngx_string("X-Keryu-Nonce"),
+        ngx_string("X-Keryu-Content-SHA256")
+    };
+
+    for (i = 0; i < 5; i++) {
+        h = ngx_http_keryu_header(r, &names[i]);
+
+        if (h == NULL) {
+            if (i == 0) {
+                return NGX_DECLINED;
+            }
+
+            id->bad = keryu_sign_reason(KERYU_SIGN_MALFORMED);
+            return NGX_OK;
+        }
+
+        v[i] = &h->value;
+    }
+
+    ngx_memzero(&sr, sizeof(keryu_sign_req_t));
+
+    sr.method = (char *) r->method_name.data;
+    sr.method_len = r->method_name.len;
+    sr.path = (char *) r->unparsed_uri.data;
+    sr.path_len = r->args_start ? (size_t) (r->args_start - 1
+                                            - r->unparsed_uri.data)
+                                : r->unparsed_uri.len;
+    sr.query = (char *) r->args.data;
+    sr.query_len = r->args.len;
+    sr.signature = (char *) v[0]->data;
+    sr.signature_len = v[0]->len;
+    sr.client = (char *) v[1]->data;
+    sr.client_len = v[1]->len;
+    sr.timestamp = (char *) v[2]->data;
+    sr.timestamp_len = v[2]->len;
+    sr.nonce = (char *) v[3]->data;
+    sr.nonce_len = v[3]->len;
+    sr.content_sha256 = (char *) v[4]->data;
+    sr.content_sha256_len = v[4]->len;
+
+    rc = keryu_sign_verify(state->clients, &sr, ngx_time(), klcf->skew,
+                           &client);
+    if (rc != KERYU_SIGN_OK) {
+        id->bad = keryu_sign_reason(rc);
+        return NGX_OK;
+    }
+
+    id->signed_request = 1;
+    id->user = client->name;
+    id->user_len = client->name_len;
+    id->roles = client->roles;
+    id->role_lens = client->role_lens;
+    id->nroles = client->nroles;
+    id->client = *v[1];
+    id->nonce = *v[3];
+    id->digest = *v[4];
+    id->timestamp = ngx_atotm(v[2]->data, v[2]->len);
+
+    return NGX_OK;
+}
+
+
+/* what must outlive a rebuild of the tables while the body is read */
+
+static ngx_http_keryu_identity_t *
+ngx_http_keryu_identity_copy(ngx_http_request_t *r,
+    ngx_http_keryu_identity_t *id)
+{
+    char                        *user, **roles;
+    size_t                      *lens;
+    ngx_uint_t                   i;
+    ngx_http_keryu_identity_t   *copy;
+
+    copy = ngx_palloc(r->pool, sizeof(ngx_http_keryu_identity_t));
+    if (copy == NULL) {
+        return NULL;
+    }
+
+    *copy = *id;
+
+    user = ngx_pnalloc(r->pool, id->user_len + 1);
+    roles = ngx_palloc(r->pool, (id->nroles + 1) * sizeof(char *));
+    lens = ngx_palloc(r->pool, (id->nroles + 1) * sizeof(size_t));
+
+    if (user == NULL || roles == NULL || lens == NULL) {
+        return NULL;
+    }
+
+    ngx_memcpy(user, id->user, id->user_len);
+    copy->user = user;
+
+    for (i = 0; i < id->nroles; i++) {
+        lens[i] = id->role_lens[i];
+        roles[i] = ngx_pnalloc(r->pool, lens[i]);
+        if (roles[i] == NULL) {
+            return NULL;
+        }
+
+        ngx_memcpy(roles[i], id->roles[i], lens[i]);
+    }
+
+    copy->roles = (const char *const *) roles;
+    copy->role_lens = lens;
+
+    return copy;
+}
+
+
+static void
+ngx_http_keryu_body_handler(ngx_http_request_t *r)
+{
+    int                          rc;
+    char                         hex[KERYU_SIGN_HEX_LEN];
+    ngx_int_t                    status;
+    ngx_http_keryu_ctx_t        *ctx;
+    ngx_http_keryu_identity_t   *id;
+    ngx_http_keryu_loc_conf_t   *klcf;
+    ngx_http_keryu_main_conf_t  *kmcf;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_keryu_module);
+    klcf = ngx_http_get_module_loc_conf(r, ngx_http_keryu_module);
+    kmcf = ngx_http_get_module_main_conf(r, ngx_http_keryu_module);
+
+    id = ctx->pending;
+
+    if (ngx_http_keryu_body_digest(r, kmcf->state.clients, hex) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    if (id->digest.len != KERYU_SIGN_HEX_LEN - 1
+        || ngx_strncmp(hex, id->digest.data, id->digest.len) != 0)
+    {
+        id->bad = keryu_sign_reason(KERYU_SIGN_DIGEST);
+
+    } else {
+        rc = ngx_http_keryu_nonce(kmcf, klcf, id);
+
+        if (rc == 0) {
+            id->authenticated = 1;
+
+        } else {
+            id->bad = keryu_sign_reason(rc);
+        }
+    }
+
+    status = ngx_http_keryu_decide(r, klcf, ctx, id);
+
+    if (status == NGX_DONE) {
+        return;
+    }
+
+    if (status != NGX_OK) {
+        ngx_http_finalize_request(r, status);
+        return;
+    }
+
+    ctx->status = NGX_OK;
+
+    r->preserve_body = 1;
+    r->write_event_handler = ngx_http_core_run_phases;
+    ngx_http_core_run_phases(r);
+}
+
+
+static ngx_int_t
+ngx_http_keryu_body_digest(ngx_http_request_t *r, keryu_clients_t *clients,
+    char *hex)
+{
+    u_char       *p, *body;
+    off_t         len;
+    ssize_t       n;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    len = 0;
+
+    for (cl = r->request_body ? r->request_body->bufs : NULL;
+         cl;
+         cl = cl->next)
+    {
+        b = cl->buf;
+        len += b->in_file ? b->file_last - b->file_pos : b->last - b->pos;
+    }
+
+    body = ngx_pnalloc(r->pool, len + 1);
+    if (body == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = body;
+
+    for (cl = r->request_body ? r->request_body->bufs : NULL;
+         cl;
+         cl = cl->next)
+    {
+        b = cl->buf;
+
+        if (b->in_file) {
+            n = ngx_read_file(b->file, p, b->file_last - b->file_pos,
+                              b->file_pos);
+            if (n != b->file_last - b->file_pos) {
+                return NGX_ERROR;
+            }
+
+            p += n;
+
+        } else {
+            p = ngx_cpymem(p, b->pos, b->last - b->pos);
+        }
+    }
+
+    keryu_sign_sha256_hex(clients, body, p - body, hex);
+
+    return NGX_OK;
+}
+
+
+/* records the nonce; returns 0, KERYU_SIGN_REPLAYED or an LMDB error */
+
+static int
+ngx_http_keryu_nonce(ngx_http_keryu_main_conf_t *kmcf,
+    ngx_http_keryu_loc_conf_t *klcf, ngx_http_keryu_identity_t *id)
+{
+    int       rc;
+    MDB_txn  *txn;
+
+    rc = keryu_store_txn_begin(&kmcf->store, 0, &txn);
+    if (rc != 0) {
+        return rc;
+    }
+
+    rc = keryu_sign_nonce(&kmcf->store, txn, (char *) id->client.data,
+                          id->client.len, (char *) id->nonce.data,
+                          id->nonce.len, id->timestamp, ngx_time(),
+                          klcf->skew);
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+
+    /* a failed commit has freed the transaction already */
+
+    return mdb_txn_commit(txn);
 }
 
 

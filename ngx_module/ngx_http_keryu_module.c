@@ -145,6 +145,13 @@ static ngx_command_t  ngx_http_keryu_commands[] = {
       offsetof(ngx_http_keryu_loc_conf_t, leeway),
       NULL },
 
+    { ngx_string("keryu_signature_skew"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_keryu_loc_conf_t, skew),
+      NULL },
+
     { ngx_string("keryu_jwt_key"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE3,
       ngx_http_keryu_jwt_key,
@@ -378,6 +385,7 @@ ngx_http_keryu_create_loc_conf(ngx_conf_t *cf)
     klcf->deny_log_level = NGX_CONF_UNSET_UINT;
     klcf->sources = NGX_CONF_UNSET_UINT;
     klcf->leeway = NGX_CONF_UNSET;
+    klcf->skew = NGX_CONF_UNSET;
     klcf->event = NGX_CONF_UNSET;
 
     return klcf;
@@ -407,6 +415,7 @@ ngx_http_keryu_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_str_value(conf->audience, prev->audience, "");
     ngx_conf_merge_str_value(conf->roles_claim, prev->roles_claim, "roles");
     ngx_conf_merge_sec_value(conf->leeway, prev->leeway, 30);
+    ngx_conf_merge_sec_value(conf->skew, prev->skew, 300);
     ngx_conf_merge_value(conf->event, prev->event, KERYU_EVENT_REQUEST);
 
     if (conf->event_user == NULL) {
@@ -490,6 +499,11 @@ ngx_http_keryu_identity(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             klcf->sources |= NGX_HTTP_KERYU_COOKIE;
             klcf->cookie.len = value[i].len - 7;
             klcf->cookie.data = value[i].data + 7;
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "signature") == 0) {
+            klcf->sources |= NGX_HTTP_KERYU_SIGNED;
             continue;
         }
 

@@ -18,6 +18,7 @@
 #include "keryu_policy.h"
 #include "keryu_blocklist.h"
 #include "keryu_apikeys.h"
+#include "keryu_sign.h"
 
 
 #define NGX_HTTP_KERYU_STAGING_SIZE  (1024 * 1024)
@@ -34,6 +35,7 @@
 
 #define NGX_HTTP_KERYU_BEARER        0x01
 #define NGX_HTTP_KERYU_COOKIE        0x02
+#define NGX_HTTP_KERYU_SIGNED        0x04
 
 
 /*
@@ -67,6 +69,7 @@ typedef struct {
     keryu_policy_set_t             *policies;
     keryu_jwt_keys_t               *keys;
     keryu_apikeys_t                *apikeys;
+    keryu_clients_t                *clients;
     keryu_blocklist_t              *blocks;
     MDB_txn                        *txn;
 } ngx_http_keryu_state_t;
@@ -114,6 +117,7 @@ typedef struct {
     ngx_str_t                       audience;
     ngx_str_t                       roles_claim;
     time_t                          leeway;
+    time_t                          skew;
 
     ngx_int_t                       event;
     ngx_http_complex_value_t       *event_user;
@@ -129,6 +133,8 @@ typedef struct {
     ngx_str_t                       rule;
     ngx_str_t                       details;
     ngx_int_t                       type;
+    ngx_int_t                       status;
+    void                           *pending;
 } ngx_http_keryu_ctx_t;
 
 

@@ -816,7 +816,7 @@ rule "t-ip/ip"
 --- request
 GET /public/x
 --- more_headers eval
-"X-Real-IP: 2001:db8:bad::1\r\nAuthorization: Bearer $::tok{carol}"
+"X-Real-IP: 2001:db8:bad::1\nAuthorization: Bearer $::tok{carol}"
 --- error_code: 403
 --- response_body
 {"error":"forbidden","reason":"policy"}
@@ -884,7 +884,7 @@ keryu denied
 --- request
 GET /me
 --- more_headers eval
-"X-Keryu-User: carol\r\nX-Keryu-Roles: admin\r\nAuthorization: Bearer $::tok{alice}"
+"X-Keryu-User: carol\nX-Keryu-Roles: admin\nAuthorization: Bearer $::tok{alice}"
 --- response_body
 user=[alice] roles=[user]
 --- no_error_log

@@ -8,14 +8,14 @@ use strict;
 use warnings;
 
 use Exporter 'import';
-use Digest::SHA qw(hmac_sha256);
+use Digest::SHA qw(hmac_sha256 sha256_hex);
 use Cwd qw(abs_path);
 use File::Basename qw(dirname);
 use File::Temp qw(tempdir);
 use JSON::PP;
 use MIME::Base64 qw(encode_base64);
 
-our @EXPORT = qw(make_store store_cli key_pair jwt b64url %apikey);
+our @EXPORT = qw(make_store store_cli key_pair jwt b64url signed %apikey);
 
 # API keys made by make_store, by name; the store keeps only their hashes
 our %apikey;
@@ -67,6 +67,13 @@ sub make_store {
 
     for my $b (@{ $o{blocks} || [] }) {
         store_cli("$dir/store", 'block', 'add', @$b);
+    }
+
+    for my $c (@{ $o{clients} || [] }) {
+        write_file("$dir/$c->{id}.client", $c->{secret}, 0600);
+        store_cli("$dir/store", 'client', 'add', '--id', $c->{id},
+                  (map { ('--role', $_) } @{ $c->{roles} }),
+                  '--secret-file', "$dir/$c->{id}.client");
     }
 
     for my $a (@{ $o{apikeys} || [] }) {
@@ -137,6 +144,24 @@ sub jwt {
     }
 
     return $input . '.' . b64url($sig);
+}
+
+
+# the headers of a signed request, as more_headers lines: %o has method,
+# path, query, body, client, secret, time and nonce; sign_body signs
+# another body than the one sent
+sub signed {
+    my (%o) = @_;
+    my $digest = sha256_hex($o{sign_body} // $o{body} // '');
+    my $canon = join "\n", $o{method}, $o{path}, $o{query} // '',
+                           $o{time}, $o{nonce}, $digest;
+    my $sig = b64url(hmac_sha256($canon, $o{secret}));
+
+    return "X-Keryu-Client: $o{client}\n"
+           . "X-Keryu-Timestamp: $o{time}\n"
+           . "X-Keryu-Nonce: $o{nonce}\n"
+           . "X-Keryu-Content-SHA256: $digest\n"
+           . "X-Keryu-Signature: $sig";
 }
 
 
