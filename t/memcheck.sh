@@ -3,7 +3,9 @@
 # Copyright (C) Keryu Security
 #
 # Runs nginx with the keryu module under valgrind in single-process mode,
-# sends requests that fill and trim a small ring, stops nginx, and fails if
+# sends requests that fill and trim a small ring and that go through every
+# kind of access decision (tokens good and bad, API keys, signed requests,
+# blocks, a policy change in the middle), stops nginx, and fails if
 # valgrind saw a memory error, or a leak whose stack passes through the
 # module, the shared code or LMDB.  nginx itself leaves a few blocks to the
 # exit of a single process; those are not ours and are not counted.
@@ -13,11 +15,63 @@ set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 nginx=${KERYU_NGINX:-/usr/sbin/nginx}
 module=${MODULE:-$top/build/ngx_http_keryu_module.so}
+keryud=${KERYUD:-$top/build/keryud}
 port=${MEMCHECK_PORT:-18190}
 work=$(mktemp -d /tmp/keryu-memcheck.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
 mkdir -p "$work/logs"
+printf 'store %s/store;\ndata %s/data;\n' "$work" "$work" > "$work/keryud.conf"
+cli() { "$keryud" -c "$work/keryud.conf" "$@" > /dev/null; }
+
+secret="a secret for the memory check, long enough for HS256"
+printf '%s' "$secret" > "$work/secret"
+chmod 600 "$work/secret"
+
+cat > "$work/policy.json" <<EOF
+{"name": "mem", "policy_type": "access", "rules": [
+  {"id": "open", "path": "/m/", "match": "prefix", "effect": "allow",
+   "anyone": true},
+  {"id": "own", "path": "/o/{id}", "effect": "allow",
+   "owner": {"segment": "id", "claim": "orders"}},
+  {"id": "trial", "path": "/t/", "match": "prefix", "effect": "deny",
+   "anyone": true, "shadow": true},
+  {"id": "admin", "path": "/a/", "match": "prefix", "effect": "allow",
+   "roles": ["admin"]}
+]}
+EOF
+
+cli policy apply "$work/policy.json"
+cli key add --kid mem --alg HS256 --secret-file "$work/secret"
+cli client add --id mem-client --role admin --secret-file "$work/secret"
+cli block add --ip 192.0.2.0/24
+cli block add --user mallory
+apikey=$("$keryud" -c "$work/keryud.conf" apikey create --name mem-key \
+         --role admin)
+
+token() {
+    perl -MDigest::SHA=hmac_sha256 -MMIME::Base64 -e '
+        sub b { my $s = encode_base64(shift, ""); $s =~ tr{+/}{-_};
+                $s =~ s/=+$//; $s }
+        my $h = b(q({"alg":"HS256","kid":"mem"}));
+        my $c = b(sprintf q({"sub":"%s","roles":["admin"],"orders":["1"],)
+                  . q("exp":%d}), shift, time + 600);
+        print "$h.$c.", b(hmac_sha256("$h.$c", shift));' "$1" "$secret"
+}
+
+# curl options for a signed GET of path $1 with nonce $2
+signed() {
+    perl -MDigest::SHA=hmac_sha256,sha256_hex -MMIME::Base64 -e '
+        my ($path, $nonce, $secret) = @ARGV;
+        my $t = time; my $d = sha256_hex("");
+        my $s = encode_base64(hmac_sha256("GET\n$path\n\n$t\n$nonce\n$d",
+                                          $secret), "");
+        $s =~ tr{+/}{-_}; $s =~ s/=+$//;
+        print "-H X-Keryu-Client:mem-client -H X-Keryu-Timestamp:$t ",
+              "-H X-Keryu-Nonce:$nonce -H X-Keryu-Content-SHA256:$d ",
+              "-H X-Keryu-Signature:$s";' "$1" "$2" "$secret"
+}
+
 cat > "$work/nginx.conf" <<EOF
 load_module $module;
 master_process off;
@@ -28,11 +82,18 @@ events { worker_connections 64; }
 http {
     access_log off;
     keryu_store $work/store ring=100;
+    set_real_ip_from 127.0.0.1;
+    real_ip_header X-Real-IP;
     server {
         listen 127.0.0.1:$port;
         keryu_log on;
         location / { return 200 "ok\n"; }
         location /nolog { keryu_log off; return 204; }
+        location ~ ^/(m|o|t|a)/ {
+            keryu_access on;
+            keryu_identity bearer signature apikey=X-Api-Key;
+            stub_status;
+        }
     }
 }
 EOF
@@ -58,6 +119,39 @@ i=0
 while [ $i -lt 300 ]; do
     curl -s -o /dev/null -A "memcheck $i" "http://127.0.0.1:$port/m/$i?$long"
     curl -s -o /dev/null "http://127.0.0.1:$port/nolog"
+    i=$((i + 1))
+done
+
+good=$(token alice)
+evil=$(token mallory)
+
+# every kind of decision, each expected status checked
+check() {
+    want=$1
+    shift
+    got=$(curl -s -o /dev/null -w '%{http_code}' "$@")
+    if [ "$got" != "$want" ]; then
+        echo "memcheck: $* answered $got, not $want" >&2
+        failed=1
+    fi
+}
+
+failed=0
+base=http://127.0.0.1:$port
+i=0
+while [ $i -lt 20 ]; do
+    check 200 "$base/m/x"
+    check 200 -H "Authorization: Bearer $good" "$base/o/1"
+    check 403 -H "Authorization: Bearer $good" "$base/o/2"
+    check 401 -H "Authorization: Bearer ${good}x" "$base/o/1"
+    check 403 -H "Authorization: Bearer $evil" "$base/o/1"
+    check 401 "$base/t/x"
+    check 200 -H "X-Api-Key: $apikey" "$base/a/x"
+    check 401 -H "X-Api-Key: kak_nothing" "$base/a/x"
+    check 403 -H "X-Real-IP: 192.0.2.7" "$base/m/x"
+    check 200 $(signed /a/x "memcheck-nonce-$i-0000") "$base/a/x"
+    check 401 $(signed /a/x "memcheck-nonce-$i-0000") "$base/a/x"
+    [ $i = 10 ] && cli policy apply "$work/policy.json"
     i=$((i + 1))
 done
 
@@ -89,6 +183,10 @@ entries=$(mdb_stat -s ring "$work/store" | awk '/Entries/ { print $2 }')
 if [ -n "$bad" ]; then
     echo "memcheck: valgrind found problems in the module:" >&2
     cat "$work/valgrind.log" >&2
+    exit 1
+fi
+
+if [ "$failed" != 0 ]; then
     exit 1
 fi
 
