@@ -16,6 +16,8 @@ my $now = time;
 my ($rs_key, $rs_pub) = key_pair('RS256');
 my ($es_key, $es_pub) = key_pair('ES256');
 
+$ENV{TEST_NGINX_KERYU_RS_PUB} = $rs_pub;
+
 my $policies = [
     {
         name => 't-access', policy_type => 'access',
@@ -101,14 +103,19 @@ sub hs {
     audok => hs('alice', aud => 'api'),
     malformed => 'eyJhbGciOiJIUzI1NiJ9.e*30=.c2ln',
     huge => hs('alice', pad => 'x' x 65536),
+    rsfile => jwt(alg => 'RS256', key => $rs_key,
+                  header => { kid => 'file-rs' },
+                  claims => claims('file-user', roles => ['admin'])),
     apikey => $apikey{'ci-runner'},
     expired_apikey => $apikey{'expired-runner'},
 );
 
 repeat_each(2);
 
-# a refused request checks its status, its body and the error log line
-plan tests => repeat_each() * (blocks() * 3);
+# a refused request checks its status, its body and the error log line; a
+# configuration that must die checks the failed start and the log line
+plan tests => repeat_each()
+              * (blocks() * 3 - grep { defined $_->must_die } blocks());
 
 no_long_string();
 no_shuffle();
@@ -977,3 +984,105 @@ GET /admin/x
 {"error":"unauthorized","reason":"no credentials"}
 --- error_log
 keryu denied access: no credentials
+
+
+
+=== TEST 39: RS256 key from a PEM file named in the configuration
+--- http_config
+    keryu_store $TEST_NGINX_KERYU_STORE;
+    keryu_jwt_key file-rs RS256 $TEST_NGINX_KERYU_RS_PUB;
+--- config
+    keryu_access on;
+
+    location / {
+        stub_status;
+        add_header X-Result "$keryu_decision:$keryu_rule:$keryu_user:$keryu_roles"
+                   always;
+    }
+--- request
+GET /admin/x
+--- more_headers eval
+"Authorization: Bearer $::tok{rsfile}"
+--- response_headers
+X-Result: allow:t-access/admin:file-user:admin
+--- no_error_log
+[error]
+
+
+
+=== TEST 40: a key file for an algorithm that takes no file
+--- http_config
+    keryu_store $TEST_NGINX_KERYU_STORE;
+    keryu_jwt_key file-hs HS256 $TEST_NGINX_KERYU_RS_PUB;
+--- config
+    location / {
+        stub_status;
+    }
+--- request
+GET /
+--- must_die
+--- error_log
+invalid algorithm "HS256", a key file holds an RS256 or ES256 public key
+
+
+
+=== TEST 41: a key file that is not there
+--- http_config
+    keryu_store $TEST_NGINX_KERYU_STORE;
+    keryu_jwt_key gone RS256 /nonexistent/key.pem;
+--- config
+    location / {
+        stub_status;
+    }
+--- request
+GET /
+--- must_die
+--- error_log
+open() "/nonexistent/key.pem" failed (2: No such file or directory)
+
+
+
+=== TEST 42: an ES256 file that holds an RSA key
+--- http_config
+    keryu_store $TEST_NGINX_KERYU_STORE;
+    keryu_jwt_key wrong ES256 $TEST_NGINX_KERYU_RS_PUB;
+--- config
+    location / {
+        stub_status;
+    }
+--- request
+GET /
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*invalid key "wrong": /
+
+
+
+=== TEST 43: keryu_access without a store
+--- config
+    location / {
+        keryu_access on;
+        stub_status;
+    }
+--- request
+GET /
+--- must_die
+--- error_log
+"keryu_access" requires "keryu_store"
+
+
+
+=== TEST 44: unknown identity source
+--- http_config
+    keryu_store $TEST_NGINX_KERYU_STORE;
+--- config
+    keryu_identity bearer header=X-Token;
+
+    location / {
+        stub_status;
+    }
+--- request
+GET /
+--- must_die
+--- error_log
+invalid parameter "header=X-Token"
