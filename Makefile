@@ -82,7 +82,9 @@ $(BUILD)/nginx/objs/Makefile: config
 	rm -rf $(BUILD)/nginx && mkdir -p $(BUILD)
 	@if [ -n "$(NGINX_SRC)" ]; then \
 	    cp -r $(NGINX_SRC) $(BUILD)/nginx && \
-	    cd $(BUILD)/nginx && ./configure --with-compat \
+	    cd $(BUILD)/nginx && \
+	    if [ -x configure ]; then c=./configure; else c=auto/configure; fi && \
+	    $$c --with-compat \
 	        --with-cc-opt="$(MODULE_CC_OPT)" \
 	        --add-dynamic-module=$(CURDIR) > configure.log; \
 	else \

@@ -1044,13 +1044,29 @@ ngx_http_keryu_token(ngx_http_request_t *r, ngx_http_keryu_loc_conf_t *klcf,
         }
     }
 
-    if ((klcf->sources & NGX_HTTP_KERYU_COOKIE)
-        && ngx_http_parse_multi_header_lines(&r->headers_in.cookies,
-                                             &klcf->cookie, token)
-           != NGX_DECLINED)
+    if (!(klcf->sources & NGX_HTTP_KERYU_COOKIE)) {
+        return NGX_DECLINED;
+    }
+
+#if (nginx_version >= 1023000)
+
+    if (ngx_http_parse_multi_header_lines(r, r->headers_in.cookie,
+                                          &klcf->cookie, token)
+        != NULL)
     {
         return NGX_OK;
     }
+
+#else
+
+    if (ngx_http_parse_multi_header_lines(&r->headers_in.cookies,
+                                          &klcf->cookie, token)
+        != NGX_DECLINED)
+    {
+        return NGX_OK;
+    }
+
+#endif
 
     return NGX_DECLINED;
 }
