@@ -25,6 +25,7 @@ typedef struct {
     const char *const              *roles;
     const size_t                   *role_lens;
     size_t                          nroles;
+    const keryu_jwt_t              *token;
     keryu_jwt_t                     jwt;
     ngx_str_t                       client;
     ngx_str_t                       nonce;
@@ -298,9 +299,9 @@ ngx_http_keryu_decide(ngx_http_request_t *r, ngx_http_keryu_loc_conf_t *klcf,
         req.role_lens = id->role_lens;
         req.nroles = id->nroles;
 
-        if (id->jwt.sub) {
+        if (id->token) {
             req.claim_has = ngx_http_keryu_claim_has;
-            req.claim_ctx = &id->jwt;
+            req.claim_ctx = (void *) id->token;
         }
     }
 
@@ -539,6 +540,8 @@ ngx_http_keryu_rebuild(ngx_http_keryu_main_conf_t *kmcf, MDB_txn *txn,
     keryu_apikeys_free(kmcf->state.apikeys);
     keryu_clients_free(kmcf->state.clients);
 
+    keryu_jwt_cache_clear(kmcf->state.tokens);
+
     kmcf->state.policies = set;
     kmcf->state.keys = keys;
     kmcf->state.apikeys = apikeys;
@@ -627,12 +630,14 @@ ngx_http_keryu_state_free(ngx_http_keryu_state_t *state)
     keryu_apikeys_free(state->apikeys);
     keryu_clients_free(state->clients);
     keryu_blocklist_free(state->blocks);
+    keryu_jwt_cache_free(state->tokens);
 
     state->policies = NULL;
     state->keys = NULL;
     state->apikeys = NULL;
     state->clients = NULL;
     state->blocks = NULL;
+    state->tokens = NULL;
     state->ready = 0;
 }
 
@@ -664,22 +669,35 @@ ngx_http_keryu_identify(ngx_http_request_t *r,
         opts.leeway = klcf->leeway;
         opts.max_len = NGX_HTTP_KERYU_TOKEN_MAX;
 
-        rc = keryu_jwt_verify(state->keys, &opts, (char *) token.data,
-                              token.len, ngx_time(), &id->jwt);
+        if (state->tokens) {
+            rc = keryu_jwt_cache_verify(state->tokens, state->keys, &opts,
+                                        (char *) token.data, token.len,
+                                        ngx_time(), &id->token);
+
+        } else {
+            rc = keryu_jwt_verify(state->keys, &opts, (char *) token.data,
+                                  token.len, ngx_time(), &id->jwt);
+
+            if (rc != KERYU_JWT_OK) {
+                keryu_jwt_free(&id->jwt);
+                ngx_memzero(&id->jwt, sizeof(keryu_jwt_t));
+
+            } else {
+                id->token = &id->jwt;
+            }
+        }
 
         if (rc != KERYU_JWT_OK) {
-            keryu_jwt_free(&id->jwt);
-            ngx_memzero(&id->jwt, sizeof(keryu_jwt_t));
             id->bad = keryu_jwt_reason(rc);
             return NGX_OK;
         }
 
         id->authenticated = 1;
-        id->user = id->jwt.sub;
-        id->user_len = id->jwt.sub_len;
-        id->roles = (const char *const *) id->jwt.roles;
-        id->role_lens = id->jwt.role_lens;
-        id->nroles = id->jwt.nroles;
+        id->user = id->token->sub;
+        id->user_len = id->token->sub_len;
+        id->roles = (const char *const *) id->token->roles;
+        id->role_lens = id->token->role_lens;
+        id->nroles = id->token->nroles;
 
         return NGX_OK;
     }
@@ -1123,7 +1141,9 @@ static int
 ngx_http_keryu_claim_has(void *data, const char *claim, size_t claim_len,
     const char *value, size_t value_len)
 {
-    return keryu_jwt_claim_has(data, claim, claim_len, value, value_len);
+    const keryu_jwt_t  *token = data;
+
+    return keryu_jwt_claim_has(token, claim, claim_len, value, value_len);
 }
 
 

@@ -24,6 +24,8 @@ static char *ngx_http_keryu_identity(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_keryu_jwt_key(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_keryu_jwt_cache(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_keryu_event(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_keryu_check_pem(ngx_conf_t *cf,
@@ -155,6 +157,13 @@ static ngx_command_t  ngx_http_keryu_commands[] = {
     { ngx_string("keryu_jwt_key"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE3,
       ngx_http_keryu_jwt_key,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("keryu_jwt_cache"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_keryu_jwt_cache,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
@@ -352,6 +361,8 @@ ngx_http_keryu_create_main_conf(ngx_conf_t *cf)
      *     kmcf->enforce = 0;
      *     kmcf->state = { 0 };
      */
+
+    kmcf->token_cache = NGX_CONF_UNSET;
 
     return kmcf;
 }
@@ -643,6 +654,38 @@ ngx_http_keryu_check_pem(ngx_conf_t *cf, ngx_http_keryu_pem_key_t *pk)
     keryu_jwt_keys_free(keys);
 
     return rc;
+}
+
+
+static char *
+ngx_http_keryu_jwt_cache(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_keryu_main_conf_t  *kmcf = conf;
+
+    ngx_str_t  *value;
+
+    if (kmcf->token_cache != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        kmcf->token_cache = 0;
+        return NGX_CONF_OK;
+    }
+
+    kmcf->token_cache = ngx_atoi(value[1].data, value[1].len);
+
+    if (kmcf->token_cache == NGX_ERROR || kmcf->token_cache == 0
+        || kmcf->token_cache > KERYU_JWT_CACHE_MAX)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid number of tokens \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
 }
 
 

@@ -71,6 +71,7 @@ typedef struct {
     keryu_apikeys_t                *apikeys;
     keryu_clients_t                *clients;
     keryu_blocklist_t              *blocks;
+    keryu_jwt_cache_t              *tokens;
     MDB_txn                        *txn;
 } ngx_http_keryu_state_t;
 
@@ -98,6 +99,7 @@ typedef struct {
     ngx_event_t                     flush_event;
 
     ngx_array_t                    *pem_keys;
+    ngx_int_t                       token_cache;
     ngx_flag_t                      enforce;
     ngx_http_keryu_state_t          state;
 } ngx_http_keryu_main_conf_t;

@@ -284,6 +284,16 @@ ngx_http_keryu_store_init_worker(ngx_cycle_t *cycle,
 
     kmcf->open = 1;
 
+    if (kmcf->enforce && kmcf->token_cache != 0) {
+        kmcf->state.tokens = keryu_jwt_cache_create(
+                                 kmcf->token_cache == NGX_CONF_UNSET
+                                 ? 1024 : (size_t) kmcf->token_cache);
+        if (kmcf->state.tokens == NULL) {
+            ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
+                          "keryu: no token cache, every token is verified");
+        }
+    }
+
     /* records that a killed worker staged are committed without delay */
 
     ngx_http_keryu_flush(kmcf, cycle->log);

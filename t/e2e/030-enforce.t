@@ -93,6 +93,36 @@ is($r->{content}, qq({"error":"forbidden","reason":"blocked address"}\n),
 store_cli($store, 'block', 'delete', '--ip', '127.0.0.1');
 is(statuses(), '200', 'and lifting it too');
 
+# verified tokens are cached per worker; a key's removal ends them at once
+my $secret = 'a secret for the cache check, long enough for HS256';
+open my $sf, '>', "$dir/hs.secret" or die $!;
+print $sf $secret;
+close $sf;
+chmod 0600, "$dir/hs.secret";
+
+write_json("$dir/tok.json",
+           { name => 'tok', policy_type => 'access', priority => 10,
+             rules => [ { id => 'j', path => '/p/j', effect => 'allow',
+                          authenticated => $true },
+                        { id => 'others', path => '/p/j', effect => 'deny',
+                          anyone => $true } ] });
+store_cli($store, 'policy', 'apply', "$dir/tok.json");
+store_cli($store, 'key', 'add', '--kid', 'hs', '--alg', 'HS256',
+          '--secret-file', "$dir/hs.secret");
+
+my $jwt = jwt(alg => 'HS256', secret => $secret, header => { kid => 'hs' },
+              claims => { sub => 'cached', exp => time + 600 });
+my %auth = (Authorization => "Bearer $jwt");
+my %seen;
+$seen{ status_of('/p/j', %auth) }++ for 1 .. 10;
+is(join(',', sort keys %seen), '200', 'a token is accepted, again and again');
+is(status_of('/p/j'), 403, 'the path is not open without one');
+
+store_cli($store, 'key', 'delete', 'hs');
+%seen = ();
+$seen{ status_of('/p/j', %auth) }++ for 1 .. 10;
+is(join(',', sort keys %seen), '403', 'and refused once its key is gone');
+
 stop_nginx($dir);
 
 done_testing();
