@@ -4,8 +4,10 @@
 #
 # Side-by-side benchmark: stock nginx, stock nginx with a JSON access_log,
 # nginx with "keryu_log on", and nginx with the full profile (logging plus
-# enforcement: an HS256 token verified on every request, 10,000 blocks,
-# and 50 or 5,000 access rules), serving the same small static file.  Each
+# enforcement: an HS256 token on every request, 10,000 blocks, and 50 or
+# 5,000 access rules; "enforce_nocache" turns the verified-token cache off,
+# so that every request verifies its token in full), serving the same
+# small static file.  Each
 # configuration runs in its own nginx with one worker pinned to core 0;
 # wrk runs pinned to core 1.  Configurations alternate in rounds within one
 # run, so the ratios hold on a noisy machine even when absolute req/s move.
@@ -32,7 +34,7 @@ chmod 755 "$work"
 hz=$(getconf CLK_TCK)
 cpus=$(nproc)
 
-names=(stock json_log keryu_log enforce_50 enforce_5000)
+names=(stock json_log keryu_log enforce_50 enforce_5000 enforce_nocache)
 
 cleanup() {
     if [ -n "${BENCH_KEEP:-}" ]; then
@@ -146,6 +148,7 @@ token=$(perl -MDigest::SHA=hmac_sha256 -MMIME::Base64 -e '
 
 seed_store enforce_50 50
 seed_store enforce_5000 5000
+seed_store enforce_nocache 50
 
 enforce="keryu_log on; keryu_access on;"
 
@@ -158,6 +161,9 @@ start enforce_50 $((base_port + 3)) "load_module $module;" \
     "access_log off; keryu_store $work/enforce_50/store; $enforce"
 start enforce_5000 $((base_port + 4)) "load_module $module;" \
     "access_log off; keryu_store $work/enforce_5000/store; $enforce"
+start enforce_nocache $((base_port + 5)) "load_module $module;" \
+    "access_log off; keryu_store $work/enforce_nocache/store; $enforce
+     keryu_jwt_cache off;"
 
 auth="Authorization: Bearer $token"
 
@@ -170,7 +176,7 @@ for i in "${!names[@]}"; do
 done
 
 # the enforcing servers must really refuse what the rules do not allow
-for i in 3 4; do
+for i in 3 4 5; do
     code=$(curl -s -o /dev/null -w '%{http_code}' \
            "http://127.0.0.1:$((base_port + i))/index.html")
     if [ "$code" != 401 ]; then
@@ -236,7 +242,7 @@ for n in "${names[@]}"; do
 done
 
 echo
-for n in keryu_log enforce_50 enforce_5000; do
+for n in keryu_log enforce_50 enforce_5000 enforce_nocache; do
     stored=$(mdb_stat -s ring "$work/$n/store" 2>/dev/null \
              | awk '/Entries/ { print $2 }')
     blocks=$(mdb_stat -s blocks "$work/$n/store" 2>/dev/null \
