@@ -15,13 +15,23 @@
  * for the claims, which are parsed only after the signature holds.  Any
  * OpenSSL error is drained before returning, since nginx treats a stale
  * error queue as an alert.
+ *
+ * The cache of verified tokens keeps its entries in one array that never
+ * moves, since a keryu_jwt_t may point into itself.  The table holds
+ * pointers to entries, and one spare entry outside it receives each
+ * verification: a token that passes is swapped into the table, and the
+ * entry it replaces becomes the spare, so a refusal never disturbs what
+ * is cached.
  */
 
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <sys/types.h>
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -72,6 +82,12 @@
 
 #define keryu_jwt_align(d, a)   (((d) + (a - 1)) & ~((size_t) (a) - 1))
 
+/* the ways of a cache set, and the unit its token buffers grow by */
+#define KERYU_JWT_CACHE_WAYS    2
+#define KERYU_JWT_CACHE_CHUNK   256
+
+#define keryu_jwt_rotl(x, b)    (((x) << (b)) | ((x) >> (64 - (b))))
+
 
 typedef struct {
     char               *kid;
@@ -91,6 +107,7 @@ struct keryu_jwt_keys_s {
     keryu_jwt_key_t    *keys;
     size_t              nkeys;
     size_t              nalloc;
+    uint64_t            gen;       /* unique in the process, see below */
 };
 
 
@@ -144,6 +161,57 @@ typedef struct {
     size_t              size;
     size_t              used;
 } keryu_jwt_arena_t;
+
+
+/*
+ * A cached token and what it was verified under.  data holds the token's
+ * bytes and then issuer, audience and roles_claim, each NUL-terminated;
+ * the three pointers are NULL for an option that was NULL.  exp and nbf
+ * are the claims as verification read them, clamped and rounded.
+ */
+typedef struct {
+    keryu_jwt_t              jwt;
+    uint64_t                 hash;
+    const keryu_jwt_keys_t  *ks;
+    uint64_t                 gen;
+    int64_t                  leeway;
+    size_t                   max_len;
+    int64_t                  exp;
+    int64_t                  nbf;
+    unsigned                 used:1;
+    unsigned                 has_exp:1;
+    unsigned                 has_nbf:1;
+    size_t                   len;
+    const char              *issuer;
+    const char              *audience;
+    const char              *roles_claim;
+    char                    *data;
+    size_t                   size;
+} keryu_jwt_entry_t;
+
+
+struct keryu_jwt_cache_s {
+    keryu_jwt_entry_t      **slots;     /* KERYU_JWT_CACHE_WAYS per set */
+    keryu_jwt_entry_t       *entries;   /* the slots' entries and the spare */
+    keryu_jwt_entry_t       *spare;
+    uint8_t                 *recent;    /* per set: the way used last */
+    size_t                   nentries;
+    size_t                   mask;      /* sets - 1 */
+    size_t                   count;
+    uint64_t                 hits;
+    uint64_t                 misses;
+    uint64_t                 seed[2];
+};
+
+
+/* options after their defaults apply, as verification reads them */
+typedef struct {
+    const char              *issuer;
+    const char              *audience;
+    const char              *roles_claim;
+    int64_t                  leeway;
+    size_t                   max_len;
+} keryu_jwt_want_t;
 
 
 static void keryu_jwt_err(char *err, size_t errlen, const char *fmt, ...);
@@ -205,6 +273,21 @@ static int keryu_jwt_is(const keryu_jwt_obj_t *obj, const keryu_jwt_val_t *v,
     const char *value, size_t len);
 static int keryu_jwt_roles(keryu_jwt_t *jwt, const keryu_jwt_obj_t *obj,
     const keryu_jwt_val_t *v);
+static uint64_t keryu_jwt_generation(void);
+static void keryu_jwt_want(const keryu_jwt_opts_t *opts,
+    keryu_jwt_want_t *w);
+static int keryu_jwt_entry_match(const keryu_jwt_entry_t *e,
+    const keryu_jwt_keys_t *ks, const keryu_jwt_want_t *w, const char *token,
+    size_t len, uint64_t hash);
+static int keryu_jwt_entry_times(const keryu_jwt_entry_t *e, int64_t now);
+static int keryu_jwt_entry_fill(keryu_jwt_entry_t *e,
+    const keryu_jwt_keys_t *ks, const keryu_jwt_want_t *w, const char *token,
+    size_t len, uint64_t hash);
+static void keryu_jwt_entry_drop(keryu_jwt_entry_t *e);
+static int keryu_jwt_str_eq(const char *a, const char *b);
+static uint64_t keryu_jwt_siphash(const uint64_t *key, const uint8_t *p,
+    size_t len);
+static inline void keryu_jwt_sipround(uint64_t *v);
 
 
 static const yajl_callbacks  keryu_jwt_callbacks = {
@@ -220,6 +303,10 @@ static const yajl_callbacks  keryu_jwt_callbacks = {
     keryu_jwt_on_start_array,
     keryu_jwt_on_end
 };
+
+
+/* the last generation given to a key set; 0 is never given */
+static uint64_t  keryu_jwt_generations;
 
 
 static const char  *keryu_jwt_reasons[] = {
@@ -283,6 +370,8 @@ keryu_jwt_keys_create(void)
         return NULL;
     }
 
+    ks->gen = keryu_jwt_generation();
+
     /* OpenSSL may queue an error it recovered from, as with its caches */
     ERR_clear_error();
 
@@ -321,6 +410,13 @@ size_t
 keryu_jwt_keys_count(const keryu_jwt_keys_t *ks)
 {
     return ks != NULL ? ks->nkeys : 0;
+}
+
+
+uint64_t
+keryu_jwt_keys_generation(const keryu_jwt_keys_t *ks)
+{
+    return ks != NULL ? ks->gen : 0;
 }
 
 
@@ -836,6 +932,216 @@ keryu_jwt_base64url_decode(const char *src, size_t len, uint8_t *dst)
 }
 
 
+keryu_jwt_cache_t *
+keryu_jwt_cache_create(size_t entries)
+{
+    size_t              i, n, left;
+    ssize_t             got;
+    uint8_t            *p;
+    keryu_jwt_cache_t  *c;
+
+    if (entries > KERYU_JWT_CACHE_MAX) {
+        return NULL;
+    }
+
+    for (n = KERYU_JWT_CACHE_WAYS; n < entries; n *= 2) {
+        /* void */
+    }
+
+    c = calloc(1, sizeof(keryu_jwt_cache_t));
+    if (c == NULL) {
+        return NULL;
+    }
+
+    c->slots = calloc(n, sizeof(keryu_jwt_entry_t *));
+    c->entries = calloc(n + 1, sizeof(keryu_jwt_entry_t));
+    c->recent = calloc(n / KERYU_JWT_CACHE_WAYS, 1);
+
+    if (c->slots == NULL || c->entries == NULL || c->recent == NULL) {
+        goto failed;
+    }
+
+    for (i = 0; i < n; i++) {
+        c->slots[i] = &c->entries[i];
+    }
+
+    c->spare = &c->entries[n];
+    c->nentries = n;
+    c->mask = n / KERYU_JWT_CACHE_WAYS - 1;
+
+    p = (uint8_t *) c->seed;
+    left = sizeof(c->seed);
+
+    while (left > 0) {
+        got = getrandom(p, left, 0);
+
+        if (got < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+
+            goto failed;
+        }
+
+        p += got;
+        left -= got;
+    }
+
+    return c;
+
+failed:
+
+    keryu_jwt_cache_free(c);
+
+    return NULL;
+}
+
+
+void
+keryu_jwt_cache_free(keryu_jwt_cache_t *c)
+{
+    if (c == NULL) {
+        return;
+    }
+
+    keryu_jwt_cache_clear(c);
+
+    free(c->slots);
+    free(c->entries);
+    free(c->recent);
+    free(c);
+}
+
+
+/* also frees the token copies, which the next use would overwrite anyway */
+
+void
+keryu_jwt_cache_clear(keryu_jwt_cache_t *c)
+{
+    size_t              i;
+    keryu_jwt_entry_t  *e;
+
+    if (c == NULL || c->entries == NULL) {
+        return;
+    }
+
+    for (i = 0; i <= c->nentries; i++) {
+        e = &c->entries[i];
+
+        keryu_jwt_entry_drop(e);
+
+        free(e->data);
+        e->data = NULL;
+        e->size = 0;
+    }
+
+    c->count = 0;
+}
+
+
+int
+keryu_jwt_cache_verify(keryu_jwt_cache_t *c, const keryu_jwt_keys_t *ks,
+    const keryu_jwt_opts_t *opts, const char *token, size_t len, int64_t now,
+    const keryu_jwt_t **jwt)
+{
+    int                  rc;
+    size_t               set, way;
+    uint64_t             hash;
+    keryu_jwt_want_t     w;
+    keryu_jwt_entry_t   *e, **slot;
+
+    *jwt = NULL;
+    hash = 0;
+    set = 0;
+    slot = NULL;
+
+    keryu_jwt_want(opts, &w);
+
+    if (token != NULL && len <= KERYU_JWT_CACHE_TOKEN_MAX && len <= w.max_len)
+    {
+        hash = keryu_jwt_siphash(c->seed, (const uint8_t *) token, len);
+        set = (size_t) hash & c->mask;
+        slot = &c->slots[set * KERYU_JWT_CACHE_WAYS];
+
+        for (way = 0; way < KERYU_JWT_CACHE_WAYS; way++) {
+            e = slot[way];
+
+            if (!e->used
+                || !keryu_jwt_entry_match(e, ks, &w, token, len, hash))
+            {
+                continue;
+            }
+
+            c->hits++;
+
+            rc = keryu_jwt_entry_times(e, now);
+
+            if (rc != KERYU_JWT_OK) {
+                keryu_jwt_entry_drop(e);
+                c->count--;
+                return rc;
+            }
+
+            c->recent[set] = (uint8_t) way;
+            *jwt = &e->jwt;
+
+            return KERYU_JWT_OK;
+        }
+    }
+
+    /* the spare may still hold the last token answered without caching */
+
+    c->misses++;
+    e = c->spare;
+
+    keryu_jwt_free(&e->jwt);
+
+    rc = keryu_jwt_verify(ks, opts, token, len, now, &e->jwt);
+    if (rc != KERYU_JWT_OK) {
+        return rc;
+    }
+
+    if (slot != NULL
+        && keryu_jwt_entry_fill(e, ks, &w, token, len, hash) == 0)
+    {
+        way = (c->recent[set] + 1) % KERYU_JWT_CACHE_WAYS;
+
+        if (slot[0]->used && !slot[1]->used) {
+            way = 1;
+
+        } else if (!slot[0]->used) {
+            way = 0;
+        }
+
+        c->spare = slot[way];
+
+        if (c->spare->used) {
+            keryu_jwt_entry_drop(c->spare);
+            c->count--;
+        }
+
+        slot[way] = e;
+        e->used = 1;
+        c->count++;
+        c->recent[set] = (uint8_t) way;
+    }
+
+    *jwt = &e->jwt;
+
+    return KERYU_JWT_OK;
+}
+
+
+void
+keryu_jwt_cache_stats(const keryu_jwt_cache_t *c, keryu_jwt_cache_stats_t *st)
+{
+    st->size = c->nentries;
+    st->count = c->count;
+    st->hits = c->hits;
+    st->misses = c->misses;
+}
+
+
 static void
 keryu_jwt_err(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -974,6 +1280,7 @@ keryu_jwt_key_push(keryu_jwt_keys_t *ks, const char *kid,
 
     memcpy(key->kid, kid, key->kid_len + 1);
     ks->keys[ks->nkeys++] = *key;
+    ks->gen = keryu_jwt_generation();
 
     return 0;
 }
@@ -2009,4 +2316,241 @@ keryu_jwt_roles(keryu_jwt_t *jwt, const keryu_jwt_obj_t *obj,
     jwt->nroles = n;
 
     return KERYU_JWT_OK;
+}
+
+
+/*
+ * Generations come from one counter for the process, so that a set made
+ * at the address of a freed one cannot take up the freed one's entries.
+ * keryud may build sets on more than one thread.
+ */
+
+static uint64_t
+keryu_jwt_generation(void)
+{
+    return __atomic_add_fetch(&keryu_jwt_generations, 1, __ATOMIC_RELAXED);
+}
+
+
+static void
+keryu_jwt_want(const keryu_jwt_opts_t *opts, keryu_jwt_want_t *w)
+{
+    if (opts == NULL) {
+        memset(w, 0, sizeof(keryu_jwt_want_t));
+        w->max_len = KERYU_JWT_MAX_LEN_DEFAULT;
+        return;
+    }
+
+    w->issuer = opts->issuer;
+    w->audience = opts->audience;
+    w->roles_claim = opts->roles_claim;
+    w->leeway = opts->leeway < 0
+                ? 0 : keryu_jwt_clamp(opts->leeway, KERYU_JWT_LEEWAY_MAX);
+    w->max_len = opts->max_len != 0 ? opts->max_len
+                                    : KERYU_JWT_MAX_LEN_DEFAULT;
+}
+
+
+/*
+ * The 64-bit keyed hash is compared before the token's bytes, so a
+ * client cannot time memcmp() against a cached token it does not hold.
+ */
+
+static int
+keryu_jwt_entry_match(const keryu_jwt_entry_t *e, const keryu_jwt_keys_t *ks,
+    const keryu_jwt_want_t *w, const char *token, size_t len, uint64_t hash)
+{
+    return e->hash == hash
+           && e->len == len
+           && e->ks == ks
+           && e->gen == ks->gen
+           && e->leeway == w->leeway
+           && e->max_len == w->max_len
+           && memcmp(e->data, token, len) == 0
+           && keryu_jwt_str_eq(e->issuer, w->issuer)
+           && keryu_jwt_str_eq(e->audience, w->audience)
+           && keryu_jwt_str_eq(e->roles_claim, w->roles_claim);
+}
+
+
+/* the exp and nbf checks of keryu_jwt_claims(), on the values kept */
+
+static int
+keryu_jwt_entry_times(const keryu_jwt_entry_t *e, int64_t now)
+{
+    now = keryu_jwt_clamp(now, KERYU_JWT_TIME_MAX);
+
+    if (e->has_exp && now >= e->exp + e->leeway) {
+        return KERYU_JWT_EEXPIRED;
+    }
+
+    if (e->has_nbf && now + e->leeway < e->nbf) {
+        return KERYU_JWT_ENOTYET;
+    }
+
+    return KERYU_JWT_OK;
+}
+
+
+/*
+ * Records what the spare's freshly verified token was verified under.
+ * Returns 0, or -1 with no memory for the copy of the token.
+ */
+
+static int
+keryu_jwt_entry_fill(keryu_jwt_entry_t *e, const keryu_jwt_keys_t *ks,
+    const keryu_jwt_want_t *w, const char *token, size_t len, uint64_t hash)
+{
+    char                   *p;
+    size_t                  i, need, n[3];
+    const char             *src[3], **dst[3];
+    const keryu_jwt_obj_t  *obj;
+    const keryu_jwt_val_t  *v;
+
+    src[0] = w->issuer;
+    src[1] = w->audience;
+    src[2] = w->roles_claim;
+    dst[0] = &e->issuer;
+    dst[1] = &e->audience;
+    dst[2] = &e->roles_claim;
+
+    need = len;
+
+    for (i = 0; i < 3; i++) {
+        n[i] = src[i] != NULL ? strlen(src[i]) + 1 : 0;
+        need += n[i];
+    }
+
+    if (need > e->size) {
+        need = keryu_jwt_align(need, KERYU_JWT_CACHE_CHUNK);
+
+        p = malloc(need);
+        if (p == NULL) {
+            return -1;
+        }
+
+        free(e->data);
+        e->data = p;
+        e->size = need;
+    }
+
+    memcpy(e->data, token, len);
+    p = e->data + len;
+
+    for (i = 0; i < 3; i++) {
+        *dst[i] = NULL;
+
+        if (src[i] != NULL) {
+            memcpy(p, src[i], n[i]);
+            *dst[i] = p;
+            p += n[i];
+        }
+    }
+
+    /* verification passed, so each is a number when present */
+
+    obj = e->jwt.claims;
+
+    v = keryu_jwt_obj_get(obj, "exp", 3);
+    e->has_exp = v != NULL;
+    e->exp = v != NULL ? keryu_jwt_seconds(obj->text + v->value,
+                                           v->value_len, 0)
+                       : 0;
+
+    v = keryu_jwt_obj_get(obj, "nbf", 3);
+    e->has_nbf = v != NULL;
+    e->nbf = v != NULL ? keryu_jwt_seconds(obj->text + v->value,
+                                           v->value_len, 1)
+                       : 0;
+
+    e->hash = hash;
+    e->ks = ks;
+    e->gen = ks->gen;
+    e->leeway = w->leeway;
+    e->max_len = w->max_len;
+    e->len = len;
+
+    return 0;
+}
+
+
+static void
+keryu_jwt_entry_drop(keryu_jwt_entry_t *e)
+{
+    keryu_jwt_free(&e->jwt);
+    e->used = 0;
+}
+
+
+static int
+keryu_jwt_str_eq(const char *a, const char *b)
+{
+    if (a == NULL || b == NULL) {
+        return a == b;
+    }
+
+    return strcmp(a, b) == 0;
+}
+
+
+/*
+ * SipHash-1-3 of len bytes under a 128-bit key.  Words are read in host
+ * order: the hash never leaves the process.
+ */
+
+static uint64_t
+keryu_jwt_siphash(const uint64_t *key, const uint8_t *p, size_t len)
+{
+    size_t    i, n;
+    uint64_t  m, v[4];
+
+    v[0] = key[0] ^ 0x736f6d6570736575ULL;
+    v[1] = key[1] ^ 0x646f72616e646f6dULL;
+    v[2] = key[0] ^ 0x6c7967656e657261ULL;
+    v[3] = key[1] ^ 0x7465646279746573ULL;
+
+    for (i = 0; i + 8 <= len; i += 8) {
+        memcpy(&m, p + i, 8);
+
+        v[3] ^= m;
+        keryu_jwt_sipround(v);
+        v[0] ^= m;
+    }
+
+    m = (uint64_t) len << 56;
+
+    for (n = 0; i + n < len; n++) {
+        m |= (uint64_t) p[i + n] << (8 * n);
+    }
+
+    v[3] ^= m;
+    keryu_jwt_sipround(v);
+    v[0] ^= m;
+
+    v[2] ^= 0xff;
+    keryu_jwt_sipround(v);
+    keryu_jwt_sipround(v);
+    keryu_jwt_sipround(v);
+
+    return v[0] ^ v[1] ^ v[2] ^ v[3];
+}
+
+
+static inline void
+keryu_jwt_sipround(uint64_t *v)
+{
+    v[0] += v[1];
+    v[1] = keryu_jwt_rotl(v[1], 13);
+    v[1] ^= v[0];
+    v[0] = keryu_jwt_rotl(v[0], 32);
+    v[2] += v[3];
+    v[3] = keryu_jwt_rotl(v[3], 16);
+    v[3] ^= v[2];
+    v[0] += v[3];
+    v[3] = keryu_jwt_rotl(v[3], 21);
+    v[3] ^= v[0];
+    v[2] += v[1];
+    v[1] = keryu_jwt_rotl(v[1], 17);
+    v[1] ^= v[2];
+    v[2] = keryu_jwt_rotl(v[2], 32);
 }

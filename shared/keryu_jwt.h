@@ -179,6 +179,14 @@ int keryu_jwt_keys_add_json(keryu_jwt_keys_t *ks, const char *json,
 size_t keryu_jwt_keys_count(const keryu_jwt_keys_t *ks);
 
 /**
+ * A number for what the set holds now: it changes whenever a key is
+ * added, and no two sets made by this process share one, even when a new
+ * set is given the address of a freed one.  A cache entry (below) made
+ * under one generation is never used under another.
+ */
+uint64_t keryu_jwt_keys_generation(const keryu_jwt_keys_t *ks);
+
+/**
  * Verifies the token of len bytes at now (epoch seconds) and fills jwt,
  * which it overwrites: free what a previous call left there first.  opts
  * may be NULL for the defaults.  Returns KERYU_JWT_OK, or a reason code
@@ -205,6 +213,83 @@ void keryu_jwt_free(keryu_jwt_t *jwt);
  */
 int keryu_jwt_claim_has(const keryu_jwt_t *jwt, const char *claim,
     size_t claim_len, const char *value, size_t value_len);
+
+
+/**
+ * A cache of verified tokens, for a caller that sees the same token many
+ * times: a hit costs a keyed hash and a comparison of the token's bytes
+ * instead of a verification.  The table is 2-way set associative, keyed
+ * by SipHash-1-3 of the token under a random seed drawn when the cache is
+ * made, so the tokens a client picks can cause misses but never a wrong
+ * hit: an entry answers only a token equal to it byte for byte, verified
+ * against the same key set pointer at the same generation, with options
+ * of equal values (issuer, audience and roles_claim compared as strings,
+ * leeway and max_len after their defaults apply).  A token is cached only
+ * once it verified and only up to KERYU_JWT_CACHE_TOKEN_MAX bytes; a
+ * refusal is never cached.
+ *
+ * A cache is used by one thread: an nginx worker makes its own in init
+ * process.  It holds no pointer to a key set or to opts strings beyond a
+ * call, only copies of the values and the set's address and generation
+ * for comparison, so freeing a set while its tokens are cached is safe.
+ */
+
+/** the longest token a cache keeps; longer ones are verified each time */
+#define KERYU_JWT_CACHE_TOKEN_MAX   2048
+
+/** the most entries a cache may have */
+#define KERYU_JWT_CACHE_MAX         (1 << 20)
+
+
+typedef struct keryu_jwt_cache_s  keryu_jwt_cache_t;
+
+
+typedef struct {
+    size_t              size;         /**< entries the table holds */
+    size_t              count;        /**< entries in use */
+    uint64_t            hits;         /**< calls answered from the cache,
+                                           refusals for exp or nbf too */
+    uint64_t            misses;       /**< calls that ran a verification */
+} keryu_jwt_cache_stats_t;
+
+
+/**
+ * Returns an empty cache of entries entries, rounded up to a power of two
+ * and to at least 2; or NULL with no memory, with no randomness from
+ * getrandom(), or for more than KERYU_JWT_CACHE_MAX entries.  Each entry
+ * takes about 700 bytes, plus a copy of its token once used.
+ */
+keryu_jwt_cache_t *keryu_jwt_cache_create(size_t entries);
+
+/** frees the cache and every token in it; NULL is allowed */
+void keryu_jwt_cache_free(keryu_jwt_cache_t *c);
+
+/** drops every entry, e.g. when the key set is replaced */
+void keryu_jwt_cache_clear(keryu_jwt_cache_t *c);
+
+/**
+ * Like keryu_jwt_verify(), with the same reason codes.  A token that
+ * matches an entry (see above) is answered from it once exp and nbf are
+ * checked again at now, with the same leeway; refused there, the entry is
+ * dropped and the code is the one verify would give ("expired" or "not
+ * yet valid").  Anything else is verified with keryu_jwt_verify() and, if
+ * it passes, kept, replacing the older of the two entries of its set.
+ *
+ * On KERYU_JWT_OK, *jwt points at a verified token that the cache owns:
+ * the caller must not free it, and it stays valid until the next call on
+ * this cache, keryu_jwt_cache_clear() or keryu_jwt_cache_free().  On
+ * failure *jwt is NULL.  A hit allocates nothing; a miss allocates what
+ * verify does, and once per entry for its copy of the token when the
+ * entry's buffer is too small.  With no memory for that copy the token is
+ * still answered, but not cached.
+ */
+int keryu_jwt_cache_verify(keryu_jwt_cache_t *c, const keryu_jwt_keys_t *ks,
+    const keryu_jwt_opts_t *opts, const char *token, size_t len, int64_t now,
+    const keryu_jwt_t **jwt);
+
+/** fills st with the cache's size, count and counters */
+void keryu_jwt_cache_stats(const keryu_jwt_cache_t *c,
+    keryu_jwt_cache_stats_t *st);
 
 
 /**

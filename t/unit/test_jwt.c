@@ -7,7 +7,8 @@
  * and a new 2048-bit RSA key, ES256 with a new P-256 key and the DER
  * signature turned into JOSE's r || s.  They cover each reason a token is
  * refused, the algorithm confusion attacks, the claims read from a valid
- * token, and loading keys from keys database values.  Outside
+ * token, loading keys from keys database values, and the cache of
+ * verified tokens: what it answers must be what verification would.  Outside
  * AddressSanitizer builds, malloc() is wrapped to count the allocations
  * of a verification and to fail each allocation in turn.
  */
@@ -2096,6 +2097,808 @@ allocation_failures_are_reported_and_leak_nothing(void **state)
 }
 
 
+/* ---- the cache of verified tokens ---- */
+
+
+static int
+cache_verify(fixture_t *f, keryu_jwt_cache_t *c, const char *tok,
+    int64_t now, const keryu_jwt_t **jwt)
+{
+    return keryu_jwt_cache_verify(c, f->ks, &f->opts, tok, strlen(tok), now,
+                                  jwt);
+}
+
+
+static void
+expect_stats(keryu_jwt_cache_t *c, size_t count, uint64_t hits,
+    uint64_t misses)
+{
+    keryu_jwt_cache_stats_t  st;
+
+    keryu_jwt_cache_stats(c, &st);
+
+    if (st.count != count || st.hits != hits || st.misses != misses) {
+        fail_msg("cache count %zu, hits %llu, misses %llu; expected %zu, "
+                 "%llu, %llu", st.count, (unsigned long long) st.hits,
+                 (unsigned long long) st.misses, count,
+                 (unsigned long long) hits, (unsigned long long) misses);
+    }
+}
+
+
+static void
+cache_sizes_are_powers_of_two(void **state)
+{
+    keryu_jwt_cache_t        *c;
+    keryu_jwt_cache_stats_t   st;
+
+    (void) state;
+
+    c = keryu_jwt_cache_create(0);
+    assert_non_null(c);
+    keryu_jwt_cache_stats(c, &st);
+    assert_int_equal(st.size, 2);
+    assert_int_equal(st.count, 0);
+    keryu_jwt_cache_free(c);
+
+    c = keryu_jwt_cache_create(1000);
+    assert_non_null(c);
+    keryu_jwt_cache_stats(c, &st);
+    assert_int_equal(st.size, 1024);
+    keryu_jwt_cache_free(c);
+
+    c = keryu_jwt_cache_create(KERYU_JWT_CACHE_MAX);
+    assert_non_null(c);
+    keryu_jwt_cache_free(c);
+
+    assert_null(keryu_jwt_cache_create(KERYU_JWT_CACHE_MAX + 1));
+
+    keryu_jwt_cache_free(NULL);
+    keryu_jwt_cache_clear(NULL);
+}
+
+
+static void
+cache_hit_returns_the_verified_claims(void **state)
+{
+    fixture_t          *f = *state;
+    char               *tok;
+    keryu_jwt_cache_t  *c;
+    const keryu_jwt_t  *jwt, *first;
+
+    add_hs(f, "hs1");
+
+    c = keryu_jwt_cache_create(1024);
+    assert_non_null(c);
+
+    tok = token(f, "HS256", "{\"sub\":\"alice\",\"exp\":1700000060,"
+                "\"roles\":[\"admin\",\"ops\"],\"dept\":\"eng\","
+                "\"level\":3}");
+
+    assert_int_equal(cache_verify(f, c, tok, NOW, &first), KERYU_JWT_OK);
+    assert_non_null(first);
+    expect_stats(c, 1, 0, 1);
+
+    assert_int_equal(cache_verify(f, c, tok, NOW + 1, &jwt), KERYU_JWT_OK);
+    expect_stats(c, 1, 1, 1);
+    assert_ptr_equal(jwt, first);
+
+    assert_string_equal(jwt->sub, "alice");
+    assert_int_equal(jwt->sub_len, 5);
+    assert_string_equal(jwt->kid, "hs1");
+    assert_int_equal(jwt->nroles, 2);
+    assert_int_equal(jwt->role_lens[0], 5);
+    assert_memory_equal(jwt->roles[0], "admin", 5);
+    assert_int_equal(jwt->role_lens[1], 3);
+    assert_memory_equal(jwt->roles[1], "ops", 3);
+    assert_true(keryu_jwt_claim_has(jwt, "dept", 4, "eng", 3));
+    assert_true(keryu_jwt_claim_has(jwt, "level", 5, "3", 1));
+    assert_true(keryu_jwt_claim_has(jwt, "roles", 5, "ops", 3));
+    assert_false(keryu_jwt_claim_has(jwt, "roles", 5, "root", 4));
+
+    /* the cached answer is the one verification gives */
+    assert_int_equal(verify(f, tok, NOW + 1), KERYU_JWT_OK);
+    assert_string_equal(f->jwt.sub, jwt->sub);
+    assert_int_equal(f->jwt.nroles, jwt->nroles);
+
+    /* NULL opts and opts holding the defaults are equal values */
+    memset(&f->opts, 0, sizeof(keryu_jwt_opts_t));
+
+    assert_int_equal(keryu_jwt_cache_verify(c, f->ks, NULL, tok, strlen(tok),
+                                            NOW, &first),
+                     KERYU_JWT_OK);
+    expect_stats(c, 2, 1, 2);
+    assert_int_equal(first->nroles, 0);
+
+    assert_int_equal(cache_verify(f, c, tok, NOW, &jwt), KERYU_JWT_OK);
+    expect_stats(c, 2, 2, 2);
+    assert_ptr_equal(jwt, first);
+
+    free(tok);
+    keryu_jwt_cache_free(c);
+}
+
+
+/* each change is verified as usual, since no entry matches it */
+
+static void
+cache_token_differing_by_one_byte_misses(void **state)
+{
+    fixture_t          *f = *state;
+    int                 rc;
+    char               *tok, *bad;
+    size_t              len, i, misses;
+    keryu_jwt_cache_t  *c;
+    const keryu_jwt_t  *jwt;
+
+    add_hs(f, "hs1");
+
+    c = keryu_jwt_cache_create(1024);
+    assert_non_null(c);
+
+    tok = token(f, "HS256", "{\"sub\":\"alice\",\"exp\":1700000060}");
+    len = strlen(tok);
+
+    assert_int_equal(cache_verify(f, c, tok, NOW, &jwt), KERYU_JWT_OK);
+
+    bad = malloc(len + 2);
+    assert_non_null(bad);
+    misses = 1;
+
+    for (i = 0; i < len; i++) {
+        if (tok[i] == '.') {
+            continue;
+        }
+
+        memcpy(bad, tok, len + 1);
+        bad[i] = tok[i] == 'A' ? 'B' : 'A';
+
+        rc = cache_verify(f, c, bad, NOW, &jwt);
+        misses++;
+
+        assert_int_not_equal(rc, KERYU_JWT_OK);
+        assert_int_equal(rc, verify(f, bad, NOW));
+        assert_null(jwt);
+        expect_stats(c, 1, 0, misses);
+    }
+
+    /* one byte shorter, one byte longer */
+
+    memcpy(bad, tok, len + 1);
+    bad[len - 1] = '\0';
+    rc = cache_verify(f, c, bad, NOW, &jwt);
+    assert_int_not_equal(rc, KERYU_JWT_OK);
+    assert_int_equal(rc, verify(f, bad, NOW));
+
+    memcpy(bad, tok, len);
+    strcpy(bad + len, "A");
+    rc = cache_verify(f, c, bad, NOW, &jwt);
+    assert_int_not_equal(rc, KERYU_JWT_OK);
+    assert_int_equal(rc, verify(f, bad, NOW));
+
+    misses += 2;
+    expect_stats(c, 1, 0, misses);
+
+    /* the original still hits */
+    assert_int_equal(cache_verify(f, c, tok, NOW, &jwt), KERYU_JWT_OK);
+    expect_stats(c, 1, 1, misses);
+
+    free(bad);
+    free(tok);
+    keryu_jwt_cache_free(c);
+}
+
+
+static void
+cache_rechecks_exp_and_nbf_on_a_hit(void **state)
+{
+    fixture_t          *f = *state;
+    char               *tok;
+    keryu_jwt_cache_t  *c;
+    const keryu_jwt_t  *jwt;
+
+    add_hs(f, "hs1");
+
+    c = keryu_jwt_cache_create(1024);
+    assert_non_null(c);
+
+    tok = token(f, "HS256", "{\"sub\":\"a\",\"exp\":1700000060,"
+                "\"nbf\":1699999990}");
+
+    assert_int_equal(cache_verify(f, c, tok, NOW, &jwt), KERYU_JWT_OK);
+    expect_stats(c, 1, 0, 1);
+
+    assert_int_equal(cache_verify(f, c, tok, NOW + 3600, &jwt),
+                     KERYU_JWT_EEXPIRED);
+    assert_null(jwt);
+    expect_stats(c, 0, 1, 1);
+
+    /* dropped: the next call verifies again */
+    assert_int_equal(cache_verify(f, c, tok, NOW + 3600, &jwt),
+                     KERYU_JWT_EEXPIRED);
+    expect_stats(c, 0, 1, 2);
+
+    /* exp is refused from the second it names, leeway added */
+    assert_int_equal(cache_verify(f, c, tok, NOW, &jwt), KERYU_JWT_OK);
+    assert_int_equal(cache_verify(f, c, tok, NOW + 59, &jwt), KERYU_JWT_OK);
+    assert_int_equal(cache_verify(f, c, tok, NOW + 60, &jwt),
+                     KERYU_JWT_EEXPIRED);
+    expect_stats(c, 0, 3, 3);
+
+    f->opts.leeway = 10;
+    assert_int_equal(cache_verify(f, c, tok, NOW, &jwt), KERYU_JWT_OK);
+    assert_int_equal(cache_verify(f, c, tok, NOW + 69, &jwt), KERYU_JWT_OK);
+    assert_int_equal(cache_verify(f, c, tok, NOW + 70, &jwt),
+                     KERYU_JWT_EEXPIRED);
+    expect_stats(c, 0, 5, 4);
+
+    /* a clock set back before nbf: "not yet valid", as verify says */
+    f->opts.leeway = 0;
+    assert_int_equal(cache_verify(f, c, tok, NOW, &jwt), KERYU_JWT_OK);
+    assert_int_equal(cache_verify(f, c, tok, NOW - 10, &jwt), KERYU_JWT_OK);
+    assert_int_equal(cache_verify(f, c, tok, NOW - 11, &jwt),
+                     KERYU_JWT_ENOTYET);
+    assert_int_equal(verify(f, tok, NOW - 11), KERYU_JWT_ENOTYET);
+    assert_null(jwt);
+    expect_stats(c, 0, 7, 5);
+
+    /* fractions round as verification rounds them */
+    free(tok);
+    tok = token(f, "HS256", "{\"sub\":\"a\",\"exp\":1700000060.5}");
+    assert_int_equal(cache_verify(f, c, tok, NOW, &jwt), KERYU_JWT_OK);
+    assert_int_equal(cache_verify(f, c, tok, NOW + 59, &jwt), KERYU_JWT_OK);
+    assert_int_equal(cache_verify(f, c, tok, NOW + 60, &jwt),
+                     KERYU_JWT_EEXPIRED);
+    assert_int_equal(verify(f, tok, NOW + 60), KERYU_JWT_EEXPIRED);
+
+    /* no exp: valid from the cache at any time */
+    free(tok);
+    tok = token(f, "HS256", "{\"sub\":\"a\"}");
+    assert_int_equal(cache_verify(f, c, tok, NOW, &jwt), KERYU_JWT_OK);
+    assert_int_equal(cache_verify(f, c, tok, INT64_MAX, &jwt), KERYU_JWT_OK);
+    expect_stats(c, 1, 10, 7);
+
+    free(tok);
+    keryu_jwt_cache_free(c);
+}
+
+
+/*
+ * Two locations with other options share a cache: each option is part of
+ * the match, by value, so a token cached under one never answers another.
+ */
+
+static void
+cache_different_opts_do_not_hit(void **state)
+{
+    fixture_t          *f = *state;
+    char               *tok, *plain, api[] = "api";
+    keryu_jwt_cache_t  *c;
+    const keryu_jwt_t  *jwt, *first;
+
+    add_hs(f, "hs1");
+
+    c = keryu_jwt_cache_create(1024);
+    assert_non_null(c);
+
+    tok = token(f, "HS256", "{\"sub\":\"a\",\"iss\":\"idp\","
+                "\"aud\":[\"api\",\"web\"],\"roles\":\"x y\","
+                "\"perms\":[\"p\"]}");
+    plain = token(f, "HS256", "{\"sub\":\"a\"}");
+
+    f->opts.audience = "api";
+    assert_int_equal(cache_verify(f, c, tok, NOW, &first), KERYU_JWT_OK);
+    expect_stats(c, 1, 0, 1);
+
+    f->opts.audience = "web";
+    assert_int_equal(cache_verify(f, c, tok, NOW, &jwt), KERYU_JWT_OK);
+    expect_stats(c, 2, 0, 2);
+    assert_ptr_not_equal(jwt, first);
+
+    f->opts.audience = "admin";
+    assert_int_equal(cache_verify(f, c, tok, NOW, &jwt), KERYU_JWT_EAUDIENCE);
+    expect_stats(c, 2, 0, 3);
+
+    /* equal by value, not by pointer */
+    f->opts.audience = api;
+    assert_int_equal(cache_verify(f, c, tok, NOW, &jwt), KERYU_JWT_OK);
+    expect_stats(c, 2, 1, 3);
+    assert_ptr_equal(jwt, first);
+
+    /* a value changed in place no longer matches the copy kept */
+    api[0] = 'A';
+    assert_int_equal(cache_verify(f, c, tok, NOW, &jwt), KERYU_JWT_EAUDIENCE);
+    expect_stats(c, 2, 1, 4);
+    f->opts.audience = "api";
+
+    f->opts.issuer = "idp";
+    assert_int_equal(cache_verify(f, c, tok, NOW, &jwt), KERYU_JWT_OK);
+    expect_stats(c, 2, 1, 5);
+    f->opts.issuer = "other";
+    assert_int_equal(cache_verify(f, c, tok, NOW, &jwt), KERYU_JWT_EISSUER);
+    expect_stats(c, 2, 1, 6);
+    f->opts.issuer = NULL;
+
+    /* roles come from the claim the options name */
+    f->opts.roles_claim = "perms";
+    assert_int_equal(cache_verify(f, c, tok, NOW, &jwt), KERYU_JWT_OK);
+    expect_stats(c, 2, 1, 7);
+    assert_int_equal(jwt->nroles, 1);
+    assert_memory_equal(jwt->roles[0], "p", 1);
+
+    f->opts.roles_claim = NULL;
+    assert_int_equal(cache_verify(f, c, tok, NOW, &jwt), KERYU_JWT_OK);
+    expect_stats(c, 2, 1, 8);
+    assert_int_equal(jwt->nroles, 0);
+
+    f->opts.roles_claim = "roles";
+    assert_int_equal(cache_verify(f, c, tok, NOW, &jwt), KERYU_JWT_OK);
+    expect_stats(c, 2, 1, 9);
+    assert_int_equal(jwt->nroles, 2);
+
+    f->opts.leeway = 5;
+    assert_int_equal(cache_verify(f, c, tok, NOW, &jwt), KERYU_JWT_OK);
+    expect_stats(c, 2, 1, 10);
+    f->opts.leeway = 0;
+
+    /* max_len: 0 is the default, compared as the value it stands for */
+    f->opts.max_len = strlen(tok);
+    assert_int_equal(cache_verify(f, c, tok, NOW, &jwt), KERYU_JWT_OK);
+    expect_stats(c, 2, 1, 11);
+    f->opts.max_len = strlen(tok) - 1;
+    assert_int_equal(cache_verify(f, c, tok, NOW, &jwt), KERYU_JWT_ETOOLONG);
+    expect_stats(c, 2, 1, 12);
+    f->opts.max_len = 0;
+    assert_int_equal(cache_verify(f, c, tok, NOW, &jwt), KERYU_JWT_OK);
+    expect_stats(c, 2, 1, 13);
+    f->opts.max_len = KERYU_JWT_MAX_LEN_DEFAULT;
+    assert_int_equal(cache_verify(f, c, tok, NOW, &jwt), KERYU_JWT_OK);
+    expect_stats(c, 2, 2, 13);
+
+    /* cached without an audience, asked with one */
+    f->opts.audience = NULL;
+    assert_int_equal(cache_verify(f, c, plain, NOW, &jwt), KERYU_JWT_OK);
+    f->opts.audience = "api";
+    assert_int_equal(cache_verify(f, c, plain, NOW, &jwt),
+                     KERYU_JWT_EAUDIENCE);
+    expect_stats(c, 3, 2, 15);
+
+    free(plain);
+    free(tok);
+    keryu_jwt_cache_free(c);
+}
+
+
+static void
+cache_new_key_set_does_not_hit(void **state)
+{
+    fixture_t          *f = *state;
+    char               *tok, err[256];
+    uint64_t            gen;
+    keryu_jwt_cache_t  *c;
+    keryu_jwt_keys_t   *ks;
+    const keryu_jwt_t  *jwt;
+    uint8_t             other[48];
+
+    add_hs(f, "hs1");
+
+    c = keryu_jwt_cache_create(1024);
+    assert_non_null(c);
+
+    tok = token(f, "HS256", "{\"sub\":\"a\"}");
+
+    assert_int_equal(cache_verify(f, c, tok, NOW, &jwt), KERYU_JWT_OK);
+    assert_int_equal(cache_verify(f, c, tok, NOW, &jwt), KERYU_JWT_OK);
+    expect_stats(c, 1, 1, 1);
+
+    /* a key added to the set: a new generation */
+    gen = keryu_jwt_keys_generation(f->ks);
+    assert_int_not_equal(gen, 0);
+    memset(other, 0x5a, sizeof(other));
+    assert_int_equal(keryu_jwt_keys_add_secret(f->ks, "hs2", other,
+                                               sizeof(other), err,
+                                               sizeof(err)),
+                     0);
+    assert_int_not_equal(keryu_jwt_keys_generation(f->ks), gen);
+
+    assert_int_equal(cache_verify(f, c, tok, NOW, &jwt), KERYU_JWT_OK);
+    expect_stats(c, 2, 1, 2);
+
+    /* a failed add changes nothing */
+    gen = keryu_jwt_keys_generation(f->ks);
+    assert_int_equal(keryu_jwt_keys_add_secret(f->ks, "hs2", other,
+                                               sizeof(other), err,
+                                               sizeof(err)),
+                     KERYU_JWT_ERROR);
+    assert_int_equal(keryu_jwt_keys_generation(f->ks), gen);
+    assert_int_equal(cache_verify(f, c, tok, NOW, &jwt), KERYU_JWT_OK);
+    expect_stats(c, 2, 2, 2);
+
+    /*
+     * The key rotated away: a new set without it, very likely at the
+     * address of the freed one, must refuse the token, not find it cached.
+     */
+
+    keryu_jwt_keys_free(f->ks);
+
+    ks = keryu_jwt_keys_create();
+    assert_non_null(ks);
+    assert_int_equal(keryu_jwt_keys_add_secret(ks, "hs2", other,
+                                               sizeof(other), err,
+                                               sizeof(err)),
+                     0);
+    assert_int_not_equal(keryu_jwt_keys_generation(ks), gen);
+    f->ks = ks;
+
+    assert_int_equal(cache_verify(f, c, tok, NOW, &jwt),
+                     KERYU_JWT_ESIGNATURE);
+    assert_null(jwt);
+    expect_stats(c, 2, 2, 3);
+
+    /* the same secret in another set verifies, but is a miss */
+    keryu_jwt_keys_free(f->ks);
+    f->ks = keryu_jwt_keys_create();
+    assert_non_null(f->ks);
+    add_hs(f, "hs1");
+
+    assert_int_equal(cache_verify(f, c, tok, NOW, &jwt), KERYU_JWT_OK);
+    assert_int_equal(cache_verify(f, c, tok, NOW, &jwt), KERYU_JWT_OK);
+    expect_stats(c, 2, 3, 4);
+
+    free(tok);
+    keryu_jwt_cache_free(c);
+}
+
+
+static void
+cache_clear_empties_it(void **state)
+{
+    fixture_t          *f = *state;
+    int                 i;
+    char               *toks[3], payload[64];
+    keryu_jwt_cache_t  *c;
+    const keryu_jwt_t  *jwt;
+
+    add_hs(f, "hs1");
+
+    c = keryu_jwt_cache_create(1024);
+    assert_non_null(c);
+
+    for (i = 0; i < 3; i++) {
+        snprintf(payload, sizeof(payload), "{\"sub\":\"user%d\"}", i);
+        toks[i] = token(f, "HS256", payload);
+        assert_int_equal(cache_verify(f, c, toks[i], NOW, &jwt),
+                         KERYU_JWT_OK);
+    }
+
+    expect_stats(c, 3, 0, 3);
+
+    keryu_jwt_cache_clear(c);
+    expect_stats(c, 0, 0, 3);
+
+    for (i = 0; i < 3; i++) {
+        assert_int_equal(cache_verify(f, c, toks[i], NOW, &jwt),
+                         KERYU_JWT_OK);
+        assert_memory_equal(jwt->sub, "user", 4);
+        assert_int_equal(jwt->sub[4], '0' + i);
+    }
+
+    expect_stats(c, 3, 0, 6);
+
+    /* cleared right after an answer: nothing left to use */
+    keryu_jwt_cache_clear(c);
+    keryu_jwt_cache_clear(c);
+    expect_stats(c, 0, 0, 6);
+
+    for (i = 0; i < 3; i++) {
+        free(toks[i]);
+    }
+
+    keryu_jwt_cache_free(c);
+}
+
+
+/*
+ * Ten tokens through a cache of two entries, in an order that evicts on
+ * most calls: every answer names the right subject and nothing leaks
+ * (AddressSanitizer, or the byte count outside it).
+ */
+
+static void
+cache_eviction_stays_correct(void **state)
+{
+    fixture_t                *f = *state;
+    char                     *toks[10], payload[256], sub[16];
+    size_t                    i, n, round;
+    keryu_jwt_cache_t        *c;
+    const keryu_jwt_t        *jwt;
+    keryu_jwt_cache_stats_t   st;
+#if (COUNT_ALLOCS)
+    size_t                    before;
+#endif
+
+    add_hs(f, "hs1");
+
+    for (i = 0; i < 10; i++) {
+        n = snprintf(payload, sizeof(payload), "{\"sub\":\"user%zu\","
+                     "\"exp\":%d,\"roles\":[", i, NOW + 100 + (int) i);
+
+        /* more roles than fit inline in some, so those are allocated */
+        for (round = 0; round < (i % 2 ? 20 : 1); round++) {
+            n += snprintf(payload + n, sizeof(payload) - n, "%s\"r\"",
+                          round ? "," : "");
+            assert_true(n < sizeof(payload) - 3);
+        }
+
+        strcpy(payload + n, "]}");
+        toks[i] = token(f, "HS256", payload);
+    }
+
+#if (COUNT_ALLOCS)
+    before = alloc_held;
+#endif
+
+    c = keryu_jwt_cache_create(2);
+    assert_non_null(c);
+
+    for (round = 0; round < 20; round++) {
+        for (n = 0; n < 10; n++) {
+            i = (n * 7 + round * 3) % 10;
+
+            if (round % 4 == 3) {
+                i = n % 3;
+            }
+
+            assert_int_equal(cache_verify(f, c, toks[i], NOW + round, &jwt),
+                             KERYU_JWT_OK);
+
+            snprintf(sub, sizeof(sub), "user%zu", i);
+            assert_string_equal(jwt->sub, sub);
+            assert_int_equal(jwt->nroles, i % 2 ? 20 : 1);
+            assert_true(keryu_jwt_claim_has(jwt, "roles", 5, "r", 1));
+
+            keryu_jwt_cache_stats(c, &st);
+            assert_true(st.count <= 2);
+        }
+    }
+
+    keryu_jwt_cache_stats(c, &st);
+    assert_int_equal(st.size, 2);
+    assert_int_equal(st.count, 2);
+    assert_int_equal(st.hits + st.misses, 200);
+    assert_true(st.hits > 0);
+
+    /* expiry on a hit in a full cache, then fill again */
+    assert_int_equal(cache_verify(f, c, toks[9], NOW, &jwt), KERYU_JWT_OK);
+    assert_int_equal(cache_verify(f, c, toks[9], NOW + 109, &jwt),
+                     KERYU_JWT_EEXPIRED);
+    keryu_jwt_cache_stats(c, &st);
+    assert_int_equal(st.count, 1);
+    assert_int_equal(cache_verify(f, c, toks[0], NOW, &jwt), KERYU_JWT_OK);
+    assert_string_equal(jwt->sub, "user0");
+
+    keryu_jwt_cache_free(c);
+
+#if (COUNT_ALLOCS)
+    if (alloc_held != before) {
+        fail_msg("%zu bytes kept after keryu_jwt_cache_free()",
+                 alloc_held - before);
+    }
+#endif
+
+    for (i = 0; i < 10; i++) {
+        free(toks[i]);
+    }
+}
+
+
+static void
+cache_failures_are_not_cached(void **state)
+{
+    fixture_t          *f = *state;
+    int                 i, round, rcs[5];
+    char               *toks[5];
+    keryu_jwt_cache_t  *c;
+    const keryu_jwt_t  *jwt;
+
+    add_hs(f, "hs1");
+
+    c = keryu_jwt_cache_create(1024);
+    assert_non_null(c);
+
+    f->opts.audience = "api";
+
+    toks[0] = make_token(f, "HS256", "{\"alg\":\"HS256\"}",
+                         "{\"sub\":\"a\",\"aud\":\"api\"}", 2);
+    rcs[0] = KERYU_JWT_ESIGNATURE;
+    toks[1] = token(f, "HS256", "{\"sub\":\"a\",\"aud\":\"api\","
+                    "\"exp\":1699999999}");
+    rcs[1] = KERYU_JWT_EEXPIRED;
+    toks[2] = token(f, "HS256", "{\"sub\":\"a\",\"aud\":\"web\"}");
+    rcs[2] = KERYU_JWT_EAUDIENCE;
+    toks[3] = token(f, "none", "{\"sub\":\"a\",\"aud\":\"api\"}");
+    rcs[3] = KERYU_JWT_EALGNONE;
+    toks[4] = strdup("not.a-token");
+    assert_non_null(toks[4]);
+    rcs[4] = KERYU_JWT_EMALFORMED;
+
+    for (round = 0; round < 3; round++) {
+        for (i = 0; i < 5; i++) {
+            assert_int_equal(cache_verify(f, c, toks[i], NOW, &jwt), rcs[i]);
+            assert_null(jwt);
+        }
+    }
+
+    expect_stats(c, 0, 0, 15);
+
+    /* NULL and overlong tokens are refused as verify refuses them */
+    assert_int_equal(keryu_jwt_cache_verify(c, f->ks, &f->opts, NULL, 0, NOW,
+                                            &jwt),
+                     KERYU_JWT_EMALFORMED);
+    assert_int_equal(keryu_jwt_cache_verify(c, f->ks, &f->opts, toks[0],
+                                            f->opts.max_len + 1, NOW, &jwt),
+                     KERYU_JWT_ETOOLONG);
+    expect_stats(c, 0, 0, 17);
+
+    for (i = 0; i < 5; i++) {
+        free(toks[i]);
+    }
+
+    keryu_jwt_cache_free(c);
+}
+
+
+static void
+cache_keeps_no_long_token(void **state)
+{
+    fixture_t          *f = *state;
+    char               *tok, payload[3000];
+    size_t              n;
+    keryu_jwt_cache_t  *c;
+    const keryu_jwt_t  *jwt;
+
+    add_hs(f, "hs1");
+
+    c = keryu_jwt_cache_create(1024);
+    assert_non_null(c);
+
+    n = sprintf(payload, "{\"sub\":\"long\",\"pad\":\"");
+    memset(payload + n, 'x', 1600);
+    strcpy(payload + n + 1600, "\"}");
+
+    tok = token(f, "HS256", payload);
+    assert_true(strlen(tok) > KERYU_JWT_CACHE_TOKEN_MAX);
+
+    assert_int_equal(cache_verify(f, c, tok, NOW, &jwt), KERYU_JWT_OK);
+    assert_string_equal(jwt->sub, "long");
+    expect_stats(c, 0, 0, 1);
+
+    assert_int_equal(cache_verify(f, c, tok, NOW, &jwt), KERYU_JWT_OK);
+    assert_string_equal(jwt->sub, "long");
+    expect_stats(c, 0, 0, 2);
+
+    free(tok);
+    keryu_jwt_cache_free(c);
+}
+
+
+static void
+cache_hit_allocates_nothing(void **state)
+{
+#if (COUNT_ALLOCS)
+    fixture_t          *f = *state;
+    int                 i, rc;
+    char               *tok;
+    keryu_jwt_cache_t  *c;
+    const keryu_jwt_t  *jwt;
+
+    add_hs(f, "hs1");
+    f->opts.audience = "api";
+
+    c = keryu_jwt_cache_create(1024);
+    assert_non_null(c);
+
+    tok = token(f, "HS256", "{\"sub\":\"alice\",\"aud\":\"api\","
+                "\"exp\":1700000060,\"roles\":[\"admin\",\"ops\"]}");
+
+    assert_int_equal(cache_verify(f, c, tok, NOW, &jwt), KERYU_JWT_OK);
+
+    alloc_count = 0;
+    alloc_fail_at = 0;
+    alloc_counting = 1;
+
+    rc = KERYU_JWT_OK;
+
+    for (i = 0; i < 100 && rc == KERYU_JWT_OK; i++) {
+        rc = cache_verify(f, c, tok, NOW + i % 60, &jwt);
+    }
+
+    alloc_counting = 0;
+
+    assert_int_equal(rc, KERYU_JWT_OK);
+    expect_stats(c, 1, 100, 1);
+    assert_int_equal(alloc_count, 0);
+
+    free(tok);
+    keryu_jwt_cache_free(c);
+
+#else
+    (void) state;
+    skip();
+#endif
+}
+
+
+/*
+ * Fails each allocation of a miss in turn: verification reports it; the
+ * copy of the token failing leaves the token answered but not cached;
+ * nothing leaks.
+ */
+
+static void
+cache_allocation_failures_leak_nothing(void **state)
+{
+#if (COUNT_ALLOCS)
+    fixture_t                *f = *state;
+    int                       rc;
+    char                     *tok;
+    size_t                    i, before, count;
+    keryu_jwt_cache_t        *c;
+    const keryu_jwt_t        *jwt;
+    keryu_jwt_cache_stats_t   st;
+
+    add_hs(f, "hs1");
+    f->opts.audience = "api";
+
+    tok = token(f, "HS256", "{\"sub\":\"alice\",\"aud\":\"api\"}");
+
+    for (i = 1; /* void */; i++) {
+        before = alloc_held;
+
+        c = keryu_jwt_cache_create(4);
+        assert_non_null(c);
+
+        alloc_count = 0;
+        alloc_fail_at = i;
+        alloc_counting = 1;
+        rc = cache_verify(f, c, tok, NOW, &jwt);
+        alloc_counting = 0;
+
+        keryu_jwt_cache_stats(c, &st);
+        count = st.count;
+
+        if (rc == KERYU_JWT_OK) {
+            assert_string_equal(jwt->sub, "alice");
+
+        } else {
+            assert_null(jwt);
+            assert_true(rc == KERYU_JWT_ENOMEM || rc == KERYU_JWT_EINTERNAL);
+            assert_int_equal(count, 0);
+        }
+
+        keryu_jwt_cache_free(c);
+
+        if (alloc_held != before) {
+            fail_msg("allocation %zu failed: %zu bytes kept", i,
+                     alloc_held - before);
+        }
+
+        if (alloc_count < i) {
+            assert_int_equal(rc, KERYU_JWT_OK);
+            assert_int_equal(count, 1);
+            break;
+        }
+    }
+
+    free(tok);
+
+#else
+    (void) state;
+    skip();
+#endif
+}
+
+
 int
 main(void)
 {
@@ -2172,6 +2975,29 @@ main(void)
         cmocka_unit_test_setup_teardown(
             allocation_failures_are_reported_and_leak_nothing, setup,
             teardown),
+        cmocka_unit_test(cache_sizes_are_powers_of_two),
+        cmocka_unit_test_setup_teardown(cache_hit_returns_the_verified_claims,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            cache_token_differing_by_one_byte_misses, setup, teardown),
+        cmocka_unit_test_setup_teardown(cache_rechecks_exp_and_nbf_on_a_hit,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(cache_different_opts_do_not_hit,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(cache_new_key_set_does_not_hit,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(cache_clear_empties_it,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(cache_eviction_stays_correct,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(cache_failures_are_not_cached,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(cache_keeps_no_long_token,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(cache_hit_allocates_nothing,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            cache_allocation_failures_leak_nothing, setup, teardown),
     };
 
 #if (COUNT_ALLOCS)
