@@ -34,7 +34,7 @@ DEB_PACKAGES =	gcc make pkg-config nginx nginx-dev libssl-dev \
 		liblmdb-dev lmdb-utils libyajl-dev libevent-dev \
 		libcmocka-dev libpcre2-dev zlib1g-dev python3 perl curl \
 		libtest-base-perl libtext-diff-perl libtest-longstring-perl \
-		liblist-moreutils-perl libipc-run-perl wrk valgrind
+		liblist-moreutils-perl libipc-run-perl wrk valgrind openssl
 
 SHARED_SRCS =	$(wildcard shared/*.c)
 SHARED_HDRS =	$(wildcard shared/*.h)
