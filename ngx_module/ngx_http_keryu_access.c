@@ -644,8 +644,9 @@ ngx_http_keryu_state_free(ngx_http_keryu_state_t *state)
 
 /*
  * The first credentials the caller presents decide: a token, a request
- * signature, then an API key.  Bad ones grant nothing: the request goes on as anonymous, and
- * their fault answers it if it is refused for want of credentials.
+ * signature, then an API key.  Bad ones grant nothing: the request goes on
+ * as anonymous, and their fault answers it if it is refused for want of
+ * credentials.
  */
 
 static ngx_int_t
@@ -1178,7 +1179,7 @@ ngx_http_keryu_deny(ngx_http_request_t *r, ngx_http_keryu_loc_conf_t *klcf,
                   "keryu denied access: %s, rule \"%V\", user \"%V\"",
                   reason, &ctx->rule, &ctx->user);
 
-    len = sizeof("{\"error\":\"\",\"reason\":\"\"}\n") - 1 + sizeof("unavailable")
+    len = sizeof("{\"error\":\"unavailable\",\"reason\":\"\"}\n") - 1
           + ngx_strlen(reason) * 6;
 
     body.data = ngx_pnalloc(r->pool, len);

@@ -12,10 +12,11 @@
 # wrk runs pinned to core 1.  Configurations alternate in rounds within one
 # run, so the ratios hold on a noisy machine even when absolute req/s move.
 #
-# Prints, per configuration, the median req/s, the median worker CPU time
-# per request (from /proc/PID/stat) and the ratio of req/s to stock.
+# Prints, per configuration, the median req/s and worker CPU time per
+# request (from /proc/PID/stat), and, paired with stock round by round,
+# the median ratio of req/s and the median extra CPU time per request.
 #
-#   ROUNDS=5 DURATION=5 CONNECTIONS=32 t/bench/run.sh
+#   ROUNDS=5 DURATION=5 WARMUP=5 CONNECTIONS=32 t/bench/run.sh
 #
 # BENCH_KEEP=1 leaves the servers and their files for a closer look.
 
@@ -195,6 +196,13 @@ cpu_ticks() {
 
 : > "$work/results"
 
+# a warm-up round, not counted: the rings fill up, so that the rounds
+# measure the steady state in which every commit also trims
+for i in "${!names[@]}"; do
+    taskset -c "$wrk_core" wrk -t1 -c"$conns" -d"${WARMUP:-$duration}s" \
+        -H "$auth" "http://127.0.0.1:$((base_port + i))/index.html" > /dev/null
+done
+
 for r in $(seq "$rounds"); do
     for i in "${!names[@]}"; do
         n=${names[$i]}
@@ -217,28 +225,38 @@ for r in $(seq "$rounds"); do
         us=$(awk -v a="$before" -v b="$after" -v n="$reqs" -v hz="$hz" \
              'BEGIN { printf "%.2f", (b - a) / hz * 1e6 / n }')
 
-        echo "$n $rps $us" >> "$work/results"
-        printf 'round %d  %-12s %10s req/s  %6s us/req\n' "$r" "$n" "$rps" \
+        echo "$n $rps $us $r" >> "$work/results"
+        printf 'round %d  %-16s %10s req/s  %6s us/req\n' "$r" "$n" "$rps" \
             "$us"
     done
 done
 
 echo
-printf '%-12s %12s %8s %14s\n' configuration "req/s" ratio "worker us/req"
+printf '%-16s %10s %8s %10s %9s\n' configuration "req/s" ratio "us/req" \
+    "+us/req"
 
 median() {
     sort -n | awk '{ v[NR] = $1 } END {
         if (NR % 2) print v[(NR + 1) / 2];
-        else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+        else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-stock=$(awk '$1 == "stock" { print $2 }' "$work/results" | median)
+# a configuration's ratio is the median over rounds of its req/s divided
+# by stock's in the same round, and likewise its extra CPU per request:
+# pairing within a round cancels the drift of a shared machine
 
 for n in "${names[@]}"; do
     rps=$(awk -v n="$n" '$1 == n { print $2 }' "$work/results" | median)
     us=$(awk -v n="$n" '$1 == n { print $3 }' "$work/results" | median)
-    ratio=$(awk -v a="$rps" -v b="$stock" 'BEGIN { printf "%.3f", a / b }')
-    printf '%-12s %12s %8s %14s\n' "$n" "$rps" "$ratio" "$us"
+    ratio=$(awk -v n="$n" '
+        $1 == "stock" { s[$4] = $2 } $1 == n { c[$4] = $2 }
+        END { for (r in c) printf "%.4f\n", c[r] / s[r] }' "$work/results" \
+        | median)
+    extra=$(awk -v n="$n" '
+        $1 == "stock" { s[$4] = $3 } $1 == n { c[$4] = $3 }
+        END { for (r in c) printf "%.2f\n", c[r] - s[r] }' "$work/results" \
+        | median)
+    printf '%-16s %10s %8s %10s %+9s\n' "$n" "$rps" "$ratio" "$us" "$extra"
 done
 
 echo
