@@ -68,6 +68,9 @@ static ngx_int_t ngx_http_keryu_deny(ngx_http_request_t *r,
     ngx_uint_t status, ngx_int_t type, const char *reason);
 static ngx_int_t ngx_http_keryu_details(ngx_http_request_t *r,
     ngx_http_keryu_ctx_t *ctx, const char *reason, ngx_str_t *shadow);
+static ngx_int_t ngx_http_keryu_block_name(ngx_http_request_t *r,
+    ngx_http_keryu_ctx_t *ctx, int family, const uint8_t *addr,
+    unsigned prefix, const keryu_block_t *block);
 static u_char *ngx_http_keryu_json_string(u_char *p, u_char *s, size_t len);
 static ngx_int_t ngx_http_keryu_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
@@ -102,6 +105,7 @@ ngx_int_t
 ngx_http_keryu_access_handler(ngx_http_request_t *r)
 {
     int                          family;
+    unsigned                     prefix;
     ngx_int_t                    rc;
     const uint8_t               *addr;
     struct sockaddr_in          *sin;
@@ -180,9 +184,16 @@ ngx_http_keryu_access_handler(ngx_http_request_t *r)
 
     if (family) {
         block = keryu_blocklist_addr(state->blocks, family, addr,
-                                     (uint64_t) ngx_time() * 1000000, NULL);
+                                     (uint64_t) ngx_time() * 1000000,
+                                     &prefix);
 
         if (block) {
+            if (ngx_http_keryu_block_name(r, ctx, family, addr, prefix, block)
+                != NGX_OK)
+            {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
             ngx_str_set(&ctx->rule, "block");
             return ngx_http_keryu_deny(r, klcf, ctx, NGX_HTTP_FORBIDDEN,
                                        KERYU_EVENT_PERMISSION_DENIED,
@@ -255,6 +266,13 @@ ngx_http_keryu_decide(ngx_http_request_t *r, ngx_http_keryu_loc_conf_t *klcf,
                                      (uint64_t) ngx_time() * 1000000);
         if (block) {
             keryu_jwt_free(&id->jwt);
+
+            if (ngx_http_keryu_block_name(r, ctx, 0, NULL, 0, block)
+                != NGX_OK)
+            {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
             ngx_str_set(&ctx->rule, "block");
             return ngx_http_keryu_deny(r, klcf, ctx, NGX_HTTP_FORBIDDEN,
                                        KERYU_EVENT_PERMISSION_DENIED,
@@ -1251,10 +1269,11 @@ ngx_http_keryu_details(ngx_http_request_t *r, ngx_http_keryu_ctx_t *ctx,
     u_char  *p;
     size_t   len;
 
-    len = sizeof("{\"reason\":,\"rule\":,\"shadow\":}") - 1
+    len = sizeof("{\"reason\":,\"rule\":,\"shadow\":,\"block\":}") - 1
           + (reason ? ngx_strlen(reason) * 6 + 2 : 0)
           + ctx->rule.len * 6 + 2
-          + (shadow ? shadow->len * 6 + 2 : 0);
+          + (shadow ? shadow->len * 6 + 2 : 0)
+          + ctx->block.len * 6 + 2;
 
     p = ngx_pnalloc(r->pool, len);
     if (p == NULL) {
@@ -1280,9 +1299,69 @@ ngx_http_keryu_details(ngx_http_request_t *r, ngx_http_keryu_ctx_t *ctx,
         p = ngx_http_keryu_json_string(p, shadow->data, shadow->len);
     }
 
+    if (ctx->block.len) {
+        p = ngx_cpymem(p, ",\"block\":", sizeof(",\"block\":") - 1);
+        p = ngx_http_keryu_json_string(p, ctx->block.data, ctx->block.len);
+    }
+
     *p++ = '}';
 
     ctx->details.len = p - ctx->details.data;
+
+    return NGX_OK;
+}
+
+
+/*
+ * names the block for the record: "198.51.100.0/24: reason" for an
+ * address (family 4 or 6), "user NAME: reason" for a user
+ */
+
+static ngx_int_t
+ngx_http_keryu_block_name(ngx_http_request_t *r, ngx_http_keryu_ctx_t *ctx,
+    int family, const uint8_t *addr, unsigned prefix,
+    const keryu_block_t *block)
+{
+    u_char      *p;
+    size_t       n;
+    u_char       bits[16], text[NGX_INET6_ADDRSTRLEN];
+    ngx_uint_t   i;
+
+    if (family == 0) {
+        n = ngx_cpymem(text, "user ", 5) - text;
+
+    } else {
+        n = (family == 4) ? 4 : 16;
+
+        for (i = 0; i < n; i++) {
+            bits[i] = (prefix >= 8 * (i + 1)) ? addr[i]
+                      : (prefix <= 8 * i) ? 0
+                      : addr[i] & (u_char) (0xff << (8 * (i + 1) - prefix));
+        }
+
+        n = ngx_inet_ntop(family == 4 ? AF_INET : AF_INET6, bits, text,
+                          NGX_INET6_ADDRSTRLEN);
+    }
+
+    ctx->block.data = ngx_pnalloc(r->pool, n + NGX_INT_T_LEN + 3
+                                           + ctx->user.len
+                                           + block->reason_len);
+    if (ctx->block.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(ctx->block.data, text, n);
+
+    if (family) {
+        p = ngx_sprintf(p, "/%ud", prefix);
+
+    } else {
+        p = ngx_cpymem(p, ctx->user.data, ctx->user.len);
+    }
+
+    p = ngx_sprintf(p, ": %*s", block->reason_len, block->reason);
+
+    ctx->block.len = p - ctx->block.data;
 
     return NGX_OK;
 }

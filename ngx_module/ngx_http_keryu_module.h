@@ -134,6 +134,7 @@ typedef struct {
     ngx_str_t                       decision;
     ngx_str_t                       rule;
     ngx_str_t                       details;
+    ngx_str_t                       block;
     ngx_int_t                       type;
     ngx_int_t                       status;
     void                           *pending;

@@ -90,6 +90,16 @@ my $r = http($port, 'GET', '/p/x');
 is($r->{content}, qq({"error":"forbidden","reason":"blocked address"}\n),
    'with a short JSON body');
 
+my ($denied) = wait_until(5, sub {
+    grep { $_->{status} == 403 && $_->{details} =~ /"block"/ }
+    ring_records($store);
+});
+is($denied && $denied->{type}, 'permission_denied',
+   'a blocked request is a permission_denied event');
+is($denied && $denied->{details},
+   '{"reason":"blocked address","rule":"block",'
+   . '"block":"127.0.0.1/32: e2e"}', 'that names the block');
+
 store_cli($store, 'block', 'delete', '--ip', '127.0.0.1');
 is(statuses(), '200', 'and lifting it too');
 
