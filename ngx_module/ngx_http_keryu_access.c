@@ -108,16 +108,12 @@ ngx_http_keryu_access_handler(ngx_http_request_t *r)
     unsigned                     prefix;
     ngx_int_t                    rc;
     const uint8_t               *addr;
-    struct sockaddr_in          *sin;
     const keryu_block_t         *block;
     ngx_http_keryu_ctx_t        *ctx;
     ngx_http_keryu_state_t      *state;
     ngx_http_keryu_identity_t    id;
     ngx_http_keryu_loc_conf_t   *klcf;
     ngx_http_keryu_main_conf_t  *kmcf;
-#if (NGX_HAVE_INET6)
-    struct sockaddr_in6         *sin6;
-#endif
 
     klcf = ngx_http_get_module_loc_conf(r, ngx_http_keryu_module);
 
@@ -159,28 +155,7 @@ ngx_http_keryu_access_handler(ngx_http_request_t *r)
                                    -1, "policy store unavailable");
     }
 
-    family = 0;
-    addr = NULL;
-
-    switch (r->connection->sockaddr->sa_family) {
-
-    case AF_INET:
-        sin = (struct sockaddr_in *) r->connection->sockaddr;
-        family = 4;
-        addr = (const uint8_t *) &sin->sin_addr;
-        break;
-
-#if (NGX_HAVE_INET6)
-    case AF_INET6:
-        sin6 = (struct sockaddr_in6 *) r->connection->sockaddr;
-        family = 6;
-        addr = (const uint8_t *) &sin6->sin6_addr;
-        break;
-#endif
-
-    default: /* AF_UNIX */
-        break;
-    }
+    family = ngx_http_keryu_client_addr(r, &addr);
 
     if (family) {
         block = keryu_blocklist_addr(state->blocks, family, addr,
@@ -243,15 +218,11 @@ ngx_http_keryu_decide(ngx_http_request_t *r, ngx_http_keryu_loc_conf_t *klcf,
 {
     ngx_int_t                    deflt;
     ngx_str_t                    shadow;
-    struct sockaddr_in          *sin;
     const keryu_block_t         *block;
     keryu_policy_req_t           req;
     ngx_http_keryu_state_t      *state;
     keryu_policy_decision_t      d;
     ngx_http_keryu_main_conf_t  *kmcf;
-#if (NGX_HAVE_INET6)
-    struct sockaddr_in6         *sin6;
-#endif
 
     kmcf = ngx_http_get_module_main_conf(r, ngx_http_keryu_module);
     state = &kmcf->state;
@@ -282,25 +253,7 @@ ngx_http_keryu_decide(ngx_http_request_t *r, ngx_http_keryu_loc_conf_t *klcf,
 
     ngx_memzero(&req, sizeof(keryu_policy_req_t));
 
-    switch (r->connection->sockaddr->sa_family) {
-
-    case AF_INET:
-        sin = (struct sockaddr_in *) r->connection->sockaddr;
-        req.addr_family = 4;
-        req.addr = (const uint8_t *) &sin->sin_addr;
-        break;
-
-#if (NGX_HAVE_INET6)
-    case AF_INET6:
-        sin6 = (struct sockaddr_in6 *) r->connection->sockaddr;
-        req.addr_family = 6;
-        req.addr = (const uint8_t *) &sin6->sin6_addr;
-        break;
-#endif
-
-    default: /* AF_UNIX */
-        break;
-    }
+    req.addr_family = ngx_http_keryu_client_addr(r, &req.addr);
 
     req.method = (char *) r->method_name.data;
     req.method_len = r->method_name.len;
@@ -1309,6 +1262,37 @@ ngx_http_keryu_details(ngx_http_request_t *r, ngx_http_keryu_ctx_t *ctx,
     ctx->details.len = p - ctx->details.data;
 
     return NGX_OK;
+}
+
+
+/* the client's address after realip: 4 or 6 and its bytes, or 0 */
+
+int
+ngx_http_keryu_client_addr(ngx_http_request_t *r, const uint8_t **addr)
+{
+    struct sockaddr_in   *sin;
+#if (NGX_HAVE_INET6)
+    struct sockaddr_in6  *sin6;
+#endif
+
+    switch (r->connection->sockaddr->sa_family) {
+
+    case AF_INET:
+        sin = (struct sockaddr_in *) r->connection->sockaddr;
+        *addr = (const uint8_t *) &sin->sin_addr;
+        return 4;
+
+#if (NGX_HAVE_INET6)
+    case AF_INET6:
+        sin6 = (struct sockaddr_in6 *) r->connection->sockaddr;
+        *addr = (const uint8_t *) &sin6->sin6_addr;
+        return 6;
+#endif
+
+    default: /* AF_UNIX */
+        *addr = NULL;
+        return 0;
+    }
 }
 
 

@@ -215,15 +215,12 @@ ngx_http_keryu_log_handler(ngx_http_request_t *r)
 {
     uint64_t                     now, start;
     ngx_str_t                    user, value;
+    const uint8_t               *addr;
     struct timeval               tv;
     keryu_record_t               rec;
-    struct sockaddr_in          *sin;
     ngx_http_keryu_ctx_t        *ctx;
     ngx_http_keryu_loc_conf_t   *klcf;
     ngx_http_keryu_main_conf_t  *kmcf;
-#if (NGX_HAVE_INET6)
-    struct sockaddr_in6         *sin6;
-#endif
 
     klcf = ngx_http_get_module_loc_conf(r, ngx_http_keryu_module);
     kmcf = ngx_http_get_module_main_conf(r, ngx_http_keryu_module);
@@ -271,24 +268,10 @@ ngx_http_keryu_log_handler(ngx_http_request_t *r)
     rec.user.len = user.len;
     rec.user.data = user.data;
 
-    switch (r->connection->sockaddr->sa_family) {
+    rec.addr_family = (uint8_t) ngx_http_keryu_client_addr(r, &addr);
 
-    case AF_INET:
-        sin = (struct sockaddr_in *) r->connection->sockaddr;
-        rec.addr_family = 4;
-        ngx_memcpy(rec.addr, &sin->sin_addr, 4);
-        break;
-
-#if (NGX_HAVE_INET6)
-    case AF_INET6:
-        sin6 = (struct sockaddr_in6 *) r->connection->sockaddr;
-        rec.addr_family = 6;
-        ngx_memcpy(rec.addr, &sin6->sin6_addr, 16);
-        break;
-#endif
-
-    default: /* AF_UNIX */
-        break;
+    if (rec.addr_family) {
+        ngx_memcpy(rec.addr, addr, rec.addr_family == 4 ? 4 : 16);
     }
 
     if (r->headers_in.user_agent) {

@@ -156,6 +156,7 @@ ngx_int_t ngx_http_keryu_access_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_keryu_refresh(ngx_http_keryu_main_conf_t *kmcf,
     ngx_log_t *log);
 ngx_int_t ngx_http_keryu_add_variables(ngx_conf_t *cf);
+int ngx_http_keryu_client_addr(ngx_http_request_t *r, const uint8_t **addr);
 void ngx_http_keryu_state_free(ngx_http_keryu_state_t *state);
 
 
