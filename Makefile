@@ -108,9 +108,9 @@ $(KERYUD): $(BUILD)/obj/sidecar/keryud.o $(LIB_OBJS)
 	$(CC) $(LDFLAGS) -o $@.new $^ $(LIBS)
 	mv $@.new $@
 
-$(BUILD)/t/%: t/unit/%.c $(LIB_OBJS)
+$(BUILD)/t/%: t/unit/%.c t/unit/unit.h $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.o,$^) $(LIBS) -lcmocka
 
 run: deps all
 	@sh conf/demo.sh start

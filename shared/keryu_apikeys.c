@@ -61,11 +61,11 @@ struct keryu_apikeys_s {
 
 
 static void keryu_apikeys_err(char *err, size_t errlen, const char *fmt, ...);
-static int keryu_apikeys_read(keryu_apikeys_t *ak, MDB_cursor *cur,
-    char *err, size_t errlen);
+static int keryu_apikeys_read(void *table, MDB_cursor *cur, char *err,
+    size_t errlen);
 static int keryu_apikeys_add(keryu_apikeys_t *ak, const MDB_val *key,
     const keryu_apikey_rec_t *rec);
-static int keryu_apikeys_hash(keryu_apikeys_t *ak);
+static int keryu_apikeys_hash(void *table);
 static uint32_t keryu_apikeys_slot(const uint8_t *digest);
 static int keryu_apikey_stop(keryu_apikey_rec_t *rec);
 static int keryu_apikey_keep(keryu_apikey_rec_t *rec, const char *s,
@@ -114,7 +114,6 @@ keryu_apikeys_t *
 keryu_apikeys_load(keryu_store_t *st, MDB_txn *txn, int *rc, char *err,
     size_t errlen)
 {
-    MDB_cursor       *cur;
     keryu_apikeys_t  *ak;
 
     ak = calloc(1, sizeof(keryu_apikeys_t));
@@ -133,24 +132,9 @@ keryu_apikeys_load(keryu_store_t *st, MDB_txn *txn, int *rc, char *err,
         goto failed;
     }
 
-    *rc = mdb_cursor_open(txn, st->apikeys, &cur);
+    *rc = keryu_apikeys_walk(txn, st->apikeys, ak, keryu_apikeys_read,
+                             keryu_apikeys_hash, err, errlen);
     if (*rc != 0) {
-        keryu_apikeys_err(err, errlen, "mdb_cursor_open() failed: %s",
-                          mdb_strerror(*rc));
-        goto failed;
-    }
-
-    *rc = keryu_apikeys_read(ak, cur, err, errlen);
-
-    mdb_cursor_close(cur);
-
-    if (*rc != 0) {
-        goto failed;
-    }
-
-    *rc = keryu_apikeys_hash(ak);
-    if (*rc != 0) {
-        keryu_apikeys_err(err, errlen, "out of memory");
         goto failed;
     }
 
@@ -164,6 +148,39 @@ failed:
     keryu_apikeys_free(ak);
 
     return NULL;
+}
+
+
+int
+keryu_apikeys_walk(MDB_txn *txn, MDB_dbi dbi, void *table,
+    keryu_apikeys_read_pt reader, keryu_apikeys_hash_pt hasher, char *err,
+    size_t errlen)
+{
+    int          rc;
+    MDB_cursor  *cur;
+
+    rc = mdb_cursor_open(txn, dbi, &cur);
+    if (rc != 0) {
+        keryu_apikeys_err(err, errlen, "mdb_cursor_open() failed: %s",
+                          mdb_strerror(rc));
+        return rc;
+    }
+
+    rc = reader(table, cur, err, errlen);
+
+    mdb_cursor_close(cur);
+
+    if (rc != 0) {
+        return rc;
+    }
+
+    rc = hasher(table);
+    if (rc != 0) {
+        keryu_apikeys_err(err, errlen, "out of memory");
+        return rc;
+    }
+
+    return 0;
 }
 
 
@@ -348,15 +365,16 @@ keryu_apikeys_err(char *err, size_t errlen, const char *fmt, ...)
 /* one walk over the database; the text buffer grows to the longest value */
 
 static int
-keryu_apikeys_read(keryu_apikeys_t *ak, MDB_cursor *cur, char *err,
-    size_t errlen)
+keryu_apikeys_read(void *table, MDB_cursor *cur, char *err, size_t errlen)
 {
     int                 rc;
     char               *text, *t;
     size_t              size;
     MDB_val             key, val;
+    keryu_apikeys_t    *ak;
     keryu_apikey_rec_t  rec;
 
+    ak = table;
     text = NULL;
     size = 0;
 
@@ -457,10 +475,13 @@ keryu_apikeys_add(keryu_apikeys_t *ak, const MDB_val *key,
 /* sizes the hash at a power of two, at least four times the entries */
 
 static int
-keryu_apikeys_hash(keryu_apikeys_t *ak)
+keryu_apikeys_hash(void *table)
 {
-    size_t    i;
-    uint32_t  size, j;
+    size_t            i;
+    uint32_t          size, j;
+    keryu_apikeys_t  *ak;
+
+    ak = table;
 
     for (size = KERYU_APIKEYS_SLOTS_MIN; size < 4 * ak->count; size *= 2) {
         /* void */

@@ -152,5 +152,23 @@ int keryu_apikey_rec_parse(keryu_apikey_rec_t *rec, const uint8_t *json,
 void *keryu_apikey_copy(keryu_apikey_t *id, const char *name,
     size_t name_len, const keryu_apikey_rec_t *rec, size_t extra);
 
+/** reads a database into a table; returns 0, or a code and err */
+typedef int (*keryu_apikeys_read_pt)(void *table, MDB_cursor *cur,
+    char *err, size_t errlen);
+
+/** builds a table's hash once read; returns 0, or ENOMEM */
+typedef int (*keryu_apikeys_hash_pt)(void *table);
+
+/**
+ * The walk a table's load makes, shared with the client table
+ * (keryu_sign.c): opens a cursor on dbi in txn, reads the database into
+ * table with reader, closes the cursor, and builds the hash with hasher.
+ * Returns 0, or an LMDB or errno code with a reason in err (err may be
+ * NULL); the caller frees the table and clears OpenSSL's error queue.
+ */
+int keryu_apikeys_walk(MDB_txn *txn, MDB_dbi dbi, void *table,
+    keryu_apikeys_read_pt reader, keryu_apikeys_hash_pt hasher, char *err,
+    size_t errlen);
+
 
 #endif /* _KERYU_APIKEYS_H_INCLUDED_ */

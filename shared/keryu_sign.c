@@ -68,11 +68,11 @@ struct keryu_clients_s {
 
 
 static void keryu_sign_err(char *err, size_t errlen, const char *fmt, ...);
-static int keryu_clients_read(keryu_clients_t *c, MDB_cursor *cur,
-    char *err, size_t errlen);
+static int keryu_clients_read(void *table, MDB_cursor *cur, char *err,
+    size_t errlen);
 static int keryu_clients_add(keryu_clients_t *c,
     const keryu_apikey_rec_t *rec, char *err, size_t errlen);
-static int keryu_clients_hash(keryu_clients_t *c);
+static int keryu_clients_hash(void *table);
 static keryu_clients_entry_t *keryu_clients_find(const keryu_clients_t *c,
     const char *id, size_t len);
 static uint64_t keryu_sign_hash(uint64_t seed, const char *p, size_t len);
@@ -96,7 +96,6 @@ keryu_clients_t *
 keryu_clients_load(keryu_store_t *st, MDB_txn *txn, int *rc, char *err,
     size_t errlen)
 {
-    MDB_cursor       *cur;
     keryu_clients_t  *c;
 
     c = calloc(1, sizeof(keryu_clients_t));
@@ -123,24 +122,9 @@ keryu_clients_load(keryu_store_t *st, MDB_txn *txn, int *rc, char *err,
         goto failed;
     }
 
-    *rc = mdb_cursor_open(txn, st->clients, &cur);
+    *rc = keryu_apikeys_walk(txn, st->clients, c, keryu_clients_read,
+                             keryu_clients_hash, err, errlen);
     if (*rc != 0) {
-        keryu_sign_err(err, errlen, "mdb_cursor_open() failed: %s",
-                       mdb_strerror(*rc));
-        goto failed;
-    }
-
-    *rc = keryu_clients_read(c, cur, err, errlen);
-
-    mdb_cursor_close(cur);
-
-    if (*rc != 0) {
-        goto failed;
-    }
-
-    *rc = keryu_clients_hash(c);
-    if (*rc != 0) {
-        keryu_sign_err(err, errlen, "out of memory");
         goto failed;
     }
 
@@ -416,15 +400,16 @@ keryu_sign_err(char *err, size_t errlen, const char *fmt, ...)
 /* one walk over the database; the text, which held secrets, is wiped */
 
 static int
-keryu_clients_read(keryu_clients_t *c, MDB_cursor *cur, char *err,
-    size_t errlen)
+keryu_clients_read(void *table, MDB_cursor *cur, char *err, size_t errlen)
 {
     int                 rc;
     char               *text, *t;
     size_t              size;
     MDB_val             key, val;
+    keryu_clients_t    *c;
     keryu_apikey_rec_t  rec;
 
+    c = table;
     text = NULL;
     size = 0;
 
@@ -576,11 +561,14 @@ wipe:
 /* sizes the hash at a power of two, at least four times the entries */
 
 static int
-keryu_clients_hash(keryu_clients_t *c)
+keryu_clients_hash(void *table)
 {
     size_t                  i;
     uint32_t                size, j;
+    keryu_clients_t        *c;
     keryu_clients_entry_t  *e;
+
+    c = table;
 
     for (size = KERYU_SIGN_SLOTS_MIN; size < 4 * c->count; size *= 2) {
         /* void */

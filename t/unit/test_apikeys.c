@@ -18,23 +18,15 @@
 #include <cmocka.h>
 
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <openssl/sha.h>
 
 #include "keryu_store.h"
+#include "unit.h"
 #include "keryu_apikeys.h"
 
-
-#define test_mdb_ok(rc, call)                                                 \
-    do {                                                                      \
-        if ((rc) != 0) {                                                      \
-            fail_msg("%s() failed: %s", call, keryu_store_strerror(rc));      \
-        }                                                                     \
-    } while (0)
 
 #define test_case(f)                                                          \
     cmocka_unit_test_setup_teardown(f, test_setup, test_teardown)
@@ -60,7 +52,6 @@ typedef struct {
 static int
 test_setup(void **state)
 {
-    int      rc;
     test_t  *t;
 
     t = calloc(1, sizeof(test_t));
@@ -68,42 +59,17 @@ test_setup(void **state)
         return -1;
     }
 
-    snprintf(t->dir, sizeof(t->dir), "/tmp/keryu-test-apikeys.XXXXXX");
-
-    if (mkdtemp(t->dir) == NULL) {
-        print_error("mkdtemp() \"%s\" failed: %s\n", t->dir, strerror(errno));
+    if (unit_dir_make(t->dir, t->path, "apikeys") != 0) {
         free(t);
         return -1;
     }
 
-    snprintf(t->path, sizeof(t->path), "%s/store", t->dir);
-
-    rc = keryu_store_open(&t->st, t->path, 64 * 1024 * 1024, 0);
-    if (rc != 0) {
-        print_error("keryu_store_open() failed: %s\n",
-                    keryu_store_strerror(rc));
+    if (unit_store_open(&t->st, t->path) != 0) {
         free(t);
         return -1;
     }
 
     *state = t;
-
-    return 0;
-}
-
-
-static int
-test_remove(const char *path, const struct stat *sb, int type,
-    struct FTW *ftw)
-{
-    (void) sb;
-    (void) type;
-    (void) ftw;
-
-    if (remove(path) == -1) {
-        print_error("remove() \"%s\" failed: %s\n", path, strerror(errno));
-        return -1;
-    }
 
     return 0;
 }
@@ -120,7 +86,7 @@ test_teardown(void **state)
     keryu_apikeys_free(t->ak);
     keryu_store_close(&t->st);
 
-    rc = nftw(t->dir, test_remove, 8, FTW_DEPTH | FTW_PHYS);
+    rc = unit_dir_remove(t->dir);
 
     free(t);
 

@@ -14,7 +14,6 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,19 +22,7 @@
 
 #include "keryu_record.h"
 #include "keryu_store.h"
-
-
-/*
- * fails the test with the call's name and the code's text; the store's
- * strerror is mdb_strerror() for every LMDB and errno code
- */
-
-#define test_mdb_ok(rc, call)                                                 \
-    do {                                                                      \
-        if ((rc) != 0) {                                                      \
-            fail_msg("%s() failed: %s", call, keryu_store_strerror(rc));      \
-        }                                                                     \
-    } while (0)
+#include "unit.h"
 
 
 #define TEST_SEQ_BASE      250       /* keys cross a byte boundary at 256 */
@@ -65,34 +52,12 @@ test_setup(void **state)
         return -1;
     }
 
-    snprintf(t->dir, sizeof(t->dir), "/tmp/keryu-test-store.XXXXXX");
-
-    if (mkdtemp(t->dir) == NULL) {
-        print_error("mkdtemp() \"%s\" failed: %s\n", t->dir, strerror(errno));
+    if (unit_dir_make(t->dir, t->path, "store") != 0) {
         free(t);
         return -1;
     }
 
-    snprintf(t->path, sizeof(t->path), "%s/store", t->dir);
-
     *state = t;
-
-    return 0;
-}
-
-
-static int
-test_remove(const char *path, const struct stat *sb, int type,
-    struct FTW *ftw)
-{
-    (void) sb;
-    (void) type;
-    (void) ftw;
-
-    if (remove(path) == -1) {
-        print_error("remove() \"%s\" failed: %s\n", path, strerror(errno));
-        return -1;
-    }
 
     return 0;
 }
@@ -108,7 +73,7 @@ test_teardown(void **state)
 
     keryu_store_close(&t->st);
 
-    rc = nftw(t->dir, test_remove, 8, FTW_DEPTH | FTW_PHYS);
+    rc = unit_dir_remove(t->dir);
 
     free(t);
 
