@@ -95,7 +95,10 @@ sub hs {
                    claims => { sub => 'alice', exp => $now - 3600 }),
     early => jwt(alg => 'HS256', secret => $secret,
                  claims => { sub => 'alice', nbf => $now + 3600 }),
-    badsig => hs('alice') =~ s/.$/ $& eq 'A' ? 'B' : 'A' /er,
+    # one flipped bit in the signature's first character, which encodes
+    # six whole bits: still canonical base64url, no longer the signature
+    badsig => hs('alice') =~ s/\.([^.])([^.]*)$/
+                  '.' . ($1 eq 'A' ? 'B' : 'A') . $2 /er,
     none => jwt(alg => 'none', claims => claims('carol', roles => ['admin'])),
     mismatch => jwt(alg => 'HS256', secret => $secret,
                     header => { kid => 'rs' }, claims => claims('carol')),
