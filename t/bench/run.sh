@@ -18,7 +18,9 @@
 #
 #   ROUNDS=5 DURATION=5 WARMUP=5 CONNECTIONS=32 t/bench/run.sh
 #
-# BENCH_KEEP=1 leaves the servers and their files for a closer look.
+# BENCH_KEEP=1 leaves the servers and their files for a closer look;
+# ONLY='^(stock|keryu_log)$' measures only the configurations it matches
+# (stock always).
 
 set -eu
 
@@ -198,7 +200,12 @@ cpu_ticks() {
 
 # a warm-up round, not counted: the rings fill up, so that the rounds
 # measure the steady state in which every commit also trims
+measured() {
+    [ "$1" = stock ] || [ -z "${ONLY:-}" ] || [[ "$1" =~ $ONLY ]]
+}
+
 for i in "${!names[@]}"; do
+    measured "${names[$i]}" || continue
     taskset -c "$wrk_core" wrk -t1 -c"$conns" -d"${WARMUP:-$duration}s" \
         -H "$auth" "http://127.0.0.1:$((base_port + i))/index.html" > /dev/null
 done
@@ -206,6 +213,7 @@ done
 for r in $(seq "$rounds"); do
     for i in "${!names[@]}"; do
         n=${names[$i]}
+        measured "$n" || continue
         pid=$(worker_pid "$n")
         before=$(cpu_ticks "$pid")
 
@@ -246,6 +254,7 @@ median() {
 # pairing within a round cancels the drift of a shared machine
 
 for n in "${names[@]}"; do
+    measured "$n" || continue
     rps=$(awk -v n="$n" '$1 == n { print $2 }' "$work/results" | median)
     us=$(awk -v n="$n" '$1 == n { print $3 }' "$work/results" | median)
     ratio=$(awk -v n="$n" '
