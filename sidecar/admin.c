@@ -93,7 +93,8 @@ static int admin_key(conf_t *cf, int argc, char **argv);
 static int admin_key_add(conf_t *cf, const char *kid, const char *alg,
     const char *secret_file, const char *pem_file);
 static int admin_key_list(conf_t *cf);
-static int admin_key_delete(conf_t *cf, const char *kid);
+static int admin_delete(conf_t *cf, size_t dbi_offset, const char *what,
+    const char *name);
 static int admin_secret_read(const char *path, uint8_t *buf, size_t *len);
 static int admin_pem_read(const char *path, const char *alg, char **pem,
     size_t *pem_len);
@@ -116,7 +117,6 @@ static int admin_client(conf_t *cf, int argc, char **argv);
 static int admin_client_add(conf_t *cf, const char *id, const char **roles,
     size_t nroles, const char *secret_file);
 static int admin_client_list(conf_t *cf);
-static int admin_client_delete(conf_t *cf, const char *id);
 static int admin_open(conf_t *cf, keryu_store_t *st, unsigned flags,
     MDB_txn **txn);
 static int admin_commit(keryu_store_t *st, MDB_txn *txn);
@@ -173,7 +173,9 @@ admin_key(conf_t *cf, int argc, char **argv)
     }
 
     if (strcmp(argv[0], "delete") == 0) {
-        return argc == 2 ? admin_key_delete(cf, argv[1]) : ADMIN_USAGE;
+        return argc == 2 ? admin_delete(cf, offsetof(keryu_store_t, keys),
+                                        "key", argv[1])
+                         : ADMIN_USAGE;
     }
 
     if (strcmp(argv[0], "add") != 0) {
@@ -423,8 +425,14 @@ failed:
 }
 
 
+/*
+ * deletes one entry of the database at dbi_offset in keryu_store_t, what
+ * being "key" or "client" for the messages; returns the exit status
+ */
+
 static int
-admin_key_delete(conf_t *cf, const char *kid)
+admin_delete(conf_t *cf, size_t dbi_offset, const char *what,
+    const char *name)
 {
     int             rc;
     MDB_val         key;
@@ -435,18 +443,18 @@ admin_key_delete(conf_t *cf, const char *kid)
         return 1;
     }
 
-    key.mv_size = strlen(kid);
-    key.mv_data = (void *) kid;
+    key.mv_size = strlen(name);
+    key.mv_data = (void *) name;
 
-    rc = keryu_store_change(&st, txn, st.keys, &key, NULL,
-                            KERYU_META_CONFIG_VERSION);
+    rc = keryu_store_change(&st, txn, *(MDB_dbi *) ((char *) &st + dbi_offset),
+                            &key, NULL, KERYU_META_CONFIG_VERSION);
 
     if (rc != 0) {
         if (rc == MDB_NOTFOUND) {
-            fprintf(stderr, "keryud: no key \"%s\"\n", kid);
+            fprintf(stderr, "keryud: no %s \"%s\"\n", what, name);
 
         } else {
-            fprintf(stderr, "keryud: key delete failed: %s\n",
+            fprintf(stderr, "keryud: %s delete failed: %s\n", what,
                     keryu_store_strerror(rc));
         }
 
@@ -459,7 +467,7 @@ admin_key_delete(conf_t *cf, const char *kid)
     rc = admin_commit(&st, txn);
 
     if (rc == 0) {
-        printf("key %s deleted\n", kid);
+        printf("%s %s deleted\n", what, name);
     }
 
     return rc == 0 ? 0 : 1;
@@ -1487,7 +1495,9 @@ admin_client(conf_t *cf, int argc, char **argv)
     }
 
     if (strcmp(argv[0], "delete") == 0) {
-        return argc == 2 ? admin_client_delete(cf, argv[1]) : ADMIN_USAGE;
+        return argc == 2 ? admin_delete(cf, offsetof(keryu_store_t, clients),
+                                        "client", argv[1])
+                         : ADMIN_USAGE;
     }
 
     if (strcmp(argv[0], "add") != 0) {
@@ -1762,49 +1772,6 @@ failed:
     free(text);
 
     return 1;
-}
-
-
-static int
-admin_client_delete(conf_t *cf, const char *id)
-{
-    int             rc;
-    MDB_val         key;
-    MDB_txn        *txn;
-    keryu_store_t   st;
-
-    if (admin_open(cf, &st, 0, &txn) == -1) {
-        return 1;
-    }
-
-    key.mv_size = strlen(id);
-    key.mv_data = (void *) id;
-
-    rc = keryu_store_change(&st, txn, st.clients, &key, NULL,
-                            KERYU_META_CONFIG_VERSION);
-
-    if (rc != 0) {
-        if (rc == MDB_NOTFOUND) {
-            fprintf(stderr, "keryud: no client \"%s\"\n", id);
-
-        } else {
-            fprintf(stderr, "keryud: client delete failed: %s\n",
-                    keryu_store_strerror(rc));
-        }
-
-        mdb_txn_abort(txn);
-        keryu_store_close(&st);
-
-        return 1;
-    }
-
-    if (admin_commit(&st, txn) == -1) {
-        return 1;
-    }
-
-    printf("client %s deleted\n", id);
-
-    return 0;
 }
 
 
