@@ -21,7 +21,7 @@
 
 
 /*
- * runs "key", "block" or "apikey" (argv[0]) with its arguments; returns
+ * runs "key", "block", "apikey" or "client" (argv[0]) with its arguments; returns
  * the exit status, 0 or 1, after printing any error on stderr, or
  * ADMIN_USAGE, when the caller prints the usage
  */
