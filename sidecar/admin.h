@@ -21,9 +21,9 @@
 
 
 /*
- * runs "key", "block", "apikey" or "client" (argv[0]) with its arguments; returns
- * the exit status, 0 or 1, after printing any error on stderr, or
- * ADMIN_USAGE, when the caller prints the usage
+ * runs "key", "block", "apikey" or "client" (argv[0]) with its
+ * arguments; returns the exit status, 0 or 1, after printing any error on
+ * stderr, or ADMIN_USAGE, when the caller prints the usage
  */
 int admin_main(conf_t *cf, int argc, char **argv);
 
