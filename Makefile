@@ -34,7 +34,8 @@ DEB_PACKAGES =	gcc make pkg-config nginx nginx-dev libssl-dev \
 		liblmdb-dev lmdb-utils libyajl-dev libevent-dev \
 		libcmocka-dev libpcre2-dev zlib1g-dev python3 perl curl \
 		libtest-base-perl libtext-diff-perl libtest-longstring-perl \
-		liblist-moreutils-perl libipc-run-perl wrk valgrind openssl
+		liblist-moreutils-perl libipc-run-perl wrk valgrind openssl \
+		procps
 
 SHARED_SRCS =	$(wildcard shared/*.c)
 SHARED_HDRS =	$(wildcard shared/*.h)
