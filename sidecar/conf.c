@@ -23,6 +23,7 @@
 
 #define CONF_WORD_MAX  CONF_PATH_MAX
 #define CONF_FILE_MAX  (1024 * 1024)
+#define CONF_ARGS_MAX  3
 
 
 typedef struct {
@@ -32,6 +33,8 @@ typedef struct {
     unsigned            line;
     char               *err;
     size_t              errlen;
+    unsigned            nargs;            /* arguments of the directive */
+    char              (*args)[CONF_WORD_MAX];
 } conf_ctx_t;
 
 
@@ -42,6 +45,7 @@ typedef struct {
     const char         *name;
     conf_set_pt         set;
     int                 required;
+    unsigned            max_args;
 } conf_command_t;
 
 
@@ -65,18 +69,21 @@ static int conf_set_data_size(conf_ctx_t *ctx, conf_t *cf,
     const char *value);
 static int conf_set_log_level(conf_ctx_t *ctx, conf_t *cf,
     const char *value);
+static int conf_set_brute_force(conf_ctx_t *ctx, conf_t *cf,
+    const char *value);
 
 
 static const conf_command_t  conf_commands[] = {
-    { "store",          conf_set_store,      1 },
-    { "data",           conf_set_data,       1 },
-    { "listen",         conf_set_listen,     0 },
-    { "poll_interval",  conf_set_poll,       0 },
-    { "sync_interval",  conf_set_sync,       0 },
-    { "batch",          conf_set_batch,      0 },
-    { "data_size",      conf_set_data_size,  0 },
-    { "pid_file",       conf_set_pid_file,   0 },
-    { "log_level",      conf_set_log_level,  0 }
+    { "store",          conf_set_store,        1, 1 },
+    { "data",           conf_set_data,         1, 1 },
+    { "listen",         conf_set_listen,       0, 1 },
+    { "poll_interval",  conf_set_poll,         0, 1 },
+    { "sync_interval",  conf_set_sync,         0, 1 },
+    { "batch",          conf_set_batch,        0, 1 },
+    { "data_size",      conf_set_data_size,    0, 1 },
+    { "pid_file",       conf_set_pid_file,     0, 1 },
+    { "log_level",      conf_set_log_level,    0, 1 },
+    { "brute_force",    conf_set_brute_force,  0, 3 }
 };
 
 #define CONF_NCOMMANDS  (sizeof(conf_commands) / sizeof(conf_commands[0]))
@@ -93,6 +100,10 @@ conf_defaults(conf_t *cf)
     cf->sync_interval = 1000;
     cf->batch = 4096;
     cf->data_size = 1024ULL * 1024 * 1024;
+    cf->bf_enabled = 1;
+    cf->bf_threshold = 10;
+    cf->bf_window = 60 * 1000;
+    cf->bf_block = 15 * 60 * 1000;
 }
 
 
@@ -100,10 +111,10 @@ int
 conf_parse(conf_t *cf, const char *file, char *err, size_t errlen)
 {
     int          rc, quoted;
-    char        *text, name[CONF_WORD_MAX], value[CONF_WORD_MAX],
-                 semi[CONF_WORD_MAX];
+    char        *text, name[CONF_WORD_MAX], semi[CONF_WORD_MAX],
+                 args[CONF_ARGS_MAX][CONF_WORD_MAX];
     size_t       i, len;
-    unsigned     line, seen[CONF_NCOMMANDS];
+    unsigned     line, max, seen[CONF_NCOMMANDS];
     conf_ctx_t   ctx;
 
     conf_defaults(cf);
@@ -120,6 +131,8 @@ conf_parse(conf_t *cf, const char *file, char *err, size_t errlen)
     ctx.line = 1;
     ctx.err = err;
     ctx.errlen = errlen;
+    ctx.nargs = 0;
+    ctx.args = args;
 
     rc = -1;
 
@@ -153,37 +166,47 @@ conf_parse(conf_t *cf, const char *file, char *err, size_t errlen)
 
         seen[i] = line;
 
-        if (conf_token(&ctx, value, sizeof(value), &quoted) == -1) {
+        if (conf_token(&ctx, args[0], CONF_WORD_MAX, &quoted) == -1) {
             goto done;
         }
 
-        if ((value[0] == '\0' && !quoted)
-            || (!quoted && strcmp(value, ";") == 0))
+        if ((args[0][0] == '\0' && !quoted)
+            || (!quoted && strcmp(args[0], ";") == 0))
         {
             conf_error(&ctx, "invalid number of arguments in \"%s\" directive",
                        name);
             goto done;
         }
 
-        if (conf_token(&ctx, semi, sizeof(semi), &quoted) == -1) {
-            goto done;
-        }
+        max = conf_commands[i].max_args;
+        ctx.nargs = 1;
 
-        if (quoted || strcmp(semi, ";") != 0) {
-            if (semi[0] == '\0' && !quoted) {
-                conf_error(&ctx, "unexpected end of file, expecting \";\"");
-
-            } else {
-                conf_error(&ctx, "invalid number of arguments in \"%s\" "
-                           "directive", name);
+        for ( ;; ) {
+            if (conf_token(&ctx, semi, sizeof(semi), &quoted) == -1) {
+                goto done;
             }
 
-            goto done;
+            if (!quoted && strcmp(semi, ";") == 0) {
+                break;
+            }
+
+            if (semi[0] == '\0' && !quoted) {
+                conf_error(&ctx, "unexpected end of file, expecting \";\"");
+                goto done;
+            }
+
+            if (ctx.nargs == max) {
+                conf_error(&ctx, "invalid number of arguments in \"%s\" "
+                           "directive", name);
+                goto done;
+            }
+
+            memcpy(args[ctx.nargs++], semi, strlen(semi) + 1);
         }
 
         ctx.line = line;
 
-        if (conf_commands[i].set(&ctx, cf, value) == -1) {
+        if (conf_commands[i].set(&ctx, cf, args[0]) == -1) {
             goto done;
         }
     }
@@ -661,6 +684,55 @@ conf_set_log_level(conf_ctx_t *ctx, conf_t *cf, const char *value)
     } else {
         return conf_error(ctx, "invalid value \"%s\" in \"log_level\" "
                           "directive, expecting \"info\" or \"debug\"", value);
+    }
+
+    return 0;
+}
+
+
+/* brute_force off; or brute_force THRESHOLD WINDOW BLOCK; */
+
+static int
+conf_set_brute_force(conf_ctx_t *ctx, conf_t *cf, const char *value)
+{
+    char  *end;
+
+    if (ctx->nargs == 1 && strcmp(value, "off") == 0) {
+        cf->bf_enabled = 0;
+        return 0;
+    }
+
+    if (ctx->nargs != 3) {
+        return conf_error(ctx, "invalid number of arguments in "
+                          "\"brute_force\" directive, expecting \"off\" "
+                          "or THRESHOLD WINDOW BLOCK");
+    }
+
+    cf->bf_enabled = 1;
+
+    errno = 0;
+    cf->bf_threshold = strtoull(value, &end, 10);
+
+    if (!isdigit((unsigned char) value[0]) || errno != 0 || *end != '\0'
+        || cf->bf_threshold < 1 || cf->bf_threshold > 100)
+    {
+        return conf_error(ctx, "invalid number \"%s\" in \"brute_force\" "
+                          "directive, expecting 1 to 100", value);
+    }
+
+    if (conf_parse_time(ctx->args[1], &cf->bf_window) == -1
+        || cf->bf_window < 1000 || cf->bf_window > 24 * 60 * 60 * 1000)
+    {
+        return conf_error(ctx, "invalid time \"%s\" in \"brute_force\" "
+                          "directive, expecting 1s to 24h", ctx->args[1]);
+    }
+
+    if (conf_parse_time(ctx->args[2], &cf->bf_block) == -1
+        || cf->bf_block < 1000
+        || cf->bf_block > 365ULL * 24 * 60 * 60 * 1000)
+    {
+        return conf_error(ctx, "invalid time \"%s\" in \"brute_force\" "
+                          "directive, expecting 1s to 8760h", ctx->args[2]);
     }
 
     return 0;

@@ -28,6 +28,7 @@
 #include "keryud.h"
 #include "admin.h"
 #include "api.h"
+#include "detect.h"
 #include "log.h"
 #include "policy.h"
 
@@ -40,6 +41,7 @@ typedef struct {
     keryu_store_t       src;
     store_t             own;
     consumer_t          cs;
+    detect_t            det;
     api_t              *api;
     struct event_base  *base;
     struct event       *ev_consume;
@@ -342,6 +344,18 @@ keryud_run(keryud_t *kd)
 
     consume_init(&kd->cs, &kd->src, &kd->own, cf->batch);
 
+    if (cf->bf_enabled) {
+        if (detect_init(&kd->det, cf->bf_threshold, cf->bf_window * 1000,
+                        cf->bf_block * 1000)
+            == -1)
+        {
+            log_warn("detect_init");
+            return -1;
+        }
+
+        kd->cs.cs_detect = &kd->det;
+    }
+
     kd->base = event_base_new();
     if (kd->base == NULL) {
         log_warnx("event_base_new() failed");
@@ -434,6 +448,7 @@ keryud_free(keryud_t *kd)
     api_free(kd->api);
 
     consume_free(&kd->cs);
+    detect_free(&kd->det);
 
     if (kd->src.env) {
         rc = mdb_env_sync(kd->src.env, 1);

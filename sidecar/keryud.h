@@ -63,6 +63,10 @@ typedef struct {
     uint64_t            batch;
     uint64_t            data_size;        /* bytes */
     int                 log_debug;
+    int                 bf_enabled;       /* brute_force, on by default */
+    uint64_t            bf_threshold;     /* auth failures */
+    uint64_t            bf_window;        /* milliseconds */
+    uint64_t            bf_block;         /* milliseconds */
 } conf_t;
 
 
@@ -89,6 +93,7 @@ typedef struct {
     MDB_txn            *cs_rtxn;          /* reused with reset/renew */
     uint64_t            cs_batch;
     time_t              cs_warned;
+    struct detect_s    *cs_detect;        /* NULL: detection off */
 } consumer_t;
 
 
