@@ -56,7 +56,6 @@
 #define ADMIN_TTL_MAX        (3650ULL * 86400)    /* seconds */
 #define ADMIN_VALUE_MAX      65536               /* a stored JSON value */
 #define ADMIN_ADDR_STR_MAX   (INET6_ADDRSTRLEN + 4)
-#define ADMIN_ESC_MAX        (4 * KERYU_BLOCK_KEY_MAX + 1)
 
 #define ADMIN_APIKEY_PREFIX  "kak_"
 #define ADMIN_APIKEY_LEN     47                  /* "kak_" and 43 */
@@ -80,13 +79,9 @@ typedef struct {
 } admin_apikey_info_t;
 
 
-/* a block's target, as given on the command line and as stored */
 typedef struct {
-    int                 is_user;
-    size_t              key_len;
-    uint8_t             key[KERYU_BLOCK_KEY_MAX];
-    char                text[ADMIN_ESC_MAX];      /* normalised, printable */
-} admin_target_t;
+    size_t              bad;
+} admin_list_ctx_t;
 
 
 static int admin_key(conf_t *cf, int argc, char **argv);
@@ -105,6 +100,8 @@ static int admin_block_list(conf_t *cf);
 static int admin_block_delete(conf_t *cf, admin_target_t *tg);
 static int admin_target(admin_target_t *tg, const char *ip,
     const char *user);
+static int admin_block_line(void *ctx, const admin_target_t *tg,
+    const keryu_block_t *b);
 static void admin_target_text(admin_target_t *tg);
 static int admin_apikey(conf_t *cf, int argc, char **argv);
 static int admin_apikey_create(conf_t *cf, const char *name,
@@ -125,7 +122,6 @@ static int admin_duration(const char *s, uint64_t *sec);
 static int admin_kid_valid(const char *kid);
 static size_t admin_base64url(char *out, const uint8_t *in, size_t len);
 static size_t admin_escape(char *out, const uint8_t *in, size_t len);
-static void admin_time(uint64_t sec, char buf[TIME_STR_MAX]);
 static uint64_t admin_now_us(void);
 static void admin_ssl_error(const char *call);
 static int admin_key_read(const MDB_val *val, admin_key_info_t *ki);
@@ -752,62 +748,29 @@ admin_block_add(conf_t *cf, admin_target_t *tg, uint64_t ttl,
     const char *reason)
 {
     int             rc, exists;
-    char            expires[TIME_STR_MAX];
-    size_t          i, len;
-    uint8_t         value[16 + KERYU_BLOCK_REASON_MAX];
-    MDB_val         key, val, old;
-    MDB_txn        *txn;
+    char            expires[TIME_STR_MAX], err[128];
     keryu_block_t   b;
     keryu_store_t   st;
 
-    len = strlen(reason);
-
-    if (len == 0 || len > KERYU_BLOCK_REASON_MAX) {
-        fprintf(stderr, "keryud: reason must be 1 to %d bytes\n",
-                KERYU_BLOCK_REASON_MAX);
+    if (admin_reason_check(reason, err, sizeof(err)) == -1) {
+        fprintf(stderr, "keryud: %s\n", err);
         return 1;
     }
 
-    for (i = 0; i < len; i++) {
-        if ((uint8_t) reason[i] < 0x20 || reason[i] == 0x7f) {
-            fprintf(stderr, "keryud: reason must not hold control "
-                    "characters\n");
-            return 1;
-        }
-    }
-
-    b.created_us = admin_now_us();
-    b.expires_us = ttl ? b.created_us + ttl * 1000000 : 0;
-    b.reason = reason;
-    b.reason_len = len;
-
-    key.mv_size = tg->key_len;
-    key.mv_data = tg->key;
-    val.mv_size = keryu_block_encode(&b, value);
-    val.mv_data = value;
-
-    if (admin_open(cf, &st, 0, &txn) == -1) {
-        return 1;
-    }
-
-    exists = 0;
-
-    rc = mdb_get(txn, st.blocks, &key, &old);
-
-    if (rc == 0) {
-        exists = 1;
-
-    } else if (rc != MDB_NOTFOUND) {
-        goto failed;
-    }
-
-    rc = keryu_store_change(&st, txn, st.blocks, &key, &val,
-                            KERYU_META_BLOCK_VERSION);
+    rc = keryu_store_open(&st, cf->store, 0, 0);
     if (rc != 0) {
-        goto failed;
+        fprintf(stderr, "keryud: cannot open shared store \"%s\": %s\n",
+                cf->store, keryu_store_strerror(rc));
+        return 1;
     }
 
-    if (admin_commit(&st, txn) == -1) {
+    rc = admin_block_put(&st, tg, ttl, reason, &b, &exists);
+
+    keryu_store_close(&st);
+
+    if (rc != 0) {
+        fprintf(stderr, "keryud: block add failed: %s\n",
+                keryu_store_strerror(rc));
         return 1;
     }
 
@@ -822,44 +785,168 @@ admin_block_add(conf_t *cf, admin_target_t *tg, uint64_t ttl,
            tg->text, exists ? "replaced" : "added", expires);
 
     return 0;
+}
 
-failed:
 
-    fprintf(stderr, "keryud: block add failed: %s\n",
-            keryu_store_strerror(rc));
+int
+admin_reason_check(const char *reason, char *err, size_t errlen)
+{
+    size_t  i, len;
+
+    len = strlen(reason);
+
+    if (len == 0 || len > KERYU_BLOCK_REASON_MAX) {
+        snprintf(err, errlen, "reason must be 1 to %d bytes",
+                 KERYU_BLOCK_REASON_MAX);
+        return -1;
+    }
+
+    for (i = 0; i < len; i++) {
+        if ((uint8_t) reason[i] < 0x20 || reason[i] == 0x7f) {
+            snprintf(err, errlen, "reason must not hold control characters");
+            return -1;
+        }
+    }
+
+    return 0;
+}
+
+
+int
+admin_block_put(keryu_store_t *st, const admin_target_t *tg, uint64_t ttl,
+    const char *reason, keryu_block_t *b, int *exists)
+{
+    int       rc;
+    uint8_t   value[16 + KERYU_BLOCK_REASON_MAX];
+    MDB_val   key, val, old;
+    MDB_txn  *txn;
+
+    b->created_us = admin_now_us();
+    b->expires_us = ttl ? b->created_us + ttl * 1000000 : 0;
+    b->reason = reason;
+    b->reason_len = strlen(reason);
+
+    key.mv_size = tg->key_len;
+    key.mv_data = (void *) tg->key;
+    val.mv_size = keryu_block_encode(b, value);
+    val.mv_data = value;
+
+    rc = keryu_store_txn_begin(st, 0, &txn);
+    if (rc != 0) {
+        return rc;
+    }
+
+    *exists = 0;
+
+    rc = mdb_get(txn, st->blocks, &key, &old);
+
+    if (rc == 0) {
+        *exists = 1;
+
+    } else if (rc != MDB_NOTFOUND) {
+        goto txn_abort;
+    }
+
+    rc = keryu_store_change(st, txn, st->blocks, &key, &val,
+                            KERYU_META_BLOCK_VERSION);
+    if (rc != 0) {
+        goto txn_abort;
+    }
+
+    /* a failed commit has freed the transaction already */
+
+    return mdb_txn_commit(txn);
+
+txn_abort:
 
     mdb_txn_abort(txn);
-    keryu_store_close(&st);
 
-    return 1;
+    return rc;
 }
 
 
 static int
 admin_block_list(conf_t *cf)
 {
-    int             rc;
-    char            expires[TIME_STR_MAX], reason[ADMIN_ESC_MAX];
-    size_t          bad;
-    MDB_val         key, val;
-    MDB_txn        *txn;
-    MDB_cursor     *cur;
-    keryu_block_t   b;
-    keryu_store_t   st;
-    admin_target_t  tg;
+    int               rc;
+    keryu_store_t     st;
+    admin_list_ctx_t  ctx;
 
-    if (admin_open(cf, &st, MDB_RDONLY, &txn) == -1) {
+    rc = keryu_store_open(&st, cf->store, 0, 0);
+    if (rc != 0) {
+        fprintf(stderr, "keryud: cannot open shared store \"%s\": %s\n",
+                cf->store, keryu_store_strerror(rc));
         return 1;
     }
 
-    rc = mdb_cursor_open(txn, st.blocks, &cur);
-    if (rc != 0) {
-        goto failed;
-    }
-
-    bad = 0;
+    ctx.bad = 0;
 
     printf("%-4s %-43s %-20s %s\n", "TYPE", "BLOCK", "EXPIRES", "REASON");
+
+    rc = admin_block_each(&st, admin_block_line, &ctx, &ctx.bad);
+
+    keryu_store_close(&st);
+
+    if (rc != 0) {
+        fprintf(stderr, "keryud: block list failed: %s\n", mdb_strerror(rc));
+        return 1;
+    }
+
+    if (ctx.bad) {
+        fprintf(stderr, "keryud: %zu entries of blocks do not decode\n",
+                ctx.bad);
+    }
+
+    return 0;
+}
+
+
+static int
+admin_block_line(void *ctx, const admin_target_t *tg, const keryu_block_t *b)
+{
+    char  expires[TIME_STR_MAX], reason[ADMIN_ESC_MAX];
+
+    (void) ctx;
+
+    if (b->expires_us) {
+        admin_time(b->expires_us / 1000000, expires);
+
+    } else {
+        strcpy(expires, "never");
+    }
+
+    admin_escape(reason, (const uint8_t *) b->reason, b->reason_len);
+
+    printf("%-4s %-43s %-20s %s\n", tg->is_user ? "user" : "ip", tg->text,
+           expires, reason);
+
+    return 0;
+}
+
+
+int
+admin_block_each(keryu_store_t *st, admin_block_pt handler, void *ctx,
+    size_t *bad)
+{
+    int              rc;
+    MDB_val          key, val;
+    MDB_txn         *txn;
+    MDB_cursor      *cur;
+    keryu_block_t    b;
+    admin_target_t   tg;
+
+    rc = keryu_store_txn_begin(st, MDB_RDONLY, &txn);
+    if (rc != 0) {
+        return rc;
+    }
+
+    rc = mdb_cursor_open(txn, st->blocks, &cur);
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+
+    *bad = 0;
 
     for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
          rc == 0;
@@ -870,7 +957,7 @@ admin_block_list(conf_t *cf)
         if (key.mv_size < 2 || key.mv_size > KERYU_BLOCK_KEY_MAX
             || keryu_block_decode(&b, val.mv_data, val.mv_size) == -1)
         {
-            bad++;
+            (*bad)++;
             continue;
         }
 
@@ -885,48 +972,25 @@ admin_block_list(conf_t *cf)
             tg.is_user = 0;
 
         } else {
-            bad++;
+            (*bad)++;
             continue;
         }
 
         admin_target_text(&tg);
 
-        if (b.expires_us) {
-            admin_time(b.expires_us / 1000000, expires);
-
-        } else {
-            strcpy(expires, "never");
+        if (handler(ctx, &tg, &b) == -1) {
+            break;
         }
-
-        admin_escape(reason, (const uint8_t *) b.reason, b.reason_len);
-
-        printf("%-4s %-43s %-20s %s\n", tg.is_user ? "user" : "ip", tg.text,
-               expires, reason);
     }
 
     mdb_cursor_close(cur);
-
-    if (rc != MDB_NOTFOUND) {
-        goto failed;
-    }
-
-    if (bad) {
-        fprintf(stderr, "keryud: %zu entries of blocks do not decode\n", bad);
-    }
-
     mdb_txn_abort(txn);
-    keryu_store_close(&st);
+
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        return rc;
+    }
 
     return 0;
-
-failed:
-
-    fprintf(stderr, "keryud: block list failed: %s\n", mdb_strerror(rc));
-
-    mdb_txn_abort(txn);
-    keryu_store_close(&st);
-
-    return 1;
 }
 
 
@@ -934,43 +998,60 @@ static int
 admin_block_delete(conf_t *cf, admin_target_t *tg)
 {
     int             rc;
-    MDB_val         key;
-    MDB_txn        *txn;
     keryu_store_t   st;
 
-    if (admin_open(cf, &st, 0, &txn) == -1) {
+    rc = keryu_store_open(&st, cf->store, 0, 0);
+    if (rc != 0) {
+        fprintf(stderr, "keryud: cannot open shared store \"%s\": %s\n",
+                cf->store, keryu_store_strerror(rc));
         return 1;
     }
 
-    key.mv_size = tg->key_len;
-    key.mv_data = tg->key;
+    rc = admin_block_remove(&st, tg);
 
-    rc = keryu_store_change(&st, txn, st.blocks, &key, NULL,
-                            KERYU_META_BLOCK_VERSION);
+    keryu_store_close(&st);
+
+    if (rc == MDB_NOTFOUND) {
+        fprintf(stderr, "keryud: no block of %s %s\n",
+                tg->is_user ? "user" : "ip", tg->text);
+        return 1;
+    }
 
     if (rc != 0) {
-        if (rc == MDB_NOTFOUND) {
-            fprintf(stderr, "keryud: no block of %s %s\n",
-                    tg->is_user ? "user" : "ip", tg->text);
-
-        } else {
-            fprintf(stderr, "keryud: block delete failed: %s\n",
-                    keryu_store_strerror(rc));
-        }
-
-        mdb_txn_abort(txn);
-        keryu_store_close(&st);
-
-        return 1;
-    }
-
-    if (admin_commit(&st, txn) == -1) {
+        fprintf(stderr, "keryud: block delete failed: %s\n",
+                keryu_store_strerror(rc));
         return 1;
     }
 
     printf("block %s %s deleted\n", tg->is_user ? "user" : "ip", tg->text);
 
     return 0;
+}
+
+
+int
+admin_block_remove(keryu_store_t *st, const admin_target_t *tg)
+{
+    int       rc;
+    MDB_val   key;
+    MDB_txn  *txn;
+
+    rc = keryu_store_txn_begin(st, 0, &txn);
+    if (rc != 0) {
+        return rc;
+    }
+
+    key.mv_size = tg->key_len;
+    key.mv_data = (void *) tg->key;
+
+    rc = keryu_store_change(st, txn, st->blocks, &key, NULL,
+                            KERYU_META_BLOCK_VERSION);
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+
+    return mdb_txn_commit(txn);
 }
 
 
@@ -983,6 +1064,23 @@ admin_block_delete(conf_t *cf, admin_target_t *tg)
 static int
 admin_target(admin_target_t *tg, const char *ip, const char *user)
 {
+    int   rc;
+    char  err[ADMIN_ESC_MAX + 128];
+
+    rc = admin_target_parse(tg, ip, user, err, sizeof(err));
+
+    if (rc != 0) {
+        fprintf(stderr, "keryud: %s\n", err);
+    }
+
+    return rc == -1 ? -1 : 0;
+}
+
+
+int
+admin_target_parse(admin_target_t *tg, const char *ip, const char *user,
+    char *err, size_t errlen)
+{
     int       family;
     char      addr[ADMIN_ADDR_STR_MAX], *slash, *end;
     size_t    len;
@@ -994,8 +1092,8 @@ admin_target(admin_target_t *tg, const char *ip, const char *user)
         tg->key_len = keryu_block_key_user(tg->key, user, strlen(user));
 
         if (tg->key_len == 0) {
-            fprintf(stderr, "keryud: user name must be 1 to %d bytes\n",
-                    KERYU_BLOCK_KEY_MAX - 1);
+            snprintf(err, errlen, "user name must be 1 to %d bytes",
+                     KERYU_BLOCK_KEY_MAX - 1);
             return -1;
         }
 
@@ -1060,16 +1158,17 @@ admin_target(admin_target_t *tg, const char *ip, const char *user)
     admin_target_text(tg);
 
     if (memcmp(masked + 2, tg->key + 2, 16) != 0) {
-        fprintf(stderr, "keryud: %s has host bits set, using %s\n", ip,
-                tg->text);
+        snprintf(err, errlen, "%s has host bits set, using %s", ip,
+                 tg->text);
+        return 1;
     }
 
     return 0;
 
 invalid:
 
-    fprintf(stderr, "keryud: invalid address \"%s\", expecting ADDR or "
-            "ADDR/PREFIX, IPv4 or IPv6\n", ip);
+    snprintf(err, errlen, "invalid address \"%.64s\", expecting ADDR or "
+             "ADDR/PREFIX, IPv4 or IPv6", ip);
 
     return -1;
 }
@@ -1845,6 +1944,19 @@ admin_json(json_t *j, const uint8_t **buf, size_t *len)
 static int
 admin_duration(const char *s, uint64_t *sec)
 {
+    if (admin_duration_parse(s, sec) == -1) {
+        fprintf(stderr, "keryud: invalid duration \"%s\", expecting 1s to "
+                "3650d, as 30s, 15m, 1h or 7d\n", s);
+        return -1;
+    }
+
+    return 0;
+}
+
+
+int
+admin_duration_parse(const char *s, uint64_t *sec)
+{
     char      *end;
     uint64_t   n, scale;
 
@@ -1884,9 +1996,6 @@ admin_duration(const char *s, uint64_t *sec)
     return 0;
 
 invalid:
-
-    fprintf(stderr, "keryud: invalid duration \"%s\", expecting 1s to 3650d, "
-            "as 30s, 15m, 1h or 7d\n", s);
 
     return -1;
 }
@@ -1977,7 +2086,7 @@ admin_escape(char *out, const uint8_t *in, size_t len)
 
 /* RFC 3339 in UTC, to the second */
 
-static void
+void
 admin_time(uint64_t sec, char buf[TIME_STR_MAX])
 {
     if (time_format(sec * 1000000, buf) < 20) {

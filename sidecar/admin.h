@@ -19,6 +19,22 @@
 /* what admin_main() returns for a command line it cannot use */
 #define ADMIN_USAGE  (-1)
 
+#define ADMIN_ESC_MAX  (4 * KERYU_BLOCK_KEY_MAX + 1)
+
+
+/* a block's target, as given on the command line and as stored */
+typedef struct {
+    int                 is_user;
+    size_t              key_len;
+    uint8_t             key[KERYU_BLOCK_KEY_MAX];
+    char                text[ADMIN_ESC_MAX];      /* normalised, printable */
+} admin_target_t;
+
+
+/* sees each block; returning -1 stops the walk */
+typedef int (*admin_block_pt)(void *ctx, const admin_target_t *tg,
+    const keryu_block_t *b);
+
 
 /*
  * runs "key", "block", "apikey" or "client" (argv[0]) with its
@@ -26,6 +42,40 @@
  * stderr, or ADMIN_USAGE, when the caller prints the usage
  */
 int admin_main(conf_t *cf, int argc, char **argv);
+
+/*
+ * builds the target of ADDR[/PREFIX] (ip) or NAME (user); returns 0, 1
+ * when host bits under the prefix were cleared (err says so), or -1 with
+ * the reason in err
+ */
+int admin_target_parse(admin_target_t *tg, const char *ip, const char *user,
+    char *err, size_t errlen);
+
+/* "30s", "15m", "1h", "7d" or seconds, 1s to 3650d; returns 0 or -1 */
+int admin_duration_parse(const char *s, uint64_t *sec);
+
+/* 1 to KERYU_BLOCK_REASON_MAX bytes, no control characters; 0 or -1 */
+int admin_reason_check(const char *reason, char *err, size_t errlen);
+
+/*
+ * blocks tg for ttl seconds (0: for ever), replacing any block of it, in
+ * one transaction; fills b and exists; returns 0 or an LMDB code
+ */
+int admin_block_put(keryu_store_t *st, const admin_target_t *tg,
+    uint64_t ttl, const char *reason, keryu_block_t *b, int *exists);
+
+/* returns 0, MDB_NOTFOUND, or another LMDB code */
+int admin_block_remove(keryu_store_t *st, const admin_target_t *tg);
+
+/*
+ * calls handler for each block that decodes, in key order, counting the
+ * others in bad; returns 0 or an LMDB code
+ */
+int admin_block_each(keryu_store_t *st, admin_block_pt handler, void *ctx,
+    size_t *bad);
+
+/* RFC 3339 in UTC, to the second */
+void admin_time(uint64_t sec, char buf[TIME_STR_MAX]);
 
 
 #endif /* _KERYUD_ADMIN_H_INCLUDED_ */

@@ -11,6 +11,19 @@
  *   GET /api/security/logs/     every record; admin and auditor
  *   GET /api/security/events/   records that are not plain requests
  *   GET /api/security/status/   counters of keryud and of the shared store
+ *
+ *   GET    /api/security/policies/        stored policies; admin, auditor
+ *   POST   /api/security/policies/        a new policy; admin
+ *   PUT    /api/security/policies/NAME/   replaces a policy; admin
+ *   DELETE /api/security/policies/NAME/   admin
+ *
+ *   GET    /api/security/decisions/       blocks; admin, auditor
+ *   POST   /api/security/decisions/       blocks an address or a user; admin
+ *   DELETE /api/security/decisions/?ip=ADDR[/PREFIX] or ?user=NAME; admin
+ *
+ * Policies are checked and written by policy.c, the code behind "keryud
+ * policy", so the API and the command line accept exactly the same;
+ * decisions by admin.c's block code, the code behind "keryud block".
  */
 
 
@@ -23,13 +36,16 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include "admin.h"
 #include "api.h"
 #include "log.h"
+#include "keryu_policy.h"
+#include "policy.h"
 
 
 #define API_TOKEN_MAX    512
 #define API_HEADERS_MAX  16384
-#define API_BODY_MAX     4096
+#define API_BODY_MAX     (1024 * 1024)
 #define API_TIMEOUT      30
 
 #define API_UNAUTHORIZED  401
@@ -41,14 +57,22 @@
 typedef enum {
     API_LOGS = 0,
     API_EVENTS,
-    API_STATUS
+    API_STATUS,
+    API_POLICIES,
+    API_DECISIONS
 } api_endpoint_e;
+
+
+#define API_GET     EVHTTP_REQ_GET
+#define API_WRITE   (EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE)
 
 
 typedef struct {
     const char         *path;
     api_endpoint_e      endpoint;
-    int                 auditors;     /* admin and auditor only */
+    int                 auditors;     /* GET: admin and auditor only */
+    unsigned            methods;      /* on the path itself */
+    unsigned            item_methods; /* on the path and "NAME/" */
 } api_route_t;
 
 
@@ -70,16 +94,43 @@ static void api_send(struct evhttp_request *req, int code, const void *buf,
     size_t len);
 static void api_error(struct evhttp_request *req, int code,
     const char *reason, const char *param);
+static void api_error_field(struct evhttp_request *req, int code,
+    const char *reason, const char *key, const char *value);
+static const api_route_t *api_route(const char *path, char *name,
+    size_t namelen);
+static void api_allow(struct evhttp_request *req, unsigned methods);
+static void api_policy_list(api_t *api, struct evhttp_request *req);
+static int api_policy_item(void *ctx, const char *name, size_t namelen,
+    const char *doc, size_t len);
+static void api_policy_write(api_t *api, struct evhttp_request *req,
+    const char *name);
+static void api_policy_stored(void *ctx, const char *name, int existed,
+    const char *doc, size_t len);
+static void api_policy_delete(api_t *api, struct evhttp_request *req,
+    const char *name);
+static void api_decision_list(api_t *api, struct evhttp_request *req);
+static int api_decision_item(void *ctx, const admin_target_t *tg,
+    const keryu_block_t *b);
+static void api_decision_add(api_t *api, struct evhttp_request *req);
+static void api_decision_delete(api_t *api, struct evhttp_request *req);
 
 
 static const api_route_t  api_routes[] = {
-    { "/api/security/logs/",    API_LOGS,    1 },
-    { "/api/security/logs",     API_LOGS,    1 },
-    { "/api/security/events/",  API_EVENTS,  0 },
-    { "/api/security/events",   API_EVENTS,  0 },
-    { "/api/security/status/",  API_STATUS,  0 },
-    { "/api/security/status",   API_STATUS,  0 },
-    { NULL,                     API_LOGS,    0 }
+    { "/api/security/logs/",      API_LOGS,      1, API_GET, 0 },
+    { "/api/security/logs",       API_LOGS,      1, API_GET, 0 },
+    { "/api/security/events/",    API_EVENTS,    0, API_GET, 0 },
+    { "/api/security/events",     API_EVENTS,    0, API_GET, 0 },
+    { "/api/security/status/",    API_STATUS,    0, API_GET, 0 },
+    { "/api/security/status",     API_STATUS,    0, API_GET, 0 },
+    { "/api/security/policies/",  API_POLICIES,  1,
+      EVHTTP_REQ_GET | EVHTTP_REQ_POST, EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE },
+    { "/api/security/policies",   API_POLICIES,  1,
+      EVHTTP_REQ_GET | EVHTTP_REQ_POST, 0 },
+    { "/api/security/decisions/", API_DECISIONS, 1,
+      EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_DELETE, 0 },
+    { "/api/security/decisions",  API_DECISIONS, 1,
+      EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_DELETE, 0 },
+    { NULL,                       API_LOGS,      0, 0, 0 }
 };
 
 
@@ -115,6 +166,10 @@ api_new(struct event_base *base, const conf_t *cf, store_t *own,
                                | EVHTTP_REQ_PATCH);
     evhttp_set_max_headers_size(api->http, API_HEADERS_MAX);
     evhttp_set_max_body_size(api->http, API_BODY_MAX);
+
+    /* a body over the cap is read and dropped, so the client sees 413 */
+
+    evhttp_set_flags(api->http, EVHTTP_SERVER_LINGERING_CLOSE);
     evhttp_set_timeout(api->http, API_TIMEOUT);
     evhttp_set_gencb(api->http, api_dispatch, api);
 
@@ -161,10 +216,13 @@ api_dispatch(struct evhttp_request *req, void *arg)
     api_t                     *api = arg;
 
     int                        rc;
+    char                       name[KERYU_POLICY_NAME_MAX + 1];
     role_e                     role;
     size_t                     len;
+    unsigned                   methods;
     MDB_txn                   *txn;
     const char                *header, *path, *token;
+    enum evhttp_cmd_type       cmd;
     const api_route_t         *route;
     const struct evhttp_uri   *uri;
 
@@ -208,28 +266,42 @@ api_dispatch(struct evhttp_request *req, void *arg)
     uri = evhttp_request_get_evhttp_uri(req);
     path = evhttp_uri_get_path(uri);
 
-    for (route = api_routes; route->path; route++) {
-        if (path && strcmp(route->path, path) == 0) {
-            break;
-        }
-    }
+    route = api_route(path, name, sizeof(name));
 
-    if (route->path == NULL) {
+    if (route == NULL) {
         api_error(req, HTTP_NOTFOUND, "not found", NULL);
         goto txn_abort;
     }
 
-    if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
-                          "GET");
+    cmd = evhttp_request_get_command(req);
+    methods = name[0] ? route->item_methods : route->methods;
+
+    if ((cmd & methods) == 0) {
+        api_allow(req, methods);
         api_error(req, HTTP_BADMETHOD, "method not allowed", NULL);
         goto txn_abort;
     }
 
-    if (route->auditors && role != ROLE_ADMIN && role != ROLE_AUDITOR) {
-        log_debug("%s: role %s may not read logs", __func__,
-                  token_role_name(role));
+    if (cmd == EVHTTP_REQ_GET) {
+        if (route->auditors && role != ROLE_ADMIN && role != ROLE_AUDITOR) {
+            log_debug("%s: role %s may not read %s", __func__,
+                      token_role_name(role), path);
+            api_error(req, API_FORBIDDEN, "forbidden", NULL);
+            goto txn_abort;
+        }
+
+    } else if (role != ROLE_ADMIN) {
+        log_debug("%s: role %s may not change %s", __func__,
+                  token_role_name(role), path);
         api_error(req, API_FORBIDDEN, "forbidden", NULL);
+        goto txn_abort;
+    }
+
+    if ((route->endpoint == API_POLICIES
+         || route->endpoint == API_DECISIONS)
+        && api->src->env == NULL)
+    {
+        api_error(req, HTTP_SERVUNAVAIL, "shared store unavailable", NULL);
         goto txn_abort;
     }
 
@@ -243,6 +315,32 @@ api_dispatch(struct evhttp_request *req, void *arg)
         api_list(req, api->own, txn, 1);
         break;
 
+    case API_POLICIES:
+        if (cmd == EVHTTP_REQ_GET) {
+            api_policy_list(api, req);
+
+        } else if (cmd == EVHTTP_REQ_DELETE) {
+            api_policy_delete(api, req, name);
+
+        } else {
+            api_policy_write(api, req, name[0] ? name : NULL);
+        }
+
+        break;
+
+    case API_DECISIONS:
+        if (cmd == EVHTTP_REQ_GET) {
+            api_decision_list(api, req);
+
+        } else if (cmd == EVHTTP_REQ_DELETE) {
+            api_decision_delete(api, req);
+
+        } else {
+            api_decision_add(api, req);
+        }
+
+        break;
+
     default:
         api_status(api, req, txn);
         break;
@@ -251,6 +349,102 @@ api_dispatch(struct evhttp_request *req, void *arg)
 txn_abort:
 
     mdb_txn_abort(txn);
+}
+
+
+/*
+ * finds the route of path; a route with item methods also takes
+ * path + "NAME/" (or "NAME"), and the URI-decoded NAME goes to name,
+ * which is empty otherwise
+ */
+
+static const api_route_t *
+api_route(const char *path, char *name, size_t namelen)
+{
+    char               *dec;
+    size_t              n, seg;
+    const char         *rest;
+    const api_route_t  *route;
+
+    name[0] = '\0';
+
+    if (path == NULL) {
+        return NULL;
+    }
+
+    for (route = api_routes; route->path; route++) {
+        if (strcmp(route->path, path) == 0) {
+            return route;
+        }
+    }
+
+    for (route = api_routes; route->path; route++) {
+        n = strlen(route->path);
+
+        if (route->item_methods == 0 || strncmp(route->path, path, n) != 0) {
+            continue;
+        }
+
+        rest = path + n;
+        seg = strcspn(rest, "/");
+
+        if (seg == 0 || (rest[seg] == '/' && rest[seg + 1] != '\0')) {
+            return NULL;
+        }
+
+        dec = evhttp_uridecode(rest, 0, &n);
+        if (dec == NULL) {
+            return NULL;
+        }
+
+        /* a NUL or a slash inside the name, decoded, is no name */
+
+        if (strlen(dec) == n && rest[seg] == '/') {
+            dec[--n] = '\0';
+        }
+
+        if (n == 0 || n >= namelen || strlen(dec) != n
+            || strchr(dec, '/') != NULL)
+        {
+            free(dec);
+            return NULL;
+        }
+
+        memcpy(name, dec, n + 1);
+        free(dec);
+
+        return route;
+    }
+
+    return NULL;
+}
+
+
+static void
+api_allow(struct evhttp_request *req, unsigned methods)
+{
+    char  buf[64];
+
+    buf[0] = '\0';
+
+    if (methods & EVHTTP_REQ_GET) {
+        strcat(buf, ", GET");
+    }
+
+    if (methods & EVHTTP_REQ_POST) {
+        strcat(buf, ", POST");
+    }
+
+    if (methods & EVHTTP_REQ_PUT) {
+        strcat(buf, ", PUT");
+    }
+
+    if (methods & EVHTTP_REQ_DELETE) {
+        strcat(buf, ", DELETE");
+    }
+
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
+                      buf[0] ? buf + 2 : "");
 }
 
 
@@ -590,6 +784,16 @@ static void
 api_error(struct evhttp_request *req, int code, const char *reason,
     const char *param)
 {
+    api_error_field(req, code, reason, param ? "parameter" : NULL, param);
+}
+
+
+/* {"error":reason}, and key: value when key is not NULL */
+
+static void
+api_error_field(struct evhttp_request *req, int code, const char *reason,
+    const char *key, const char *value)
+{
     json_t  *j;
 
     j = json_new();
@@ -604,9 +808,9 @@ api_error(struct evhttp_request *req, int code, const char *reason,
     json_key(j, "error");
     json_cstring(j, reason);
 
-    if (param) {
-        json_key(j, "parameter");
-        json_cstring(j, param);
+    if (key) {
+        json_key(j, key);
+        json_cstring(j, value);
     }
 
     json_map_close(j);
@@ -614,4 +818,451 @@ api_error(struct evhttp_request *req, int code, const char *reason,
     api_reply(req, code, j);
 
     json_free(j);
+}
+
+
+static void
+api_policy_list(api_t *api, struct evhttp_request *req)
+{
+    char     err[KERYU_POLICY_ERR_MAX];
+    json_t  *j;
+
+    j = json_new();
+    if (j == NULL) {
+        log_warnx("%s: json_new() failed", __func__);
+        api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        return;
+    }
+
+    json_map_open(j);
+    json_key(j, "items");
+    json_array_open(j);
+
+    if (policy_each(api->src, api_policy_item, j, err, sizeof(err))
+        != POLICY_OK)
+    {
+        log_warnx("%s: %s", __func__, err);
+        api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        goto json_free;
+    }
+
+    json_array_close(j);
+    json_map_close(j);
+
+    api_reply(req, HTTP_OK, j);
+
+json_free:
+
+    json_free(j);
+}
+
+
+static int
+api_policy_item(void *ctx, const char *name, size_t namelen,
+    const char *doc, size_t len)
+{
+    json_t  *j = ctx;
+
+    (void) name;
+    (void) namelen;
+
+    json_details(j, (const uint8_t *) doc, len);
+
+    return 0;
+}
+
+
+/* POST (name is NULL) creates a policy, PUT replaces the one named */
+
+static void
+api_policy_write(api_t *api, struct evhttp_request *req, const char *name)
+{
+    int               rc;
+    char              err[KERYU_POLICY_ERR_MAX + 64];
+    size_t            len;
+    json_t           *j;
+    const char       *body;
+    struct evbuffer  *in;
+
+    in = evhttp_request_get_input_buffer(req);
+    len = evbuffer_get_length(in);
+
+    if (len > API_BODY_MAX) {
+        api_error(req, 413, "body too large", NULL);
+        return;
+    }
+
+    if (len == 0) {
+        api_error_field(req, HTTP_BADREQUEST, "invalid policy", "reason",
+                        "empty body");
+        return;
+    }
+
+    body = (const char *) evbuffer_pullup(in, -1);
+    if (body == NULL) {
+        log_warnx("%s: evbuffer_pullup() failed", __func__);
+        api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        return;
+    }
+
+    j = json_new();
+    if (j == NULL) {
+        log_warnx("%s: json_new() failed", __func__);
+        api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        return;
+    }
+
+    err[0] = '\0';
+
+    rc = policy_write(api->src, body, len,
+                      name ? POLICY_REPLACE : POLICY_CREATE, name,
+                      api_policy_stored, j, err, sizeof(err));
+
+    switch (rc) {
+
+    case POLICY_OK:
+        api_reply(req, name ? HTTP_OK : 201, j);
+        break;
+
+    case POLICY_INVALID:
+        log_debug("%s: invalid policy: %s", __func__, err);
+        api_error_field(req, HTTP_BADREQUEST, "invalid policy", "reason",
+                        err);
+        break;
+
+    case POLICY_MISMATCH:
+        api_error(req, HTTP_BADREQUEST, "name mismatch", NULL);
+        break;
+
+    case POLICY_EXISTS:
+        api_error(req, 409, "policy exists", NULL);
+        break;
+
+    case POLICY_MISSING:
+        api_error(req, HTTP_NOTFOUND, "not found", NULL);
+        break;
+
+    default:
+        log_warnx("%s: %s", __func__, err);
+        api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        break;
+    }
+
+    json_free(j);
+}
+
+
+static void
+api_policy_stored(void *ctx, const char *name, int existed, const char *doc,
+    size_t len)
+{
+    json_t  *j = ctx;
+
+    log_info("policy \"%s\" %s through the API", name,
+             existed ? "replaced" : "created");
+
+    json_details(j, (const uint8_t *) doc, len);
+}
+
+
+static void
+api_policy_delete(api_t *api, struct evhttp_request *req, const char *name)
+{
+    int   rc;
+    char  err[KERYU_POLICY_ERR_MAX];
+
+    rc = policy_remove(api->src, name, err, sizeof(err));
+
+    if (rc == POLICY_MISSING) {
+        api_error(req, HTTP_NOTFOUND, "not found", NULL);
+        return;
+    }
+
+    if (rc != POLICY_OK) {
+        log_warnx("%s: %s", __func__, err);
+        api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        return;
+    }
+
+    log_info("policy \"%s\" deleted through the API", name);
+
+    evhttp_add_header(evhttp_request_get_output_headers(req),
+                      "Cache-Control", "no-store");
+    evhttp_send_reply(req, HTTP_NOCONTENT, NULL, NULL);
+}
+
+
+static void
+api_decision_list(api_t *api, struct evhttp_request *req)
+{
+    int      rc;
+    size_t   bad;
+    json_t  *j;
+
+    j = json_new();
+    if (j == NULL) {
+        log_warnx("%s: json_new() failed", __func__);
+        api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        return;
+    }
+
+    json_map_open(j);
+    json_key(j, "items");
+    json_array_open(j);
+
+    rc = admin_block_each(api->src, api_decision_item, j, &bad);
+    if (rc != 0) {
+        log_warnx("%s: reading blocks failed: %s", __func__,
+                  keryu_store_strerror(rc));
+        api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        goto json_free;
+    }
+
+    if (bad) {
+        log_info("%zu entries of blocks do not decode", bad);
+    }
+
+    json_array_close(j);
+    json_map_close(j);
+
+    api_reply(req, HTTP_OK, j);
+
+json_free:
+
+    json_free(j);
+}
+
+
+/* one block as the API shows it */
+
+static int
+api_decision_item(void *ctx, const admin_target_t *tg, const keryu_block_t *b)
+{
+    json_t  *j = ctx;
+
+    char     tbuf[TIME_STR_MAX];
+
+    json_map_open(j);
+
+    json_key(j, "type");
+    json_cstring(j, tg->is_user ? "user" : "ip");
+
+    json_key(j, "value");
+
+    if (tg->is_user) {
+        json_string(j, tg->key + 1, tg->key_len - 1);
+
+    } else {
+        json_cstring(j, tg->text);
+    }
+
+    json_key(j, "expires");
+
+    if (b->expires_us) {
+        admin_time(b->expires_us / 1000000, tbuf);
+        json_cstring(j, tbuf);
+
+    } else {
+        json_null(j);
+    }
+
+    json_key(j, "created");
+    admin_time(b->created_us / 1000000, tbuf);
+    json_cstring(j, tbuf);
+
+    json_key(j, "reason");
+    json_string(j, (const uint8_t *) b->reason, b->reason_len);
+
+    json_map_close(j);
+
+    return 0;
+}
+
+
+static void
+api_decision_add(api_t *api, struct evhttp_request *req)
+{
+    int                  rc, exists;
+    char                *v[4], bad[64], err[ADMIN_ESC_MAX + 128];
+    size_t               i, len;
+    json_t              *j;
+    uint64_t             ttl;
+    const char          *body, *reason;
+    keryu_block_t        b;
+    admin_target_t       tg;
+    struct evbuffer     *in;
+
+    static const char  *const  names[] = { "ip", "user", "duration",
+                                           "reason" };
+
+    in = evhttp_request_get_input_buffer(req);
+    len = evbuffer_get_length(in);
+
+    if (len > API_BODY_MAX) {
+        api_error(req, 413, "body too large", NULL);
+        return;
+    }
+
+    body = (const char *) evbuffer_pullup(in, -1);
+
+    rc = json_read_strings(body ? body : "", len, names, 4, v, bad,
+                           sizeof(bad));
+
+    if (rc == -1) {
+        api_error(req, HTTP_BADREQUEST, "invalid body", NULL);
+        return;
+    }
+
+    if (rc == -2) {
+        api_error_field(req, HTTP_BADREQUEST, "invalid field", "field", bad);
+        return;
+    }
+
+    if (v[0] == NULL && v[1] == NULL) {
+        api_error_field(req, HTTP_BADREQUEST, "missing field", "field", "ip");
+        goto values_free;
+    }
+
+    if (v[0] != NULL && v[1] != NULL) {
+        api_error_field(req, HTTP_BADREQUEST, "invalid field", "field",
+                        "user");
+        goto values_free;
+    }
+
+    rc = admin_target_parse(&tg, v[0], v[1], err, sizeof(err));
+
+    if (rc == -1) {
+        log_debug("%s: %s", __func__, err);
+        api_error_field(req, HTTP_BADREQUEST, "invalid field", "field",
+                        v[0] ? "ip" : "user");
+        goto values_free;
+    }
+
+    ttl = 0;
+
+    if (v[2] && admin_duration_parse(v[2], &ttl) == -1) {
+        api_error_field(req, HTTP_BADREQUEST, "invalid field", "field",
+                        "duration");
+        goto values_free;
+    }
+
+    reason = v[3] ? v[3] : "manual";
+
+    if (admin_reason_check(reason, err, sizeof(err)) == -1) {
+        api_error_field(req, HTTP_BADREQUEST, "invalid field", "field",
+                        "reason");
+        goto values_free;
+    }
+
+    rc = admin_block_put(api->src, &tg, ttl, reason, &b, &exists);
+    if (rc != 0) {
+        log_warnx("%s: writing a block failed: %s", __func__,
+                  keryu_store_strerror(rc));
+        api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        goto values_free;
+    }
+
+    log_info("block %s %s %s through the API", tg.is_user ? "user" : "ip",
+             tg.text, exists ? "replaced" : "added");
+
+    j = json_new();
+    if (j == NULL) {
+        log_warnx("%s: json_new() failed", __func__);
+        api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        goto values_free;
+    }
+
+    api_decision_item(j, &tg, &b);
+
+    api_reply(req, 201, j);
+
+    json_free(j);
+
+values_free:
+
+    for (i = 0; i < 4; i++) {
+        free(v[i]);
+    }
+}
+
+
+static void
+api_decision_delete(api_t *api, struct evhttp_request *req)
+{
+    int                 rc;
+    char                err[ADMIN_ESC_MAX + 128];
+    const char         *qs, *ip, *user;
+    admin_target_t      tg;
+    struct evkeyval    *kv;
+    struct evkeyvalq    q;
+
+    qs = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+
+    memset(&q, 0, sizeof(struct evkeyvalq));
+
+    if (qs == NULL || evhttp_parse_query_str(qs, &q) == -1) {
+        api_error(req, HTTP_BADREQUEST, "invalid query", NULL);
+        goto query_free;
+    }
+
+    ip = NULL;
+    user = NULL;
+
+    for (kv = q.tqh_first; kv; kv = kv->next.tqe_next) {
+        if (strcmp(kv->key, "ip") == 0 && ip == NULL && user == NULL) {
+            ip = kv->value;
+
+        } else if (strcmp(kv->key, "user") == 0 && ip == NULL
+                   && user == NULL)
+        {
+            user = kv->value;
+
+        } else if (strcmp(kv->key, "ip") == 0
+                   || strcmp(kv->key, "user") == 0)
+        {
+            api_error(req, HTTP_BADREQUEST, "invalid parameter", kv->key);
+            goto query_free;
+
+        } else {
+            api_error(req, HTTP_BADREQUEST, "unknown parameter", kv->key);
+            goto query_free;
+        }
+    }
+
+    if (ip == NULL && user == NULL) {
+        api_error(req, HTTP_BADREQUEST, "invalid query", NULL);
+        goto query_free;
+    }
+
+    if (admin_target_parse(&tg, ip, user, err, sizeof(err)) == -1) {
+        log_debug("%s: %s", __func__, err);
+        api_error(req, HTTP_BADREQUEST, "invalid parameter",
+                  ip ? "ip" : "user");
+        goto query_free;
+    }
+
+    rc = admin_block_remove(api->src, &tg);
+
+    if (rc == MDB_NOTFOUND) {
+        api_error(req, HTTP_NOTFOUND, "not found", NULL);
+        goto query_free;
+    }
+
+    if (rc != 0) {
+        log_warnx("%s: deleting a block failed: %s", __func__,
+                  keryu_store_strerror(rc));
+        api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        goto query_free;
+    }
+
+    log_info("block %s %s deleted through the API",
+             tg.is_user ? "user" : "ip", tg.text);
+
+    evhttp_add_header(evhttp_request_get_output_headers(req),
+                      "Cache-Control", "no-store");
+    evhttp_send_reply(req, HTTP_NOCONTENT, NULL, NULL);
+
+query_free:
+
+    evhttp_clear_headers(&q);
 }

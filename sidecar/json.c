@@ -632,3 +632,82 @@ json_record(json_t *j, uint64_t id, const keryu_record_t *rec)
 
     json_map_close(j);
 }
+
+
+int
+json_read_strings(const char *buf, size_t len, const char *const *names,
+    size_t n, char **values, char *bad, size_t badlen)
+{
+    int          rc;
+    char        *tmp;
+    size_t       i, k;
+    yajl_val     tree, v;
+    const char  *key;
+
+    for (k = 0; k < n; k++) {
+        values[k] = NULL;
+    }
+
+    if (memchr(buf, '\0', len) != NULL) {
+        return -1;
+    }
+
+    /* yajl_tree_parse() wants a NUL-terminated string */
+
+    tmp = malloc(len + 1);
+    if (tmp == NULL) {
+        return -1;
+    }
+
+    memcpy(tmp, buf, len);
+    tmp[len] = '\0';
+
+    tree = yajl_tree_parse(tmp, NULL, 0);
+
+    free(tmp);
+
+    rc = -1;
+
+    if (!YAJL_IS_OBJECT(tree)) {
+        goto tree_free;
+    }
+
+    for (i = 0; i < tree->u.object.len; i++) {
+        key = tree->u.object.keys[i];
+        v = tree->u.object.values[i];
+
+        for (k = 0; k < n; k++) {
+            if (strcmp(names[k], key) == 0) {
+                break;
+            }
+        }
+
+        if (k == n || values[k] != NULL || !YAJL_IS_STRING(v)) {
+            snprintf(bad, badlen, "%s", key);
+            rc = -2;
+            goto values_free;
+        }
+
+        values[k] = strdup(v->u.string);
+        if (values[k] == NULL) {
+            goto values_free;
+        }
+    }
+
+    rc = 0;
+
+    goto tree_free;
+
+values_free:
+
+    for (k = 0; k < n; k++) {
+        free(values[k]);
+        values[k] = NULL;
+    }
+
+tree_free:
+
+    yajl_tree_free(tree);
+
+    return rc;
+}

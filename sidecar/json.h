@@ -51,6 +51,17 @@ void json_record(json_t *j, uint64_t id, const keryu_record_t *rec);
 int json_result(json_t *j, const uint8_t **buf, size_t *len);
 const char *json_error(json_t *j);
 
+/*
+ * reads a request body that must be a JSON object of string members, each
+ * one of the n names; values[i] gets a NUL-terminated copy of member
+ * names[i], or NULL, for the caller to free.  Returns 0; -1 for a body
+ * that is not a JSON object, or out of memory; -2 with the member's name
+ * in bad for an unknown member, one given twice, or one that is not a
+ * string
+ */
+int json_read_strings(const char *buf, size_t len, const char *const *names,
+    size_t n, char **values, char *bad, size_t badlen);
+
 /* copies len bytes into out (3 * len bytes) with U+FFFD for bad UTF-8 */
 size_t json_utf8_clean(const uint8_t *in, size_t len, uint8_t *out);
 

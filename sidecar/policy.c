@@ -31,6 +31,8 @@ typedef struct {
     char                name[KERYU_POLICY_NAME_MAX + 1];
     char               *doc;
     size_t              len;
+    char               *stored;       /* as written, stamped */
+    size_t              stored_len;
     int                 existed;
 } policy_doc_t;
 
@@ -41,6 +43,8 @@ typedef struct {
     size_t              cap;
     char               *err;
     size_t              errlen;
+    int                 single;       /* messages without "document N" */
+    int                 rc;           /* POLICY_* of a failed collect */
 } policy_batch_t;
 
 
@@ -54,6 +58,10 @@ static int policy_compile(keryu_store_t *st, MDB_txn *txn,
 static int policy_put(keryu_store_t *st, MDB_txn *txn, policy_doc_t *pd,
     const char *now, char *err, size_t errlen);
 static void policy_now(char buf[POLICY_TIME_LEN]);
+static void policy_report(void *ctx, const char *name, int existed,
+    const char *doc, size_t len);
+static int policy_line(void *ctx, const char *name, size_t namelen,
+    const char *doc, size_t len);
 
 
 int
@@ -132,32 +140,91 @@ int
 policy_apply(keryu_store_t *st, const char *file, FILE *out, char *err,
     size_t errlen)
 {
-    int              rc;
-    char            *buf, now[POLICY_TIME_LEN];
-    size_t           i, len;
-    MDB_txn         *txn;
-    policy_batch_t   b;
+    int      rc;
+    char    *buf;
+    size_t   len;
 
     buf = policy_read(file, &len, err, errlen);
     if (buf == NULL) {
         return -1;
     }
 
-    memset(&b, 0, sizeof(policy_batch_t));
-    b.err = err;
-    b.errlen = errlen;
-
-    rc = keryu_policy_split(buf, len, policy_collect, &b, err, errlen);
+    rc = policy_write(st, buf, len, POLICY_UPSERT, NULL, policy_report, out,
+                      err, errlen);
 
     free(buf);
 
-    if (rc != 0) {
+    if (rc != POLICY_OK) {
+        return -1;
+    }
+
+    fflush(out);
+
+    return 0;
+}
+
+
+static void
+policy_report(void *ctx, const char *name, int existed, const char *doc,
+    size_t len)
+{
+    FILE  *out = ctx;
+
+    (void) doc;
+    (void) len;
+
+    fprintf(out, "policy %s: %s\n", name, existed ? "updated" : "created");
+}
+
+
+int
+policy_write(keryu_store_t *st, const char *json, size_t len,
+    policy_mode_e mode, const char *name, policy_stored_pt stored,
+    void *ctx, char *err, size_t errlen)
+{
+    int              rc;
+    char             now[POLICY_TIME_LEN];
+    size_t           i, skip;
+    MDB_val          key, val;
+    MDB_txn         *txn;
+    policy_batch_t   b;
+
+    memset(&b, 0, sizeof(policy_batch_t));
+    b.err = err;
+    b.errlen = errlen;
+    b.single = (mode != POLICY_UPSERT);
+
+    /* one document is an object, not an array of one */
+
+    for (skip = 0; skip < len; skip++) {
+        if (json[skip] != ' ' && json[skip] != '\t' && json[skip] != '\r'
+            && json[skip] != '\n')
+        {
+            break;
+        }
+    }
+
+    if (b.single && (skip >= len || json[skip] != '{')) {
+        snprintf(err, errlen, "expected one policy document");
+        return POLICY_INVALID;
+    }
+
+    if (keryu_policy_split(json, len, policy_collect, &b, err, errlen) != 0) {
+        rc = b.rc ? b.rc : POLICY_INVALID;
         goto batch_free;
     }
 
-    if (b.n == 0) {
-        snprintf(err, errlen, "no policy in the file");
-        rc = -1;
+    if (b.n == 0 || (b.single && b.n != 1)) {
+        snprintf(err, errlen, b.single ? "expected one policy document"
+                                       : "no policy in the file");
+        rc = POLICY_INVALID;
+        goto batch_free;
+    }
+
+    if (mode == POLICY_REPLACE && strcmp(b.docs[0].name, name) != 0) {
+        snprintf(err, errlen, "the document names policy \"%s\"",
+                 b.docs[0].name);
+        rc = POLICY_MISMATCH;
         goto batch_free;
     }
 
@@ -165,12 +232,38 @@ policy_apply(keryu_store_t *st, const char *file, FILE *out, char *err,
     if (rc != 0) {
         snprintf(err, errlen, "mdb_txn_begin() failed: %s",
                  keryu_store_strerror(rc));
-        rc = -1;
+        rc = POLICY_FAILED;
         goto batch_free;
     }
 
+    if (b.single) {
+        key.mv_size = strlen(b.docs[0].name);
+        key.mv_data = b.docs[0].name;
+
+        rc = mdb_get(txn, st->policies, &key, &val);
+
+        if (rc != 0 && rc != MDB_NOTFOUND) {
+            snprintf(err, errlen, "mdb_get() failed: %s",
+                     keryu_store_strerror(rc));
+            rc = POLICY_FAILED;
+            goto txn_abort;
+        }
+
+        if (mode == POLICY_CREATE && rc == 0) {
+            snprintf(err, errlen, "policy exists");
+            rc = POLICY_EXISTS;
+            goto txn_abort;
+        }
+
+        if (mode == POLICY_REPLACE && rc == MDB_NOTFOUND) {
+            snprintf(err, errlen, "no such policy");
+            rc = POLICY_MISSING;
+            goto txn_abort;
+        }
+    }
+
     rc = policy_compile(st, txn, &b, err, errlen);
-    if (rc != 0) {
+    if (rc != POLICY_OK) {
         goto txn_abort;
     }
 
@@ -178,7 +271,7 @@ policy_apply(keryu_store_t *st, const char *file, FILE *out, char *err,
 
     for (i = 0; i < b.n; i++) {
         rc = policy_put(st, txn, &b.docs[i], now, err, errlen);
-        if (rc != 0) {
+        if (rc != POLICY_OK) {
             goto txn_abort;
         }
     }
@@ -189,20 +282,20 @@ policy_apply(keryu_store_t *st, const char *file, FILE *out, char *err,
     if (rc != 0) {
         snprintf(err, errlen, "mdb_txn_commit() failed: %s",
                  keryu_store_strerror(rc));
-        rc = -1;
+        rc = POLICY_FAILED;
         goto batch_free;
     }
 
-    for (i = 0; i < b.n; i++) {
-        fprintf(out, "policy %s: %s\n", b.docs[i].name,
-                b.docs[i].existed ? "updated" : "created");
+    if (stored) {
+        for (i = 0; i < b.n; i++) {
+            stored(ctx, b.docs[i].name, b.docs[i].existed, b.docs[i].stored,
+                   b.docs[i].stored_len);
+        }
     }
-
-    fflush(out);
 
     policy_batch_free(&b);
 
-    return 0;
+    return POLICY_OK;
 
 txn_abort:
 
@@ -212,7 +305,7 @@ batch_free:
 
     policy_batch_free(&b);
 
-    return -1;
+    return rc;
 }
 
 
@@ -283,6 +376,7 @@ policy_collect(void *ctx, size_t index, const char *doc, size_t len)
         docs = realloc(b->docs, cap * sizeof(policy_doc_t));
         if (docs == NULL) {
             snprintf(b->err, b->errlen, "out of memory");
+            b->rc = POLICY_FAILED;
             return -1;
         }
 
@@ -299,7 +393,7 @@ policy_collect(void *ctx, size_t index, const char *doc, size_t len)
     {
         /* a message that cannot name the policy names its place instead */
 
-        if (strncmp(msg, "policy \"", 8) == 0) {
+        if (b->single || strncmp(msg, "policy \"", 8) == 0) {
             snprintf(b->err, b->errlen, "%s", msg);
 
         } else {
@@ -320,6 +414,7 @@ policy_collect(void *ctx, size_t index, const char *doc, size_t len)
     pd->doc = malloc(len);
     if (pd->doc == NULL) {
         snprintf(b->err, b->errlen, "out of memory");
+        b->rc = POLICY_FAILED;
         return -1;
     }
 
@@ -339,6 +434,7 @@ policy_batch_free(policy_batch_t *b)
 
     for (i = 0; i < b->n; i++) {
         free(b->docs[i].doc);
+        free(b->docs[i].stored);
     }
 
     free(b->docs);
@@ -364,7 +460,7 @@ policy_compile(keryu_store_t *st, MDB_txn *txn, policy_batch_t *b,
     set = keryu_policy_set_create();
     if (set == NULL) {
         snprintf(err, errlen, "out of memory");
-        return -1;
+        return POLICY_FAILED;
     }
 
     rc = mdb_cursor_open(txn, st->policies, &cur);
@@ -372,7 +468,7 @@ policy_compile(keryu_store_t *st, MDB_txn *txn, policy_batch_t *b,
         snprintf(err, errlen, "mdb_cursor_open() failed: %s",
                  keryu_store_strerror(rc));
         keryu_policy_set_free(set);
-        return -1;
+        return POLICY_FAILED;
     }
 
     for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
@@ -399,7 +495,7 @@ policy_compile(keryu_store_t *st, MDB_txn *txn, policy_batch_t *b,
                      "%s", (int) (key.mv_size > KERYU_POLICY_NAME_MAX
                                   ? KERYU_POLICY_NAME_MAX : key.mv_size),
                      (char *) key.mv_data, msg);
-            rc = -1;
+            rc = POLICY_INVALID;
             break;
         }
     }
@@ -407,13 +503,14 @@ policy_compile(keryu_store_t *st, MDB_txn *txn, policy_batch_t *b,
     mdb_cursor_close(cur);
 
     if (rc != MDB_NOTFOUND) {
-        if (rc != -1) {
+        if (rc != POLICY_INVALID) {
             snprintf(err, errlen, "mdb_cursor_get() failed: %s",
                      keryu_store_strerror(rc));
+            rc = POLICY_FAILED;
         }
 
         keryu_policy_set_free(set);
-        return -1;
+        return rc;
     }
 
     for (i = 0; i < b->n; i++) {
@@ -422,7 +519,7 @@ policy_compile(keryu_store_t *st, MDB_txn *txn, policy_batch_t *b,
             != 0)
         {
             keryu_policy_set_free(set);
-            return -1;
+            return POLICY_INVALID;
         }
     }
 
@@ -430,7 +527,7 @@ policy_compile(keryu_store_t *st, MDB_txn *txn, policy_batch_t *b,
 
     keryu_policy_set_free(set);
 
-    return rc;
+    return rc == 0 ? POLICY_OK : POLICY_INVALID;
 }
 
 
@@ -468,49 +565,89 @@ policy_put(keryu_store_t *st, MDB_txn *txn, policy_doc_t *pd,
     } else if (rc != MDB_NOTFOUND) {
         snprintf(err, errlen, "mdb_get() failed: %s",
                  keryu_store_strerror(rc));
-        return -1;
+        return POLICY_FAILED;
     }
 
     if (keryu_policy_stamp(pd->doc, pd->len, created, now, &doc, &len, err,
                            errlen)
         != 0)
     {
-        return -1;
+        return POLICY_FAILED;
     }
+
+    pd->stored = doc;
+    pd->stored_len = len;
 
     val.mv_size = len;
     val.mv_data = doc;
 
     rc = keryu_store_change(st, txn, st->policies, &key, &val,
                             KERYU_META_CONFIG_VERSION);
-
-    free(doc);
-
     if (rc != 0) {
         snprintf(err, errlen, "mdb_put() failed: %s",
                  keryu_store_strerror(rc));
-        return -1;
+        return POLICY_FAILED;
     }
 
-    return 0;
+    return POLICY_OK;
 }
 
 
 int
 policy_list(keryu_store_t *st, FILE *out, char *err, size_t errlen)
 {
-    int                  rc;
-    char                 msg[KERYU_POLICY_ERR_MAX];
-    MDB_val              key, val;
-    MDB_txn             *txn;
-    MDB_cursor          *cur;
-    keryu_policy_info_t  info;
+    fprintf(out, "%-32s %-6s %-6s %-6s %5s  %s\n", "NAME", "TYPE", "ACTIVE",
+            "SHADOW", "RULES", "UPDATED");
+
+    if (policy_each(st, policy_line, out, err, errlen) != POLICY_OK) {
+        return -1;
+    }
+
+    fflush(out);
+
+    return 0;
+}
+
+
+static int
+policy_line(void *ctx, const char *name, size_t namelen, const char *doc,
+    size_t len)
+{
+    FILE                 *out = ctx;
+
+    char                  msg[KERYU_POLICY_ERR_MAX];
+    keryu_policy_info_t   info;
+
+    if (keryu_policy_inspect(doc, len, &info, msg, sizeof(msg)) != 0) {
+        fprintf(out, "%-32.*s invalid: %s\n",
+                (int) (namelen > KERYU_POLICY_NAME_MAX
+                       ? KERYU_POLICY_NAME_MAX : namelen), name, msg);
+        return 0;
+    }
+
+    fprintf(out, "%-32s %-6s %-6s %-6s %5zu  %s\n", info.name,
+            info.type == KERYU_POLICY_IP ? "ip" : "access",
+            info.active ? "yes" : "no", info.shadow ? "yes" : "no",
+            info.rules, info.updated_at[0] ? info.updated_at : "-");
+
+    return 0;
+}
+
+
+int
+policy_each(keryu_store_t *st, policy_each_pt handler, void *ctx,
+    char *err, size_t errlen)
+{
+    int          rc;
+    MDB_val      key, val;
+    MDB_txn     *txn;
+    MDB_cursor  *cur;
 
     rc = keryu_store_txn_begin(st, MDB_RDONLY, &txn);
     if (rc != 0) {
         snprintf(err, errlen, "mdb_txn_begin() failed: %s",
                  keryu_store_strerror(rc));
-        return -1;
+        return POLICY_FAILED;
     }
 
     rc = mdb_cursor_open(txn, st->policies, &cur);
@@ -518,45 +655,36 @@ policy_list(keryu_store_t *st, FILE *out, char *err, size_t errlen)
         snprintf(err, errlen, "mdb_cursor_open() failed: %s",
                  keryu_store_strerror(rc));
         mdb_txn_abort(txn);
-        return -1;
+        return POLICY_FAILED;
     }
-
-    fprintf(out, "%-32s %-6s %-6s %-6s %5s  %s\n", "NAME", "TYPE", "ACTIVE",
-            "SHADOW", "RULES", "UPDATED");
 
     for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
          rc == 0;
          rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
     {
-        if (keryu_policy_inspect(val.mv_data, val.mv_size, &info, msg,
-                                 sizeof(msg))
-            != 0)
+        if (handler(ctx, key.mv_data, key.mv_size, val.mv_data, val.mv_size)
+            == -1)
         {
-            fprintf(out, "%-32.*s invalid: %s\n",
-                    (int) (key.mv_size > KERYU_POLICY_NAME_MAX
-                           ? KERYU_POLICY_NAME_MAX : key.mv_size),
-                    (char *) key.mv_data, msg);
-            continue;
+            snprintf(err, errlen, "listing stopped");
+            rc = POLICY_FAILED;
+            break;
         }
-
-        fprintf(out, "%-32s %-6s %-6s %-6s %5zu  %s\n", info.name,
-                info.type == KERYU_POLICY_IP ? "ip" : "access",
-                info.active ? "yes" : "no", info.shadow ? "yes" : "no",
-                info.rules, info.updated_at[0] ? info.updated_at : "-");
     }
 
     mdb_cursor_close(cur);
     mdb_txn_abort(txn);
 
+    if (rc == POLICY_FAILED) {
+        return POLICY_FAILED;
+    }
+
     if (rc != MDB_NOTFOUND) {
         snprintf(err, errlen, "mdb_cursor_get() failed: %s",
                  keryu_store_strerror(rc));
-        return -1;
+        return POLICY_FAILED;
     }
 
-    fflush(out);
-
-    return 0;
+    return POLICY_OK;
 }
 
 
@@ -607,6 +735,20 @@ int
 policy_delete(keryu_store_t *st, const char *name, FILE *out, char *err,
     size_t errlen)
 {
+    if (policy_remove(st, name, err, errlen) != POLICY_OK) {
+        return -1;
+    }
+
+    fprintf(out, "policy %s: deleted\n", name);
+    fflush(out);
+
+    return 0;
+}
+
+
+int
+policy_remove(keryu_store_t *st, const char *name, char *err, size_t errlen)
+{
     int       rc;
     MDB_val   key;
     MDB_txn  *txn;
@@ -615,7 +757,7 @@ policy_delete(keryu_store_t *st, const char *name, FILE *out, char *err,
     if (rc != 0) {
         snprintf(err, errlen, "mdb_txn_begin() failed: %s",
                  keryu_store_strerror(rc));
-        return -1;
+        return POLICY_FAILED;
     }
 
     key.mv_size = strlen(name);
@@ -628,26 +770,22 @@ policy_delete(keryu_store_t *st, const char *name, FILE *out, char *err,
 
         if (rc == MDB_NOTFOUND) {
             snprintf(err, errlen, "no such policy");
-
-        } else {
-            snprintf(err, errlen, "mdb_del() failed: %s",
-                     keryu_store_strerror(rc));
+            return POLICY_MISSING;
         }
 
-        return -1;
+        snprintf(err, errlen, "mdb_del() failed: %s",
+                 keryu_store_strerror(rc));
+        return POLICY_FAILED;
     }
 
     rc = mdb_txn_commit(txn);
     if (rc != 0) {
         snprintf(err, errlen, "mdb_txn_commit() failed: %s",
                  keryu_store_strerror(rc));
-        return -1;
+        return POLICY_FAILED;
     }
 
-    fprintf(out, "policy %s: deleted\n", name);
-    fflush(out);
-
-    return 0;
+    return POLICY_OK;
 }
 
 

@@ -25,6 +25,50 @@
  */
 int policy_main(const conf_t *cf, int argc, char **argv);
 
+/* what policy_write(), policy_each() and policy_remove() return */
+#define POLICY_OK         0
+#define POLICY_FAILED    -1     /* the store failed */
+#define POLICY_INVALID   -2     /* a document or the set does not compile */
+#define POLICY_EXISTS    -3     /* POLICY_CREATE: the name is taken */
+#define POLICY_MISSING   -4     /* no policy of that name */
+#define POLICY_MISMATCH  -5     /* the document names another */
+
+
+typedef enum {
+    POLICY_UPSERT = 0,          /* any number, created or replaced */
+    POLICY_CREATE,              /* one document, a new name */
+    POLICY_REPLACE              /* one document, a stored name */
+} policy_mode_e;
+
+
+/* sees each policy policy_write() stored, after the commit */
+typedef void (*policy_stored_pt)(void *ctx, const char *name, int existed,
+    const char *doc, size_t len);
+
+/* sees each stored policy in name order; returning -1 stops the walk */
+typedef int (*policy_each_pt)(void *ctx, const char *name, size_t namelen,
+    const char *doc, size_t len);
+
+
+/*
+ * checks the documents in json (one, or an array of them) with the shared
+ * compiler, compiles the set the store would then hold, and writes them
+ * all or none in one transaction, stamped; name is the policy that
+ * POLICY_REPLACE replaces.  Returns POLICY_OK, or another POLICY_* code
+ * with the reason in err (for POLICY_INVALID the compiler's message)
+ */
+int policy_write(keryu_store_t *st, const char *json, size_t len,
+    policy_mode_e mode, const char *name, policy_stored_pt stored,
+    void *ctx, char *err, size_t errlen);
+
+/* returns POLICY_OK, or POLICY_FAILED with the reason in err */
+int policy_each(keryu_store_t *st, policy_each_pt handler, void *ctx,
+    char *err, size_t errlen);
+
+/* returns POLICY_OK, POLICY_MISSING, or POLICY_FAILED */
+int policy_remove(keryu_store_t *st, const char *name, char *err,
+    size_t errlen);
+
 /*
  * applies every policy in the file, all or none, in one transaction;
  * returns 0, or -1 with the reason in err
