@@ -463,6 +463,95 @@ keryu_store_change(keryu_store_t *st, MDB_txn *txn, MDB_dbi dbi,
 }
 
 
+int
+keryu_store_prune_blocks(keryu_store_t *st, uint64_t now_us, size_t max,
+    size_t *removed)
+{
+    int             rc;
+    size_t          n;
+    MDB_val         key, val;
+    MDB_txn        *txn;
+    MDB_cursor     *cur;
+    keryu_block_t   b;
+
+    *removed = 0;
+
+    if (max == 0) {
+        return 0;
+    }
+
+    rc = keryu_store_txn_begin(st, 0, &txn);
+    if (rc != 0) {
+        return rc;
+    }
+
+    rc = mdb_cursor_open(txn, st->blocks, &cur);
+    if (rc != 0) {
+        goto txn_abort;
+    }
+
+    n = 0;
+
+    /*
+     * after a deletion, MDB_NEXT yields the block that followed it
+     * XXX each call reads every block under the write lock
+     */
+
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+         rc == 0 && n < max;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
+    {
+        if (keryu_block_decode(&b, val.mv_data, val.mv_size) == -1
+            || b.expires_us == 0 || b.expires_us > now_us)
+        {
+            continue;
+        }
+
+        rc = mdb_cursor_del(cur, 0);
+        if (rc != 0) {
+            break;
+        }
+
+        n++;
+    }
+
+    mdb_cursor_close(cur);
+
+    /* the loop ends at the last block, or with max reached and rc 0 */
+
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        goto txn_abort;
+    }
+
+    if (n == 0) {
+        mdb_txn_abort(txn);
+        return 0;
+    }
+
+    rc = keryu_store_meta_add(st, txn, KERYU_META_BLOCK_VERSION, 1);
+    if (rc != 0) {
+        goto txn_abort;
+    }
+
+    /* a failed commit has freed the transaction already */
+
+    rc = mdb_txn_commit(txn);
+    if (rc != 0) {
+        return rc;
+    }
+
+    *removed = n;
+
+    return 0;
+
+txn_abort:
+
+    mdb_txn_abort(txn);
+
+    return rc;
+}
+
+
 size_t
 keryu_block_key_addr(uint8_t *key, int family, const uint8_t *addr,
     unsigned prefix)

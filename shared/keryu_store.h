@@ -174,6 +174,15 @@ int keryu_store_change(keryu_store_t *st, MDB_txn *txn, MDB_dbi dbi,
     const MDB_val *key, MDB_val *val, const char *version);
 
 /**
+ * Deletes, in one write transaction of its own, up to max blocks whose
+ * expiry is set and not after now_us, and raises KERYU_META_BLOCK_VERSION
+ * once if it deleted any; values that are not blocks are left alone.
+ * removed gets the number deleted (0 on failure, when nothing is).
+ */
+int keryu_store_prune_blocks(keryu_store_t *st, uint64_t now_us, size_t max,
+    size_t *removed);
+
+/**
  * Builds the blocks key of an address block: family 4 or 6, the address
  * in network order (4 or 16 bytes), and the prefix length for that family.
  * Returns the key length, or 0 for a prefix too long for the family.

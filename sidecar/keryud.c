@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
 #include <event2/event.h>
@@ -31,6 +32,10 @@
 #include "detect.h"
 #include "log.h"
 #include "policy.h"
+
+
+/* expired blocks removed per sync tick, each tick one write transaction */
+#define KERYUD_PRUNE_MAX    1000
 
 
 typedef struct {
@@ -57,6 +62,7 @@ static int keryud_token(keryud_t *kd, int argc, char **argv);
 static int keryud_run(keryud_t *kd);
 static void keryud_free(keryud_t *kd);
 static void keryud_readers(keryud_t *kd);
+static void keryud_prune(keryud_t *kd);
 static void keryud_replaced(keryud_t *kd);
 static int keryud_pid_file(keryud_t *kd);
 static void keryud_consume(evutil_socket_t fd, short what, void *arg);
@@ -587,6 +593,41 @@ keryud_sync(evutil_socket_t fd, short what, void *arg)
     }
 
     keryud_readers(kd);
+    keryud_prune(kd);
+}
+
+
+/*
+ * removes expired blocks from the shared store, a bounded batch per tick
+ * so that the write lock nginx workers wait on is held briefly; what is
+ * left goes on the next tick, and a failure only waits for it too
+ */
+
+static void
+keryud_prune(keryud_t *kd)
+{
+    int              rc;
+    size_t           removed;
+    uint64_t         now_us;
+    struct timespec  ts;
+
+    if (kd->src.env == NULL) {
+        return;
+    }
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    now_us = (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+
+    rc = keryu_store_prune_blocks(&kd->src, now_us, KERYUD_PRUNE_MAX,
+                                  &removed);
+
+    if (rc != 0) {
+        log_warnx("pruning expired blocks failed: %s",
+                  keryu_store_strerror(rc));
+
+    } else if (removed) {
+        log_info("pruned %zu expired blocks", removed);
+    }
 }
 
 

@@ -27,6 +27,7 @@
 
 #define TEST_SEQ_BASE      250       /* keys cross a byte boundary at 256 */
 #define TEST_MAP_SMALL     (64 * 1024)
+#define TEST_NOW_US        1700000000000000ULL
 
 #define test_store_case(f)                                                    \
     cmocka_unit_test_setup_teardown(f, test_setup, test_teardown)
@@ -243,6 +244,121 @@ test_ring_expect(test_store_t *t, uint64_t first, uint64_t n)
     mdb_txn_abort(txn);
 
     assert_true(count == n);
+}
+
+
+/*
+ * puts a user block expiring at expires_us, or with valid 0 a value that
+ * is not a block (too short to decode); each put raises block_version
+ */
+
+static void
+test_block_put(test_store_t *t, const char *user, uint64_t expires_us,
+    int valid)
+{
+    int            rc;
+    size_t         klen;
+    uint8_t        kbuf[KERYU_BLOCK_KEY_MAX];
+    uint8_t        vbuf[16 + KERYU_BLOCK_REASON_MAX];
+    MDB_val        key, val;
+    MDB_txn       *txn;
+    keryu_block_t  b;
+
+    klen = keryu_block_key_user(kbuf, user, strlen(user));
+    assert_true(klen != 0);
+
+    b.expires_us = expires_us;
+    b.created_us = TEST_NOW_US - 1000000;
+    b.reason = "test";
+    b.reason_len = 4;
+
+    key.mv_size = klen;
+    key.mv_data = kbuf;
+    val.mv_size = valid ? keryu_block_encode(&b, vbuf) : 7;
+    val.mv_data = vbuf;
+
+    if (!valid) {
+        memset(vbuf, 0, 7);
+    }
+
+    rc = keryu_store_txn_begin(&t->st, 0, &txn);
+    test_mdb_ok(rc, "keryu_store_txn_begin");
+
+    rc = keryu_store_change(&t->st, txn, t->st.blocks, &key, &val,
+                            KERYU_META_BLOCK_VERSION);
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        fail_msg("keryu_store_change() failed: %s", mdb_strerror(rc));
+    }
+
+    rc = mdb_txn_commit(txn);
+    test_mdb_ok(rc, "mdb_txn_commit");
+}
+
+
+/* returns 1 if a user block is stored, 0 if not */
+
+static int
+test_block_has(test_store_t *t, const char *user)
+{
+    int       rc;
+    size_t    klen;
+    uint8_t   kbuf[KERYU_BLOCK_KEY_MAX];
+    MDB_val   key, val;
+    MDB_txn  *txn;
+
+    klen = keryu_block_key_user(kbuf, user, strlen(user));
+    assert_true(klen != 0);
+
+    key.mv_size = klen;
+    key.mv_data = kbuf;
+
+    rc = keryu_store_txn_begin(&t->st, MDB_RDONLY, &txn);
+    test_mdb_ok(rc, "keryu_store_txn_begin");
+
+    rc = mdb_get(txn, t->st.blocks, &key, &val);
+    mdb_txn_abort(txn);
+
+    if (rc == MDB_NOTFOUND) {
+        return 0;
+    }
+
+    test_mdb_ok(rc, "mdb_get");
+
+    return 1;
+}
+
+
+static size_t
+test_block_count(test_store_t *t)
+{
+    int        rc;
+    MDB_txn   *txn;
+    MDB_stat   ms;
+
+    rc = keryu_store_txn_begin(&t->st, MDB_RDONLY, &txn);
+    test_mdb_ok(rc, "keryu_store_txn_begin");
+
+    rc = mdb_stat(txn, t->st.blocks, &ms);
+    mdb_txn_abort(txn);
+    test_mdb_ok(rc, "mdb_stat");
+
+    return ms.ms_entries;
+}
+
+
+static size_t
+test_prune(test_store_t *t, uint64_t now_us, size_t max)
+{
+    int     rc;
+    size_t  removed;
+
+    removed = 12345;
+
+    rc = keryu_store_prune_blocks(&t->st, now_us, max, &removed);
+    test_mdb_ok(rc, "keryu_store_prune_blocks");
+
+    return removed;
 }
 
 
@@ -775,6 +891,107 @@ map_full_surfaces_and_abort_keeps_store_intact(void **state)
 }
 
 
+static void
+prune_removes_expired_and_keeps_the_rest(void **state)
+{
+    uint64_t       version;
+    test_store_t  *t;
+
+    t = *state;
+
+    test_open(t, 0);
+
+    test_block_put(t, "expired-long-ago", 1, 1);
+    test_block_put(t, "expired-just-now", TEST_NOW_US, 1);
+    test_block_put(t, "expires-later", TEST_NOW_US + 1, 1);
+    test_block_put(t, "never-expires", 0, 1);
+    test_block_put(t, "malformed", 0, 0);
+
+    assert_int_equal(test_block_count(t), 5);
+
+    version = test_meta(t, KERYU_META_BLOCK_VERSION);
+    assert_true(version == 5);
+
+    /* two removed in one call raise the version once */
+
+    assert_int_equal(test_prune(t, TEST_NOW_US, 1000), 2);
+
+    assert_int_equal(test_block_count(t), 3);
+    assert_false(test_block_has(t, "expired-long-ago"));
+    assert_false(test_block_has(t, "expired-just-now"));
+    assert_true(test_block_has(t, "expires-later"));
+    assert_true(test_block_has(t, "never-expires"));
+    assert_true(test_block_has(t, "malformed"));
+
+    assert_true(test_meta(t, KERYU_META_BLOCK_VERSION) == version + 1);
+
+    /* nothing left to remove: no version change */
+
+    assert_int_equal(test_prune(t, TEST_NOW_US, 1000), 0);
+    assert_int_equal(test_block_count(t), 3);
+    assert_true(test_meta(t, KERYU_META_BLOCK_VERSION) == version + 1);
+
+    /* later, the one that expired since goes; the others stay */
+
+    assert_int_equal(test_prune(t, UINT64_MAX, 1000), 1);
+    assert_int_equal(test_block_count(t), 2);
+    assert_true(test_block_has(t, "never-expires"));
+    assert_true(test_block_has(t, "malformed"));
+    assert_true(test_meta(t, KERYU_META_BLOCK_VERSION) == version + 2);
+}
+
+
+static void
+prune_honours_max_and_raises_version_once_per_call(void **state)
+{
+    int            i;
+    char           name[16];
+    uint64_t       version;
+    test_store_t  *t;
+
+    t = *state;
+
+    test_open(t, 0);
+
+    /* an empty store: nothing to do, no version */
+
+    assert_int_equal(test_prune(t, TEST_NOW_US, 2), 0);
+    assert_true(test_meta(t, KERYU_META_BLOCK_VERSION) == 0);
+
+    for (i = 0; i < 5; i++) {
+        snprintf(name, sizeof(name), "user%d", i);
+        test_block_put(t, name, TEST_NOW_US - 1 - i, 1);
+    }
+
+    test_block_put(t, "kept", TEST_NOW_US + 1000000, 1);
+
+    version = test_meta(t, KERYU_META_BLOCK_VERSION);
+
+    /* max 0 removes nothing */
+
+    assert_int_equal(test_prune(t, TEST_NOW_US, 0), 0);
+    assert_int_equal(test_block_count(t), 6);
+    assert_true(test_meta(t, KERYU_META_BLOCK_VERSION) == version);
+
+    assert_int_equal(test_prune(t, TEST_NOW_US, 2), 2);
+    assert_int_equal(test_block_count(t), 4);
+    assert_true(test_meta(t, KERYU_META_BLOCK_VERSION) == version + 1);
+
+    assert_int_equal(test_prune(t, TEST_NOW_US, 2), 2);
+    assert_int_equal(test_block_count(t), 2);
+    assert_true(test_meta(t, KERYU_META_BLOCK_VERSION) == version + 2);
+
+    assert_int_equal(test_prune(t, TEST_NOW_US, 2), 1);
+    assert_int_equal(test_block_count(t), 1);
+    assert_true(test_meta(t, KERYU_META_BLOCK_VERSION) == version + 3);
+
+    assert_int_equal(test_prune(t, TEST_NOW_US, 2), 0);
+    assert_int_equal(test_block_count(t), 1);
+    assert_true(test_block_has(t, "kept"));
+    assert_true(test_meta(t, KERYU_META_BLOCK_VERSION) == version + 3);
+}
+
+
 int
 main(void)
 {
@@ -791,6 +1008,8 @@ main(void)
         test_store_case(corrupt_batch_is_refused_and_abort_leaves_nothing),
         test_store_case(store_of_another_schema_is_refused),
         test_store_case(map_full_surfaces_and_abort_keeps_store_intact),
+        test_store_case(prune_removes_expired_and_keeps_the_rest),
+        test_store_case(prune_honours_max_and_raises_version_once_per_call),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
