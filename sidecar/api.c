@@ -24,9 +24,16 @@
  * Policies are checked and written by policy.c, the code behind "keryud
  * policy", so the API and the command line accept exactly the same;
  * decisions by admin.c's block code, the code behind "keryud block".
+ *
+ * A client address that earns API_AUTH_FAILURES 401s within
+ * API_AUTH_WINDOW seconds is answered 429, token unchecked, until
+ * API_AUTH_WINDOW seconds after its last 401.  The addresses live in a
+ * fixed table that evicts the oldest, so a flood of addresses costs no
+ * memory and at worst frees one of them early.
  */
 
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -50,6 +57,12 @@
 
 #define API_UNAUTHORIZED  401
 #define API_FORBIDDEN     403
+#define API_TOO_MANY      429
+
+#define API_AUTH_FAILURES  5
+#define API_AUTH_WINDOW    60
+#define API_AUTH_SLOTS     1024
+#define API_AUTH_ADDR_MAX  64
 
 #define API_INTERNAL_BODY  "{\"error\":\"internal error\"}"
 
@@ -76,16 +89,36 @@ typedef struct {
 } api_route_t;
 
 
+/* the 401s of one client address */
+
+typedef struct {
+    char                af_addr[API_AUTH_ADDR_MAX]; /* "" for a free slot */
+    time_t              af_first;   /* first 401 of the window */
+    time_t              af_last;    /* latest 401 */
+    unsigned            af_count;   /* 401s since af_first */
+    int                 af_logged;  /* this lockout was logged */
+} api_auth_fail_t;
+
+
 struct api_s {
     struct evhttp      *http;
     store_t            *own;
     keryu_store_t      *src;
     time_t              started;
+    api_auth_fail_t     fails[API_AUTH_SLOTS];
 };
 
 
 static void api_dispatch(struct evhttp_request *req, void *arg);
 static int api_bearer(const char *header, const char **token, size_t *len);
+static const char *api_peer(struct evhttp_request *req);
+static time_t api_now(void);
+static api_auth_fail_t *api_auth_find(api_t *api, const char *addr,
+    int create);
+static time_t api_auth_locked(api_t *api, const char *addr);
+static void api_auth_fail(api_t *api, const char *addr);
+static void api_unauthorized(api_t *api, struct evhttp_request *req,
+    const char *reason);
 static void api_list(struct evhttp_request *req, store_t *st, MDB_txn *txn,
     int events_only);
 static void api_status(api_t *api, struct evhttp_request *req, MDB_txn *txn);
@@ -216,15 +249,29 @@ api_dispatch(struct evhttp_request *req, void *arg)
     api_t                     *api = arg;
 
     int                        rc;
-    char                       name[KERYU_POLICY_NAME_MAX + 1];
+    char                       name[KERYU_POLICY_NAME_MAX + 1], buf[24];
     role_e                     role;
     size_t                     len;
+    time_t                     wait;
     unsigned                   methods;
     MDB_txn                   *txn;
     const char                *header, *path, *token;
     enum evhttp_cmd_type       cmd;
     const api_route_t         *route;
     const struct evhttp_uri   *uri;
+
+    /* a locked out client is refused before its token is looked at */
+
+    wait = api_auth_locked(api, api_peer(req));
+
+    if (wait) {
+        snprintf(buf, sizeof(buf), "%lld", (long long) wait);
+        evhttp_add_header(evhttp_request_get_output_headers(req),
+                          "Retry-After", buf);
+        api_error(req, API_TOO_MANY, "too many failed authentications",
+                  NULL);
+        return;
+    }
 
     rc = store_txn_begin(api->own, MDB_RDONLY, &txn);
     if (rc != 0) {
@@ -239,13 +286,13 @@ api_dispatch(struct evhttp_request *req, void *arg)
 
     if (header == NULL) {
         log_debug("%s: request without a token", __func__);
-        api_error(req, API_UNAUTHORIZED, "missing token", NULL);
+        api_unauthorized(api, req, "missing token");
         goto txn_abort;
     }
 
     if (api_bearer(header, &token, &len) == -1) {
         log_debug("%s: malformed authorization header", __func__);
-        api_error(req, API_UNAUTHORIZED, "invalid token", NULL);
+        api_unauthorized(api, req, "invalid token");
         goto txn_abort;
     }
 
@@ -253,7 +300,7 @@ api_dispatch(struct evhttp_request *req, void *arg)
 
     if (rc == MDB_NOTFOUND) {
         log_debug("%s: unknown token", __func__);
-        api_error(req, API_UNAUTHORIZED, "invalid token", NULL);
+        api_unauthorized(api, req, "invalid token");
         goto txn_abort;
     }
 
@@ -349,6 +396,156 @@ api_dispatch(struct evhttp_request *req, void *arg)
 txn_abort:
 
     mdb_txn_abort(txn);
+}
+
+
+/* answers 401 and counts it against the client's address */
+
+static void
+api_unauthorized(api_t *api, struct evhttp_request *req, const char *reason)
+{
+    api_auth_fail(api, api_peer(req));
+    api_error(req, API_UNAUTHORIZED, reason, NULL);
+}
+
+
+/* the client's numeric address, or NULL if libevent does not know it */
+
+static const char *
+api_peer(struct evhttp_request *req)
+{
+    char                      *addr;
+    ev_uint16_t                port;
+    struct evhttp_connection  *evcon;
+
+    evcon = evhttp_request_get_connection(req);
+    if (evcon == NULL) {
+        return NULL;
+    }
+
+    addr = NULL;
+    evhttp_connection_get_peer(evcon, &addr, &port);
+
+    if (addr == NULL || addr[0] == '\0'
+        || strlen(addr) >= API_AUTH_ADDR_MAX)
+    {
+        return NULL;
+    }
+
+    return addr;
+}
+
+
+/* seconds on a clock that the wall clock being set does not move */
+
+static time_t
+api_now(void)
+{
+    struct timespec  ts;
+
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1) {
+        return time(NULL);
+    }
+
+    return ts.tv_sec;
+}
+
+
+/*
+ * returns the slot of addr, or NULL; with create, a missing addr takes
+ * a free slot or else the one whose last 401 is oldest
+ */
+
+static api_auth_fail_t *
+api_auth_find(api_t *api, const char *addr, int create)
+{
+    api_auth_fail_t  *af, *old;
+
+    old = NULL;
+
+    for (af = api->fails; af < api->fails + API_AUTH_SLOTS; af++) {
+        if (strcmp(af->af_addr, addr) == 0) {
+            return af;
+        }
+
+        if (old == NULL
+            || (old->af_addr[0] != '\0'
+                && (af->af_addr[0] == '\0' || af->af_last < old->af_last)))
+        {
+            old = af;
+        }
+    }
+
+    if (!create) {
+        return NULL;
+    }
+
+    memset(old, 0, sizeof(api_auth_fail_t));
+    strcpy(old->af_addr, addr);
+
+    return old;
+}
+
+
+/* returns the seconds addr stays locked out, or 0 if it is not */
+
+static time_t
+api_auth_locked(api_t *api, const char *addr)
+{
+    time_t            now;
+    api_auth_fail_t  *af;
+
+    if (addr == NULL) {
+        return 0;
+    }
+
+    af = api_auth_find(api, addr, 0);
+
+    if (af == NULL || af->af_count < API_AUTH_FAILURES) {
+        return 0;
+    }
+
+    now = api_now();
+
+    if (now >= af->af_last + API_AUTH_WINDOW) {
+        return 0;
+    }
+
+    return af->af_last + API_AUTH_WINDOW - now;
+}
+
+
+/* counts a 401 for addr, and logs once when that locks it out */
+
+static void
+api_auth_fail(api_t *api, const char *addr)
+{
+    time_t            now;
+    api_auth_fail_t  *af;
+
+    if (addr == NULL) {
+        return;
+    }
+
+    now = api_now();
+    af = api_auth_find(api, addr, 1);
+
+    /* the window starts at the first 401 after the last one ran out */
+
+    if (af->af_count == 0 || now >= af->af_first + API_AUTH_WINDOW) {
+        af->af_first = now;
+        af->af_count = 0;
+        af->af_logged = 0;
+    }
+
+    af->af_count++;
+    af->af_last = now;
+
+    if (af->af_count >= API_AUTH_FAILURES && !af->af_logged) {
+        log_warnx("api: client %s locked out after %d bad tokens", addr,
+                  API_AUTH_FAILURES);
+        af->af_logged = 1;
+    }
 }
 
 
