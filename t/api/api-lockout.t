@@ -20,6 +20,10 @@ use IO::Socket::INET;
 use JSON::PP;
 use POSIX qw(WNOHANG);
 use Test::More;
+
+use FindBin;
+use lib $FindBin::Bin;
+use ApiTest qw(free_port write_file read_file wait_until stop_keryud);
 use Time::HiRes qw(sleep time);
 
 my $keryud = $ENV{KERYUD} // 'build/keryud';
@@ -98,29 +102,6 @@ unlike($text, qr/AddressSanitizer|LeakSanitizer|runtime error/,
 done_testing();
 
 
-sub free_port {
-    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-                                  Proto => 'tcp', Listen => 1)
-        or die "socket: $!";
-    my $p = $s->sockport;
-    close $s;
-    return $p;
-}
-
-sub write_file {
-    my ($name, $data) = @_;
-    open my $fh, '>', $name or die "$name: $!";
-    print $fh $data;
-    close $fh;
-}
-
-sub read_file {
-    my ($name) = @_;
-    open my $fh, '<', $name or die "$name: $!";
-    local $/;
-    return scalar <$fh>;
-}
-
 sub request {
     my ($token) = @_;
     my %h;
@@ -138,17 +119,6 @@ sub is_json {
     is_deeply($json->decode($r->{content}), $expect, $name);
 }
 
-# polls until check passes; the bound only stops a test that would hang
-sub wait_until {
-    my ($check, $name) = @_;
-    my $end = time + 30;
-    while (time < $end) {
-        my $v = $check->();
-        return $v if $v;
-        sleep 0.02;
-    }
-    BAIL_OUT("timed out: $name");
-}
 
 sub start_keryud {
     my $p = fork // die "fork: $!";
@@ -166,14 +136,3 @@ sub start_keryud {
     return $p;
 }
 
-sub stop_keryud {
-    my ($p) = @_;
-    kill 'TERM', $p;
-    my $status;
-    wait_until(sub {
-        return 0 unless waitpid($p, WNOHANG) == $p;
-        $status = $?;
-        return 1;
-    }, 'keryud exits');
-    return $status;
-}

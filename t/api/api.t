@@ -17,10 +17,12 @@ use warnings;
 
 use File::Temp qw(tempdir);
 use HTTP::Tiny;
-use IO::Socket::INET;
 use JSON::PP;
-use POSIX qw(WNOHANG);
 use Test::More;
+
+use FindBin;
+use lib $FindBin::Bin;
+use ApiTest;
 use Time::HiRes qw(sleep time);
 
 my $keryud = $ENV{KERYUD} // 'build/keryud';
@@ -41,7 +43,6 @@ my $conf = "$dir/keryud.conf";
 my $log = "$dir/keryud.log";
 my $pid_file = "$dir/keryud.pid";
 my $http = HTTP::Tiny->new(timeout => 10);
-my $json = JSON::PP->new;
 
 write_file($conf, <<"EOF");
 # api.t
@@ -71,6 +72,8 @@ is($? >> 8, 1, 'bad role exits 1');
 like($out, qr/^usage:/m, 'bad role prints usage');
 
 my %token;
+keryud_use(port => $port, conf => $conf, log => $log, keryud => $keryud,
+           token => \%token);
 
 for my $role (qw(admin auditor viewer)) {
     my $t = `$keryud -c $conf token create --role $role --name $role`;
@@ -279,7 +282,6 @@ $st = wait_status(sub { $_[0]{keryud}{consumed} == 62 }, 'gap consumed');
 is($st->{keryud}{lost}, 3, 'status: a gap counts as lost');
 
 
-
 # a shared store removed and made again while keryud runs
 
 system('rm', '-rf', "$dir/store") == 0 or die 'rm failed';
@@ -308,68 +310,10 @@ unlike($text, qr/kry_/, 'log holds no token');
 done_testing();
 
 
-sub free_port {
-    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-                                  Proto => 'tcp', Listen => 1)
-        or die "socket: $!";
-    my $p = $s->sockport;
-    close $s;
-    return $p;
-}
-
-sub write_file {
-    my ($name, $data) = @_;
-    open my $fh, '>', $name or die "$name: $!";
-    print $fh $data;
-    close $fh;
-}
-
-sub read_file {
-    my ($name) = @_;
-    open my $fh, '<', $name or die "$name: $!";
-    local $/;
-    return scalar <$fh>;
-}
-
-sub url {
-    return "http://127.0.0.1:$port$_[0]";
-}
-
-sub request {
-    my ($method, $path, $token) = @_;
-    my %h;
-    $h{Authorization} = "Bearer $token" if defined $token;
-    return $http->request($method, url($path), { headers => \%h });
-}
-
-sub decode {
-    my ($r) = @_;
-    my $type = $r->{headers}{'content-type'} // '';
-    die "not JSON ($r->{status}, $type): $r->{content}"
-        unless $type eq 'application/json';
-    return $json->decode($r->{content});
-}
-
-sub is_json {
-    my ($r, $expect, $name) = @_;
-    is_deeply(decode($r), $expect, $name);
-}
-
 sub fill {
     system($fill, "$dir/store", @_) == 0 or die "fill @_ failed";
 }
 
-# polls until check passes; the bound only stops a test that would hang
-sub wait_until {
-    my ($check, $name) = @_;
-    my $end = time + 30;
-    while (time < $end) {
-        my $v = $check->();
-        return $v if $v;
-        sleep 0.02;
-    }
-    BAIL_OUT("timed out: $name");
-}
 
 sub status {
     my $r = request('GET', '/api/security/status/', $token{admin});
@@ -389,34 +333,6 @@ sub wait_consumed {
     is(status()->{keryud}{consumed}, $n, "consumed exactly $n");
 }
 
-sub start_keryud {
-    my $p = fork // die "fork: $!";
-    if ($p == 0) {
-        open STDOUT, '>>', $log or die;
-        open STDERR, '>>&', \*STDOUT or die;
-        exec $keryud, '-d', '-c', $conf;
-        exit 127;
-    }
-    wait_until(sub {
-        die "keryud exited: " . read_file($log)
-            if waitpid($p, WNOHANG) == $p;
-        my $r = request('GET', '/api/security/status/', $token{admin});
-        return $r->{status} == 200;
-    }, 'keryud answers');
-    return $p;
-}
-
-sub stop_keryud {
-    my ($p) = @_;
-    kill 'TERM', $p;
-    my $status;
-    wait_until(sub {
-        return 0 unless waitpid($p, WNOHANG) == $p;
-        $status = $?;
-        return 1;
-    }, 'keryud exits');
-    return $status;
-}
 
 sub all_items {
     my ($path, $qs, $token) = @_;

@@ -17,12 +17,11 @@ use strict;
 use warnings;
 
 use File::Temp qw(tempdir);
-use HTTP::Tiny;
-use IO::Socket::INET;
-use JSON::PP;
-use POSIX qw(WNOHANG);
 use Test::More;
-use Time::HiRes qw(sleep time);
+
+use FindBin;
+use lib $FindBin::Bin;
+use ApiTest;
 
 my $keryud = $ENV{KERYUD} // 'build/keryud';
 
@@ -32,8 +31,6 @@ my $dir = tempdir('keryud-dapi-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 my $port = free_port();
 my $conf = "$dir/keryud.conf";
 my $log = "$dir/keryud.log";
-my $http = HTTP::Tiny->new(timeout => 10);
-my $json = JSON::PP->new->canonical;
 my $have_dump = system('mdb_dump -V >/dev/null 2>&1') == 0;
 my $base = '/api/security/decisions/';
 my $rfc3339 = qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\z/;
@@ -48,6 +45,8 @@ pid_file $dir/keryud.pid;
 EOF
 
 my %token;
+keryud_use(port => $port, conf => $conf, log => $log, keryud => $keryud,
+           token => \%token);
 
 for my $role (qw(admin auditor viewer)) {
     chomp($token{$role} =
@@ -238,56 +237,6 @@ sub nothing_changed {
     is_deeply(decode($r)->{items}, $want, $name);
 }
 
-sub free_port {
-    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
-                                  LocalPort => 0, Proto => 'tcp')
-        or die "socket: $!";
-    my $p = $s->sockport;
-    close($s);
-    return $p;
-}
-
-sub write_file {
-    my ($path, $text) = @_;
-    open(my $fh, '>', $path) or die "$path: $!";
-    print $fh $text;
-    close($fh);
-}
-
-sub read_file {
-    open(my $fh, '<', $_[0]) or return '';
-    local $/;
-    return scalar <$fh>;
-}
-
-sub url {
-    return "http://127.0.0.1:$port$_[0]";
-}
-
-sub request {
-    my ($method, $path, $token, $body) = @_;
-    my %h;
-    $h{Authorization} = "Bearer $token" if defined $token;
-    my %opt = (headers => \%h);
-    if (defined $body) {
-        $opt{content} = ref $body ? $json->encode($body) : $body;
-        $h{'Content-Type'} = 'application/json';
-    }
-    return $http->request($method, url($path), \%opt);
-}
-
-sub decode {
-    my ($r) = @_;
-    my $type = $r->{headers}{'content-type'} // '';
-    die "not JSON ($r->{status}, $type): $r->{content}"
-        unless $type eq 'application/json';
-    return $json->decode($r->{content});
-}
-
-sub is_json {
-    my ($r, $expect, $name) = @_;
-    is_deeply(decode($r), $expect, $name);
-}
 
 sub cli {
     my @args = @_;
@@ -323,42 +272,4 @@ sub block_version {
     return $n;
 }
 
-sub wait_until {
-    my ($check, $name) = @_;
-    my $end = time + 30;
-    while (time < $end) {
-        my $v = $check->();
-        return $v if $v;
-        sleep 0.02;
-    }
-    BAIL_OUT("timed out: $name");
-}
 
-sub start_keryud {
-    my $p = fork // die "fork: $!";
-    if ($p == 0) {
-        open STDOUT, '>>', $log or die;
-        open STDERR, '>>&', \*STDOUT or die;
-        exec $keryud, '-d', '-c', $conf;
-        exit 127;
-    }
-    wait_until(sub {
-        die "keryud exited: " . read_file($log)
-            if waitpid($p, WNOHANG) == $p;
-        my $r = request('GET', '/api/security/status/', $token{admin});
-        return $r->{status} == 200;
-    }, 'keryud answers');
-    return $p;
-}
-
-sub stop_keryud {
-    my ($p) = @_;
-    kill 'TERM', $p;
-    my $status;
-    wait_until(sub {
-        return 0 unless waitpid($p, WNOHANG) == $p;
-        $status = $?;
-        return 1;
-    }, 'keryud exits');
-    return $status;
-}
