@@ -87,7 +87,13 @@ typedef struct {
 static int admin_key(conf_t *cf, int argc, char **argv);
 static int admin_key_add(conf_t *cf, const char *kid, const char *alg,
     const char *secret_file, const char *pem_file);
+typedef void (*admin_row_pt)(void *ctx, const MDB_val *key,
+    const MDB_val *val);
+
+static int admin_list(conf_t *cf, size_t dbi_offset, const char *what,
+    const char *header, admin_row_pt row, void *ctx);
 static int admin_key_list(conf_t *cf);
+static void admin_key_row(void *ctx, const MDB_val *key, const MDB_val *val);
 static int admin_delete(conf_t *cf, size_t dbi_offset, const char *what,
     const char *name);
 static int admin_secret_read(const char *path, uint8_t *buf, size_t *len);
@@ -107,6 +113,8 @@ static int admin_apikey(conf_t *cf, int argc, char **argv);
 static int admin_apikey_create(conf_t *cf, const char *name,
     const char **roles, size_t nroles, uint64_t ttl);
 static int admin_apikey_list(conf_t *cf);
+static void admin_apikey_row(void *ctx, const MDB_val *key,
+    const MDB_val *val);
 static int admin_apikey_revoke(conf_t *cf, const char *name);
 static int admin_apikey_find(keryu_store_t *st, MDB_txn *txn,
     const char *name, uint8_t hash[SHA256_DIGEST_LENGTH]);
@@ -114,6 +122,8 @@ static int admin_client(conf_t *cf, int argc, char **argv);
 static int admin_client_add(conf_t *cf, const char *id, const char **roles,
     size_t nroles, const char *secret_file);
 static int admin_client_list(conf_t *cf);
+static void admin_client_row(void *ctx, const MDB_val *key,
+    const MDB_val *val);
 static int admin_open(conf_t *cf, keryu_store_t *st, unsigned flags,
     MDB_txn **txn);
 static int admin_commit(keryu_store_t *st, MDB_txn *txn);
@@ -362,41 +372,71 @@ wipe:
 static int
 admin_key_list(conf_t *cf)
 {
-    int               rc;
+    char  header[128];
+
+    snprintf(header, sizeof(header), "%-32s %-6s %s\n", "KID", "ALG",
+             "CREATED");
+
+    return admin_list(cf, offsetof(keryu_store_t, keys), "key", header,
+                      admin_key_row, NULL);
+}
+
+
+static void
+admin_key_row(void *ctx, const MDB_val *key, const MDB_val *val)
+{
     char              created[TIME_STR_MAX], kid[ADMIN_ESC_MAX];
-    MDB_val           key, val;
-    MDB_txn          *txn;
-    MDB_cursor       *cur;
-    keryu_store_t     st;
     admin_key_info_t  ki;
+
+    (void) ctx;
+
+    admin_escape(kid, key->mv_data,
+                 key->mv_size < KERYU_BLOCK_KEY_MAX ? key->mv_size
+                                                    : KERYU_BLOCK_KEY_MAX);
+
+    if (admin_key_read(val, &ki) == -1) {
+        printf("%-32s %-6s %s\n", kid, "?", "?");
+        return;
+    }
+
+    admin_time(ki.created_at, created);
+
+    printf("%-32s %-6s %s\n", kid, ki.alg, created);
+}
+
+
+/*
+ * prints the header and one row for each entry of the database at
+ * dbi_offset in keryu_store_t; returns the exit status
+ */
+
+static int
+admin_list(conf_t *cf, size_t dbi_offset, const char *what,
+    const char *header, admin_row_pt row, void *ctx)
+{
+    int             rc;
+    MDB_val         key, val;
+    MDB_txn        *txn;
+    MDB_cursor     *cur;
+    keryu_store_t   st;
 
     if (admin_open(cf, &st, MDB_RDONLY, &txn) == -1) {
         return 1;
     }
 
-    rc = mdb_cursor_open(txn, st.keys, &cur);
+    rc = mdb_cursor_open(txn, *(MDB_dbi *) ((char *) &st + dbi_offset),
+                         &cur);
     if (rc != 0) {
         goto failed;
     }
 
-    printf("%-32s %-6s %s\n", "KID", "ALG", "CREATED");
+    fputs(header, stdout);
 
     for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
          rc == 0;
          rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
     {
-        admin_escape(kid, key.mv_data,
-                     key.mv_size < KERYU_BLOCK_KEY_MAX ? key.mv_size
-                                                       : KERYU_BLOCK_KEY_MAX);
-
-        if (admin_key_read(&val, &ki) == -1) {
-            printf("%-32s %-6s %s\n", kid, "?", "?");
-            continue;
-        }
-
-        admin_time(ki.created_at, created);
-
-        printf("%-32s %-6s %s\n", kid, ki.alg, created);
+        row(ctx, &key, &val);
     }
 
     mdb_cursor_close(cur);
@@ -412,7 +452,7 @@ admin_key_list(conf_t *cf)
 
 failed:
 
-    fprintf(stderr, "keryud: key list failed: %s\n", mdb_strerror(rc));
+    fprintf(stderr, "keryud: %s list failed: %s\n", what, mdb_strerror(rc));
 
     mdb_txn_abort(txn);
     keryu_store_close(&st);
@@ -1419,75 +1459,48 @@ wipe:
 static int
 admin_apikey_list(conf_t *cf)
 {
-    int                  rc;
+    char  header[128];
+
+    snprintf(header, sizeof(header), "%-24s %-24s %-20s %-20s %s\n", "NAME",
+             "ROLES", "EXPIRES", "CREATED", "HASH");
+
+    return admin_list(cf, offsetof(keryu_store_t, apikeys), "apikey", header,
+                      admin_apikey_row, NULL);
+}
+
+
+static void
+admin_apikey_row(void *ctx, const MDB_val *key, const MDB_val *val)
+{
     char                 expires[TIME_STR_MAX], created[TIME_STR_MAX];
-    MDB_val              key, val;
-    MDB_txn             *txn;
-    MDB_cursor          *cur;
     const uint8_t       *h;
-    keryu_store_t        st;
     admin_apikey_info_t  ai;
 
-    if (admin_open(cf, &st, MDB_RDONLY, &txn) == -1) {
-        return 1;
+    (void) ctx;
+
+    if (key->mv_size != SHA256_DIGEST_LENGTH) {
+        return;
     }
 
-    rc = mdb_cursor_open(txn, st.apikeys, &cur);
-    if (rc != 0) {
-        goto failed;
+    h = key->mv_data;
+
+    if (admin_apikey_read(val, &ai) == -1) {
+        printf("%-24s %-24s %-20s %-20s %02x%02x%02x%02x\n", "?", "?",
+               "?", "?", h[0], h[1], h[2], h[3]);
+        return;
     }
 
-    printf("%-24s %-24s %-20s %-20s %s\n", "NAME", "ROLES", "EXPIRES",
-           "CREATED", "HASH");
+    if (ai.expires) {
+        admin_time(ai.expires_at, expires);
 
-    for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
-         rc == 0;
-         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
-    {
-        if (key.mv_size != SHA256_DIGEST_LENGTH) {
-            continue;
-        }
-
-        h = key.mv_data;
-
-        if (admin_apikey_read(&val, &ai) == -1) {
-            printf("%-24s %-24s %-20s %-20s %02x%02x%02x%02x\n", "?", "?",
-                   "?", "?", h[0], h[1], h[2], h[3]);
-            continue;
-        }
-
-        if (ai.expires) {
-            admin_time(ai.expires_at, expires);
-
-        } else {
-            strcpy(expires, "never");
-        }
-
-        admin_time(ai.created_at, created);
-
-        printf("%-24s %-24s %-20s %-20s %02x%02x%02x%02x\n", ai.name,
-               ai.roles, expires, created, h[0], h[1], h[2], h[3]);
+    } else {
+        strcpy(expires, "never");
     }
 
-    mdb_cursor_close(cur);
+    admin_time(ai.created_at, created);
 
-    if (rc != MDB_NOTFOUND) {
-        goto failed;
-    }
-
-    mdb_txn_abort(txn);
-    keryu_store_close(&st);
-
-    return 0;
-
-failed:
-
-    fprintf(stderr, "keryud: apikey list failed: %s\n", mdb_strerror(rc));
-
-    mdb_txn_abort(txn);
-    keryu_store_close(&st);
-
-    return 1;
+    printf("%-24s %-24s %-20s %-20s %02x%02x%02x%02x\n", ai.name,
+           ai.roles, expires, created, h[0], h[1], h[2], h[3]);
 }
 
 
@@ -1782,15 +1795,8 @@ wipe:
 static int
 admin_client_list(conf_t *cf)
 {
-    int                  rc;
-    char                *text, id[ADMIN_ESC_MAX], created[TIME_STR_MAX];
-    char                 roles[ADMIN_ROLES_MAX * (TOKEN_NAME_MAX + 1)];
-    size_t               i, n;
-    MDB_val              key, val;
-    MDB_txn             *txn;
-    MDB_cursor          *cur;
-    keryu_store_t        st;
-    keryu_apikey_rec_t   rec;
+    int    rc;
+    char   header[128], *text;
 
     text = malloc(ADMIN_VALUE_MAX + 1);
     if (text == NULL) {
@@ -1798,79 +1804,61 @@ admin_client_list(conf_t *cf)
         return 1;
     }
 
-    if (admin_open(cf, &st, MDB_RDONLY, &txn) == -1) {
-        free(text);
-        return 1;
-    }
+    snprintf(header, sizeof(header), "%-32s %-32s %s\n", "ID", "ROLES",
+             "CREATED");
 
-    rc = mdb_cursor_open(txn, st.clients, &cur);
-    if (rc != 0) {
-        goto failed;
-    }
+    rc = admin_list(cf, offsetof(keryu_store_t, clients), "client", header,
+                    admin_client_row, text);
 
-    printf("%-32s %-32s %s\n", "ID", "ROLES", "CREATED");
+    OPENSSL_cleanse(text, ADMIN_VALUE_MAX + 1);
+    free(text);
 
-    for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
-         rc == 0;
-         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
+    return rc;
+}
+
+
+/* ctx is a buffer of ADMIN_VALUE_MAX + 1 bytes for the parsed record */
+
+static void
+admin_client_row(void *ctx, const MDB_val *key, const MDB_val *val)
+{
+    char                *text = ctx;
+
+    char                 id[ADMIN_ESC_MAX], created[TIME_STR_MAX];
+    char                 roles[ADMIN_ROLES_MAX * (TOKEN_NAME_MAX + 1)];
+    size_t               i, n;
+    keryu_apikey_rec_t   rec;
+
+    admin_escape(id, key->mv_data,
+                 key->mv_size < KERYU_BLOCK_KEY_MAX ? key->mv_size
+                                                    : KERYU_BLOCK_KEY_MAX);
+
+    /* the secret is read too, wiped once the list is done, never shown */
+
+    if (val->mv_size > ADMIN_VALUE_MAX
+        || keryu_apikey_rec_parse(&rec, val->mv_data, val->mv_size, text)
+           != 0
+        || !(rec.fields & KERYU_APIKEY_F_CREATED))
     {
-        admin_escape(id, key.mv_data,
-                     key.mv_size < KERYU_BLOCK_KEY_MAX ? key.mv_size
-                                                       : KERYU_BLOCK_KEY_MAX);
+        printf("%-32s %-32s %s\n", id, "?", "?");
+        return;
+    }
 
-        /* the secret is read too, and wiped below, but never shown */
+    roles[0] = '\0';
+    n = 0;
 
-        if (val.mv_size > ADMIN_VALUE_MAX
-            || keryu_apikey_rec_parse(&rec, val.mv_data, val.mv_size, text)
-               != 0
-            || !(rec.fields & KERYU_APIKEY_F_CREATED))
-        {
-            printf("%-32s %-32s %s\n", id, "?", "?");
+    for (i = 0; i < rec.nroles && i < ADMIN_ROLES_MAX; i++) {
+        if (rec.role_lens[i] > TOKEN_NAME_MAX) {
             continue;
         }
 
-        roles[0] = '\0';
-        n = 0;
-
-        for (i = 0; i < rec.nroles && i < ADMIN_ROLES_MAX; i++) {
-            if (rec.role_lens[i] > TOKEN_NAME_MAX) {
-                continue;
-            }
-
-            n += (size_t) snprintf(roles + n, sizeof(roles) - n, "%s%s",
-                                   n ? "," : "", rec.roles[i]);
-        }
-
-        admin_time(rec.created_at, created);
-
-        printf("%-32s %-32s %s\n", id, roles, created);
+        n += (size_t) snprintf(roles + n, sizeof(roles) - n, "%s%s",
+                               n ? "," : "", rec.roles[i]);
     }
 
-    mdb_cursor_close(cur);
+    admin_time(rec.created_at, created);
 
-    if (rc != MDB_NOTFOUND) {
-        goto failed;
-    }
-
-    mdb_txn_abort(txn);
-    keryu_store_close(&st);
-
-    OPENSSL_cleanse(text, ADMIN_VALUE_MAX + 1);
-    free(text);
-
-    return 0;
-
-failed:
-
-    fprintf(stderr, "keryud: client list failed: %s\n", mdb_strerror(rc));
-
-    mdb_txn_abort(txn);
-    keryu_store_close(&st);
-
-    OPENSSL_cleanse(text, ADMIN_VALUE_MAX + 1);
-    free(text);
-
-    return 1;
+    printf("%-32s %-32s %s\n", id, roles, created);
 }
 
 
