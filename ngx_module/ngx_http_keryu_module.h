@@ -50,7 +50,8 @@ typedef struct {
     uint64_t                        next_seq;
     uint64_t                        overflow;
     uint64_t                        failed;
-    ngx_atomic_t                    log_time;
+    ngx_atomic_t                    overflow_log_time;
+    ngx_atomic_t                    store_log_time;
     size_t                          size;
     u_char                          data[1];
 } ngx_http_keryu_staging_t;

@@ -567,20 +567,25 @@ ngx_http_keryu_flush_handler(ngx_event_t *ev)
 }
 
 
-/* store failures reach the error log at most once a second */
+/*
+ * a full staging area and store failures each reach the error log at most
+ * once a second, neither hiding the other
+ */
 
 static void
 ngx_http_keryu_store_error(ngx_http_keryu_main_conf_t *kmcf, ngx_log_t *log,
     const char *call, int rc)
 {
-    ngx_atomic_uint_t  now, last;
+    ngx_atomic_t       *slot;
+    ngx_atomic_uint_t   now, last;
+
+    slot = (rc == 0) ? &kmcf->staging->overflow_log_time
+                     : &kmcf->staging->store_log_time;
 
     now = (ngx_atomic_uint_t) ngx_time();
-    last = kmcf->staging->log_time;
+    last = *slot;
 
-    if (last == now
-        || !ngx_atomic_cmp_set(&kmcf->staging->log_time, last, now))
-    {
+    if (last == now || !ngx_atomic_cmp_set(slot, last, now)) {
         return;
     }
 
