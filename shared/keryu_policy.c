@@ -28,6 +28,7 @@
 #include <yajl/yajl_tree.h>
 
 #include "keryu_policy.h"
+#include "keryu_record.h"
 
 
 #define KERYU_POLICY_CHUNK        (16 * 1024)
@@ -99,6 +100,14 @@ typedef struct {
 } keryu_policy_range_t;
 
 
+struct keryu_policy_pattern_s {
+    keryu_policy_seg_t       *segs;
+    size_t                    nsegs;
+    int                       match;
+    int                       below;
+};
+
+
 struct keryu_policy_s {
     keryu_policy_t           *next;
     const char               *name;
@@ -114,6 +123,8 @@ struct keryu_policy_s {
     size_t                    ndeny;
     size_t                    naddrs;       /* entries as written */
     int                       allow_given;  /* a non-empty allow list */
+    keryu_threshold_t        *thresholds;
+    size_t                    nthresholds;
     const char               *created_at;
     const char               *updated_at;
 };
@@ -147,6 +158,8 @@ struct keryu_policy_set_s {
     size_t                    nip;
     keryu_policy_node_t      *root;
     size_t                    nrules;
+    const keryu_threshold_t **thresholds;   /* active, in order */
+    size_t                    nthresholds;
     int                       finished;
 };
 
@@ -204,6 +217,17 @@ static int keryu_policy_compile_strings(keryu_policy_ctx_t *ctx,
     size_t *n);
 static int keryu_policy_compile_owner(keryu_policy_ctx_t *ctx,
     keryu_policy_rule_t *r, yajl_val v);
+static int keryu_policy_compile_threshold(keryu_policy_ctx_t *ctx,
+    keryu_policy_t *p, yajl_val rules);
+static int keryu_policy_compile_limit(keryu_policy_ctx_t *ctx,
+    keryu_threshold_t *t, yajl_val obj);
+static int keryu_policy_compile_when(keryu_policy_ctx_t *ctx,
+    keryu_threshold_t *t, yajl_val obj);
+static int keryu_policy_duration(keryu_policy_ctx_t *ctx, yajl_val v,
+    const char *field, uint64_t *ms);
+static int keryu_policy_pattern_match(const keryu_policy_pattern_t *pt,
+    const char *path, size_t len, unsigned want, const char **seg,
+    size_t *seg_len);
 static int keryu_policy_compile_ip(keryu_policy_ctx_t *ctx,
     keryu_policy_t *p, yajl_val rules);
 static int keryu_policy_compile_ranges(keryu_policy_ctx_t *ctx,
@@ -212,6 +236,7 @@ static int keryu_policy_addr_parse(const char *s, keryu_policy_range_t *r);
 static int keryu_policy_range_cmp(const void *a, const void *b);
 static int keryu_policy_id_cmp(const void *a, const void *b);
 static int keryu_policy_order_cmp(const void *a, const void *b);
+static int keryu_policy_name_cmp(const void *a, const void *b);
 static int keryu_policy_seg_cmp(const char *a, size_t alen, const char *b,
     size_t blen);
 static int keryu_policy_index(keryu_policy_set_t *set,
@@ -245,6 +270,16 @@ static const char *const  keryu_policy_fields_rule[] = {
 
 static const char *const  keryu_policy_fields_owner[] = {
     "segment", "claim", NULL
+};
+
+static const char *const  keryu_policy_fields_threshold[] = {
+    "id", "types", "status", "path", "pattern", "group_by", "count",
+    "distinct", "window", "severity", "action", "block", "duration",
+    "max_duration", NULL
+};
+
+static const char *const  keryu_policy_severities[] = {
+    NULL, "low", "medium", "high", "critical", NULL
 };
 
 static const char *const  keryu_policy_fields_ip[] = {
@@ -717,9 +752,12 @@ keryu_policy_compile(keryu_policy_ctx_t *ctx, yajl_val doc,
             } else if (s && strcmp(s, "ip") == 0) {
                 p->type = KERYU_POLICY_IP;
 
+            } else if (s && strcmp(s, "threshold") == 0) {
+                p->type = KERYU_POLICY_THRESHOLD;
+
             } else {
-                keryu_policy_error(ctx, "\"policy_type\" must be \"access\" "
-                                   "or \"ip\"");
+                keryu_policy_error(ctx, "\"policy_type\" must be \"access\", "
+                                   "\"ip\" or \"threshold\"");
                 return -1;
             }
 
@@ -785,6 +823,11 @@ keryu_policy_compile(keryu_policy_ctx_t *ctx, yajl_val doc,
 
     if (p->type == KERYU_POLICY_ACCESS) {
         if (keryu_policy_compile_access(ctx, p, rules) != 0) {
+            return -1;
+        }
+
+    } else if (p->type == KERYU_POLICY_THRESHOLD) {
+        if (keryu_policy_compile_threshold(ctx, p, rules) != 0) {
             return -1;
         }
 
@@ -1390,6 +1433,664 @@ keryu_policy_compile_owner(keryu_policy_ctx_t *ctx, keryu_policy_rule_t *r,
 }
 
 
+/* ---- threshold rules ---- */
+
+
+static int
+keryu_policy_compile_threshold(keryu_policy_ctx_t *ctx, keryu_policy_t *p,
+    yajl_val rules)
+{
+    size_t              i, j, n;
+    keryu_threshold_t  *t;
+
+    if (!YAJL_IS_ARRAY(rules)) {
+        keryu_policy_error(ctx, "\"rules\" must be an array of rules");
+        return -1;
+    }
+
+    n = rules->u.array.len;
+
+    if (n > KERYU_POLICY_RULES_MAX) {
+        keryu_policy_error(ctx, "more than %d rules",
+                           KERYU_POLICY_RULES_MAX);
+        return -1;
+    }
+
+    if (n == 0) {
+        return 0;
+    }
+
+    p->thresholds = keryu_policy_alloc(ctx->set,
+                                       n * sizeof(keryu_threshold_t));
+    if (p->thresholds == NULL) {
+        keryu_policy_error(ctx, "out of memory");
+        return -1;
+    }
+
+    for (i = 0; i < n; i++) {
+        t = &p->thresholds[i];
+
+        ctx->index = i + 1;
+        ctx->rule = NULL;
+
+        t->policy = p->name;
+        t->shadow = p->shadow;
+
+        if (keryu_policy_compile_limit(ctx, t, rules->u.array.values[i])
+            != 0)
+        {
+            return -1;
+        }
+
+        for (j = 0; j < i; j++) {
+            if (strcmp(p->thresholds[j].id, t->id) == 0) {
+                keryu_policy_error(ctx, "\"id\" is used by another rule");
+                return -1;
+            }
+        }
+
+        p->nthresholds++;
+    }
+
+    ctx->index = 0;
+    ctx->rule = NULL;
+
+    return 0;
+}
+
+
+static int
+keryu_policy_compile_limit(keryu_policy_ctx_t *ctx, keryu_threshold_t *t,
+    yajl_val obj)
+{
+    int          sev;
+    char         show[KERYU_POLICY_SHOW_MAX + 8];
+    size_t       i, len, nsegs;
+    yajl_val     v;
+    const char  *s;
+    long long    count;
+
+    if (!YAJL_IS_OBJECT(obj)) {
+        keryu_policy_error(ctx, "a rule must be a JSON object");
+        return -1;
+    }
+
+    v = keryu_policy_field(obj, "id");
+
+    if (v == NULL) {
+        keryu_policy_error(ctx, "\"id\" is required");
+        return -1;
+    }
+
+    if (!YAJL_IS_STRING(v) || !keryu_policy_name_valid(YAJL_GET_STRING(v))) {
+        keryu_policy_error(ctx, "\"id\" must be 1 to %d of A-Z a-z 0-9 . _ -",
+                           KERYU_POLICY_NAME_MAX);
+        return -1;
+    }
+
+    t->id = keryu_policy_strdup(ctx->set, v->u.string, strlen(v->u.string));
+    if (t->id == NULL) {
+        goto nomem;
+    }
+
+    ctx->rule = t->id;
+
+    if (keryu_policy_fields(ctx, obj, "", keryu_policy_fields_threshold)
+        != 0)
+    {
+        return -1;
+    }
+
+    if (keryu_policy_compile_when(ctx, t, obj) != 0) {
+        return -1;
+    }
+
+    /* what is counted against */
+
+    v = keryu_policy_field(obj, "group_by");
+    s = v ? YAJL_GET_STRING(v) : NULL;
+
+    if (v == NULL) {
+        keryu_policy_error(ctx, "\"group_by\" is required");
+        return -1;
+    }
+
+    if (s && strcmp(s, "ip") == 0) {
+        t->group = KERYU_GROUP_IP;
+
+    } else if (s && strcmp(s, "user") == 0) {
+        t->group = KERYU_GROUP_USER;
+
+    } else if (s && strcmp(s, "ip+user") == 0) {
+        t->group = KERYU_GROUP_IP_USER;
+
+    } else {
+        keryu_policy_error(ctx, "\"group_by\" must be \"ip\", \"user\" or "
+                           "\"ip+user\"");
+        return -1;
+    }
+
+    v = keryu_policy_field(obj, "count");
+    count = (v && YAJL_IS_INTEGER(v)) ? YAJL_GET_INTEGER(v) : 0;
+
+    if (v == NULL) {
+        keryu_policy_error(ctx, "\"count\" is required");
+        return -1;
+    }
+
+    if (count < 1 || count > KERYU_THRESHOLD_COUNT_MAX) {
+        keryu_policy_error(ctx, "\"count\" must be an integer from 1 to %d",
+                           KERYU_THRESHOLD_COUNT_MAX);
+        return -1;
+    }
+
+    t->count = (unsigned) count;
+
+    v = keryu_policy_field(obj, "window");
+
+    if (v == NULL) {
+        keryu_policy_error(ctx, "\"window\" is required");
+        return -1;
+    }
+
+    if (keryu_policy_duration(ctx, v, "window", &t->window_ms) != 0) {
+        return -1;
+    }
+
+    if (t->window_ms > KERYU_THRESHOLD_WINDOW_MAX) {
+        keryu_policy_error(ctx, "\"window\" must be at most 24h");
+        return -1;
+    }
+
+    /* what is counted: events, or distinct values of a field */
+
+    v = keryu_policy_field(obj, "distinct");
+
+    if (v) {
+        s = YAJL_GET_STRING(v);
+
+        if (s == NULL) {
+            keryu_policy_error(ctx, "\"distinct\" must be a string");
+            return -1;
+        }
+
+        len = strlen(s);
+
+        if (strcmp(s, "user") == 0) {
+            t->distinct = KERYU_DISTINCT_USER;
+
+        } else if (strcmp(s, "ip") == 0) {
+            t->distinct = KERYU_DISTINCT_IP;
+
+        } else if (strcmp(s, "path") == 0) {
+            t->distinct = KERYU_DISTINCT_PATH;
+
+        } else {
+            nsegs = t->pattern ? t->pattern->nsegs : 0;
+
+            for (i = 0; i < nsegs; i++) {
+                if (t->pattern->segs[i].wild
+                    && t->pattern->segs[i].text.len == len + 2
+                    && memcmp(t->pattern->segs[i].text.data + 1, s, len) == 0)
+                {
+                    break;
+                }
+            }
+
+            if (i == nsegs) {
+                keryu_policy_error(ctx, "\"distinct\" must be \"user\", "
+                                   "\"ip\", \"path\" or a {name} of "
+                                   "\"pattern\", not \"%s\"",
+                                   keryu_policy_show(show, s));
+                return -1;
+            }
+
+            t->distinct = KERYU_DISTINCT_SEGMENT;
+            t->segment = (unsigned) i;
+        }
+    }
+
+    v = keryu_policy_field(obj, "severity");
+
+    if (v) {
+        sev = YAJL_IS_STRING(v) ? keryu_severity_parse(YAJL_GET_STRING(v))
+                                : -1;
+        if (sev == -1) {
+            keryu_policy_error(ctx, "\"severity\" must be \"low\", "
+                               "\"medium\", \"high\" or \"critical\"");
+            return -1;
+        }
+
+        t->severity = sev;
+
+    } else {
+        t->severity = KERYU_SEVERITY_MEDIUM;
+    }
+
+    /* the answer */
+
+    v = keryu_policy_field(obj, "action");
+    s = v ? YAJL_GET_STRING(v) : "alert";
+
+    if (s && strcmp(s, "block") == 0) {
+        t->block = (t->group == KERYU_GROUP_USER) ? KERYU_GROUP_USER
+                                                  : KERYU_GROUP_IP;
+
+    } else if (s == NULL || strcmp(s, "alert") != 0) {
+        keryu_policy_error(ctx, "\"action\" must be \"alert\" or \"block\"");
+        return -1;
+    }
+
+    v = keryu_policy_field(obj, "block");
+
+    if (v) {
+        s = YAJL_GET_STRING(v);
+
+        if (t->block == 0) {
+            keryu_policy_error(ctx, "\"block\" needs \"action\": \"block\"");
+            return -1;
+        }
+
+        if (s && strcmp(s, "ip") == 0 && t->group != KERYU_GROUP_USER) {
+            t->block = KERYU_GROUP_IP;
+
+        } else if (s && strcmp(s, "user") == 0
+                   && t->group != KERYU_GROUP_IP)
+        {
+            t->block = KERYU_GROUP_USER;
+
+        } else {
+            keryu_policy_error(ctx, "\"block\" must be \"ip\" or \"user\", "
+                               "and one that \"group_by\" holds");
+            return -1;
+        }
+    }
+
+    v = keryu_policy_field(obj, "duration");
+
+    if (t->block && v == NULL) {
+        keryu_policy_error(ctx, "\"duration\" is required with "
+                           "\"action\": \"block\"");
+        return -1;
+    }
+
+    if (v) {
+        if (t->block == 0) {
+            keryu_policy_error(ctx, "\"duration\" needs \"action\": "
+                               "\"block\"");
+            return -1;
+        }
+
+        if (keryu_policy_duration(ctx, v, "duration", &t->duration_ms) != 0)
+        {
+            return -1;
+        }
+    }
+
+    v = keryu_policy_field(obj, "max_duration");
+
+    if (v) {
+        if (t->block == 0) {
+            keryu_policy_error(ctx, "\"max_duration\" needs \"action\": "
+                               "\"block\"");
+            return -1;
+        }
+
+        if (keryu_policy_duration(ctx, v, "max_duration",
+                                  &t->max_duration_ms)
+            != 0)
+        {
+            return -1;
+        }
+
+        if (t->max_duration_ms < t->duration_ms) {
+            keryu_policy_error(ctx, "\"max_duration\" is shorter than "
+                               "\"duration\"");
+            return -1;
+        }
+
+    } else if (t->block) {
+        t->max_duration_ms = t->duration_ms > KERYU_THRESHOLD_WINDOW_MAX
+                             ? t->duration_ms : KERYU_THRESHOLD_WINDOW_MAX;
+    }
+
+    return 0;
+
+nomem:
+
+    keryu_policy_error(ctx, "out of memory");
+
+    return -1;
+}
+
+
+/* which events a threshold rule counts: types, statuses, path or pattern */
+
+static int
+keryu_policy_compile_when(keryu_policy_ctx_t *ctx, keryu_threshold_t *t,
+    yajl_val obj)
+{
+    int                  type;
+    char                 show[KERYU_POLICY_SHOW_MAX + 8];
+    size_t               i, n;
+    uint16_t            *st;
+    yajl_val             v, e, path, pattern;
+    long long            status;
+    const char          *s;
+    keryu_policy_rule_t  r;
+    keryu_policy_pattern_t  *pt;
+
+    v = keryu_policy_field(obj, "types");
+
+    if (v) {
+        if (!YAJL_IS_ARRAY(v) || v->u.array.len == 0) {
+            keryu_policy_error(ctx, "\"types\" must be a non-empty array of "
+                               "event types");
+            return -1;
+        }
+
+        for (i = 0; i < v->u.array.len; i++) {
+            e = v->u.array.values[i];
+            s = YAJL_GET_STRING(e);
+            type = s ? keryu_event_parse(s, strlen(s)) : -1;
+
+            if (type == -1) {
+                keryu_policy_error(ctx, "\"types\": unknown event type "
+                                   "\"%s\"", s ? keryu_policy_show(show, s)
+                                               : "(not a string)");
+                return -1;
+            }
+
+            t->types |= (uint32_t) 1 << type;
+        }
+    }
+
+    v = keryu_policy_field(obj, "status");
+
+    if (v) {
+        n = YAJL_IS_ARRAY(v) ? v->u.array.len : 0;
+
+        if (n == 0 || n > 100) {
+            keryu_policy_error(ctx, "\"status\" must be an array of 1 to 100 "
+                               "HTTP statuses");
+            return -1;
+        }
+
+        st = keryu_policy_alloc(ctx->set, n * sizeof(uint16_t));
+        if (st == NULL) {
+            keryu_policy_error(ctx, "out of memory");
+            return -1;
+        }
+
+        for (i = 0; i < n; i++) {
+            e = v->u.array.values[i];
+            status = YAJL_IS_INTEGER(e) ? YAJL_GET_INTEGER(e) : 0;
+
+            if (status < 100 || status > 599) {
+                keryu_policy_error(ctx, "\"status\" must hold integers from "
+                                   "100 to 599");
+                return -1;
+            }
+
+            st[i] = (uint16_t) status;
+        }
+
+        t->statuses = st;
+        t->nstatuses = n;
+    }
+
+    path = keryu_policy_field(obj, "path");
+    pattern = keryu_policy_field(obj, "pattern");
+
+    if (path && pattern) {
+        keryu_policy_error(ctx, "\"path\" and \"pattern\" exclude each other");
+        return -1;
+    }
+
+    v = path ? path : pattern;
+
+    if (v == NULL) {
+        return 0;
+    }
+
+    s = YAJL_GET_STRING(v);
+
+    if (s == NULL) {
+        keryu_policy_error(ctx, "\"%s\" must be a string",
+                           path ? "path" : "pattern");
+        return -1;
+    }
+
+    memset(&r, 0, sizeof(keryu_policy_rule_t));
+
+    if (keryu_policy_compile_path(ctx, &r, s, path ? KERYU_MATCH_PREFIX
+                                                   : KERYU_MATCH_PATTERN)
+        != 0)
+    {
+        return -1;
+    }
+
+    pt = keryu_policy_alloc(ctx->set, sizeof(keryu_policy_pattern_t));
+    t->path = keryu_policy_strdup(ctx->set, s, strlen(s));
+
+    if (pt == NULL || t->path == NULL) {
+        keryu_policy_error(ctx, "out of memory");
+        return -1;
+    }
+
+    t->path_len = strlen(s);
+
+    pt->segs = r.segs;
+    pt->nsegs = r.nsegs;
+    pt->match = r.match;
+    pt->below = r.below;
+
+    t->pattern = pt;
+
+    return 0;
+}
+
+
+/* "90s", "5m", "1h", "2d": a positive whole number of a unit */
+
+static int
+keryu_policy_duration(keryu_policy_ctx_t *ctx, yajl_val v, const char *field,
+    uint64_t *ms)
+{
+    size_t       len, i;
+    uint64_t     n, unit;
+    const char  *s;
+
+    s = YAJL_GET_STRING(v);
+    len = s ? strlen(s) : 0;
+
+    if (len < 2 || len > 12) {
+        goto invalid;
+    }
+
+    switch (s[len - 1]) {
+    case 's':
+        unit = 1000;
+        break;
+    case 'm':
+        unit = 60 * 1000;
+        break;
+    case 'h':
+        unit = 3600 * 1000;
+        break;
+    case 'd':
+        unit = 86400 * 1000;
+        break;
+    default:
+        goto invalid;
+    }
+
+    n = 0;
+
+    for (i = 0; i < len - 1; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            goto invalid;
+        }
+
+        n = n * 10 + (uint64_t) (s[i] - '0');
+    }
+
+    if (n == 0 || n > 366 * 86400) {
+        goto invalid;
+    }
+
+    *ms = n * unit;
+
+    return 0;
+
+invalid:
+
+    keryu_policy_error(ctx, "\"%s\" must be a time such as \"90s\", \"5m\", "
+                       "\"1h\" or \"2d\"", field);
+
+    return -1;
+}
+
+
+size_t
+keryu_policy_set_thresholds(const keryu_policy_set_t *set,
+    const keryu_threshold_t *const **rules)
+{
+    *rules = set->thresholds;
+
+    return set->nthresholds;
+}
+
+
+int
+keryu_threshold_match(const keryu_threshold_t *t, unsigned type,
+    unsigned status, const char *uri, size_t len, const char **seg,
+    size_t *seg_len)
+{
+    size_t       i;
+    const char  *q;
+
+    if (t->types && (type >= 32 || !(t->types & ((uint32_t) 1 << type)))) {
+        return 0;
+    }
+
+    if (t->nstatuses) {
+        for (i = 0; i < t->nstatuses; i++) {
+            if (t->statuses[i] == status) {
+                break;
+            }
+        }
+
+        if (i == t->nstatuses) {
+            return 0;
+        }
+    }
+
+    *seg = NULL;
+    *seg_len = 0;
+
+    if (t->pattern == NULL) {
+        return 1;
+    }
+
+    q = memchr(uri, '?', len);
+    if (q) {
+        len = (size_t) (q - uri);
+    }
+
+    return keryu_policy_pattern_match(t->pattern, uri, len,
+                                      t->distinct == KERYU_DISTINCT_SEGMENT
+                                      ? t->segment : (unsigned) -1,
+                                      seg, seg_len);
+}
+
+
+/*
+ * compares a request path with a prefix or a pattern as the access rules
+ * do, and hands back segment number want
+ */
+
+static int
+keryu_policy_pattern_match(const keryu_policy_pattern_t *pt,
+    const char *path, size_t len, unsigned want, const char **seg,
+    size_t *seg_len)
+{
+    size_t                     n, slen;
+    const char                *p, *end, *last;
+    const keryu_policy_seg_t  *s;
+
+    if (len == 0 || path[0] != '/') {
+        return 0;
+    }
+
+    last = path + len;
+    p = path + 1;
+
+    for (n = 0; ; n++) {
+        end = memchr(p, '/', (size_t) (last - p));
+        slen = end ? (size_t) (end - p) : (size_t) (last - p);
+
+        if (n == pt->nsegs) {
+            /* the request goes on below the rule's path */
+            return pt->match == KERYU_MATCH_PREFIX;
+        }
+
+        s = &pt->segs[n];
+
+        if (s->wild) {
+            if (slen == 0) {
+                return 0;
+            }
+
+            if (n == want) {
+                *seg = p;
+                *seg_len = slen;
+            }
+
+        } else if (s->text.len != slen || memcmp(s->text.data, p, slen) != 0)
+        {
+            return 0;
+        }
+
+        if (end == NULL) {
+            break;
+        }
+
+        p = end + 1;
+    }
+
+    /* the request path ends at segment n */
+
+    return n + 1 == pt->nsegs && !pt->below;
+}
+
+
+const char *
+keryu_severity_name(int severity)
+{
+    if (severity < KERYU_SEVERITY_LOW || severity > KERYU_SEVERITY_CRITICAL) {
+        return NULL;
+    }
+
+    return keryu_policy_severities[severity];
+}
+
+
+int
+keryu_severity_parse(const char *name)
+{
+    int  i;
+
+    for (i = KERYU_SEVERITY_LOW; i <= KERYU_SEVERITY_CRITICAL; i++) {
+        if (strcmp(name, keryu_policy_severities[i]) == 0) {
+            return i;
+        }
+    }
+
+    return -1;
+}
+
+
 static int
 keryu_policy_compile_ip(keryu_policy_ctx_t *ctx, keryu_policy_t *p,
     yajl_val rules)
@@ -1645,6 +2346,18 @@ keryu_policy_order_cmp(const void *a, const void *b)
 }
 
 
+static int
+keryu_policy_name_cmp(const void *a, const void *b)
+{
+    const keryu_policy_t  *pa, *pb;
+
+    pa = *(keryu_policy_t *const *) a;
+    pb = *(keryu_policy_t *const *) b;
+
+    return strcmp(pa->name, pb->name);
+}
+
+
 /* ---- the set ---- */
 
 
@@ -1735,7 +2448,7 @@ keryu_policy_set_add(keryu_policy_set_t *set, const char *json, size_t len,
 int
 keryu_policy_set_finish(keryu_policy_set_t *set, char *err, size_t errlen)
 {
-    size_t            i, j, nacc;
+    size_t            i, j, nacc, nthr;
     uint32_t          ordinal;
     keryu_policy_t   *p, **acc;
 
@@ -1755,6 +2468,7 @@ keryu_policy_set_finish(keryu_policy_set_t *set, char *err, size_t errlen)
     }
 
     nacc = 0;
+    nthr = 0;
 
     for (p = set->head; p; p = p->next) {
         if (!p->active) {
@@ -1765,8 +2479,11 @@ keryu_policy_set_finish(keryu_policy_set_t *set, char *err, size_t errlen)
             set->ip[set->nip++] = p;
             set->nrules++;
 
-        } else {
+        } else if (p->type == KERYU_POLICY_ACCESS) {
             acc[nacc++] = p;
+
+        } else {
+            nthr += p->nthresholds;
         }
     }
 
@@ -1791,6 +2508,34 @@ keryu_policy_set_finish(keryu_policy_set_t *set, char *err, size_t errlen)
             }
 
             set->nrules++;
+        }
+    }
+
+    /* threshold rules by policy name, then as written */
+
+    if (nthr) {
+        set->thresholds = keryu_policy_alloc(set, nthr
+                                             * sizeof(keryu_threshold_t *));
+        if (set->thresholds == NULL) {
+            free(acc);
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+
+        nacc = 0;
+
+        for (p = set->head; p; p = p->next) {
+            if (p->active && p->type == KERYU_POLICY_THRESHOLD) {
+                acc[nacc++] = p;
+            }
+        }
+
+        qsort(acc, nacc, sizeof(keryu_policy_t *), keryu_policy_name_cmp);
+
+        for (i = 0; i < nacc; i++) {
+            for (j = 0; j < acc[i]->nthresholds; j++) {
+                set->thresholds[set->nthresholds++] = &acc[i]->thresholds[j];
+            }
         }
     }
 
@@ -2344,7 +3089,9 @@ keryu_policy_inspect(const char *json, size_t len, keryu_policy_info_t *info,
     info->active = p->active;
     info->shadow = p->shadow;
     info->priority = p->priority;
-    info->rules = p->type == KERYU_POLICY_IP ? p->naddrs : p->nrules;
+    info->rules = p->type == KERYU_POLICY_IP ? p->naddrs
+                  : p->type == KERYU_POLICY_THRESHOLD ? p->nthresholds
+                  : p->nrules;
 
     snprintf(info->created_at, sizeof(info->created_at), "%s",
              p->created_at ? p->created_at : "");

@@ -12,7 +12,7 @@
  *
  *   name         required, 1 to 64 of A-Z a-z 0-9 . _ -
  *   description  string, optional
- *   policy_type  required, "access" or "ip"
+ *   policy_type  required, "access", "ip" or "threshold"
  *   is_active    boolean, default true; inactive ones are checked but
  *                not enforced
  *   shadow       boolean, default false: no rule of the policy decides,
@@ -23,6 +23,7 @@
  *   rules        "access": an array of rules, tried in order
  *                "ip": {"allow": [...], "deny": [...]}, addresses or
  *                CIDR prefixes, IPv4 or IPv6
+ *                "threshold": an array of threshold rules
  *
  * An access rule:
  *
@@ -36,6 +37,32 @@
  *   roles, users, owner, authenticated, anyone
  *                conditions, at least one; all that are given must hold
  *   shadow       boolean, default false
+ *
+ * A threshold rule, which the module checks but never enforces; keryud
+ * counts the events it names and answers when there are too many:
+ *
+ *   id           required, unique in its policy, as a name
+ *   types        event type names, default any
+ *   status       HTTP statuses, default any
+ *   path         a prefix of the request path, on a segment boundary as
+ *                for access rules, default any
+ *   pattern      a path with {name} segments that the request path must
+ *                match, segment by segment; exclusive with path
+ *   group_by     required, "ip", "user" or "ip+user": what is counted
+ *                against; events without it are not counted
+ *   count        required, 1 to 1000
+ *   distinct     count distinct values of "user", "ip", "path", or of a
+ *                {name} segment of pattern, instead of events
+ *   window       required, a time such as "90s", "5m" or "1h", at most
+ *                "24h"; the count is over the last window, sliding
+ *   severity     "low", "medium" (default), "high" or "critical"
+ *   action       "alert" (default) or "block"
+ *   block        what "block" blocks: "ip" or "user"; default the
+ *                address for "ip" and "ip+user", the user for "user"
+ *   duration     required with "block", the first block's length
+ *   max_duration default "24h": each repeat doubles the block up to it
+ *
+ * A shadow threshold policy alerts where it would have blocked.
  *
  * Paths are compared segment by segment, the segments being what lies
  * between slashes.  "exact": the request path is the rule's path.
@@ -73,6 +100,8 @@
 #define KERYU_POLICY_DEPTH_MAX    32        /* segments in a rule's path */
 #define KERYU_POLICY_ERR_MAX      256       /* enough for any reason */
 #define KERYU_POLICY_TIME_MAX     64
+#define KERYU_THRESHOLD_COUNT_MAX 1000
+#define KERYU_THRESHOLD_WINDOW_MAX  (24 * 3600 * 1000)  /* milliseconds */
 
 
 typedef struct keryu_policy_set_s  keryu_policy_set_t;
@@ -87,8 +116,59 @@ typedef enum {
 
 typedef enum {
     KERYU_POLICY_ACCESS = 1,
-    KERYU_POLICY_IP
+    KERYU_POLICY_IP,
+    KERYU_POLICY_THRESHOLD
 } keryu_policy_type_e;
+
+
+typedef enum {
+    KERYU_GROUP_IP = 1,
+    KERYU_GROUP_USER,
+    KERYU_GROUP_IP_USER
+} keryu_group_e;
+
+
+typedef enum {
+    KERYU_DISTINCT_NONE = 0,
+    KERYU_DISTINCT_USER,
+    KERYU_DISTINCT_IP,
+    KERYU_DISTINCT_PATH,
+    KERYU_DISTINCT_SEGMENT
+} keryu_distinct_e;
+
+
+typedef enum {
+    KERYU_SEVERITY_LOW = 1,
+    KERYU_SEVERITY_MEDIUM,
+    KERYU_SEVERITY_HIGH,
+    KERYU_SEVERITY_CRITICAL
+} keryu_severity_e;
+
+
+typedef struct keryu_policy_pattern_s  keryu_policy_pattern_t;
+
+
+/** a compiled threshold rule; it lives as long as its set */
+typedef struct {
+    const char               *policy;
+    const char               *id;
+    uint32_t                  types;        /**< 1 << type each; 0: any */
+    const uint16_t           *statuses;
+    size_t                    nstatuses;    /**< 0: any */
+    const char               *path;         /**< prefix, or NULL */
+    size_t                    path_len;
+    const keryu_policy_pattern_t  *pattern; /**< or NULL */
+    keryu_group_e             group;
+    keryu_distinct_e          distinct;
+    unsigned                  segment;      /**< of pattern, for SEGMENT */
+    unsigned                  count;
+    uint64_t                  window_ms;
+    keryu_severity_e          severity;
+    int                       block;        /**< 0, KERYU_GROUP_IP or _USER */
+    int                       shadow;       /**< alert, never block */
+    uint64_t                  duration_ms;
+    uint64_t                  max_duration_ms;
+} keryu_threshold_t;
 
 
 /**
@@ -149,6 +229,29 @@ typedef struct {
 
 /** returns NULL when out of memory */
 keryu_policy_set_t *keryu_policy_set_create(void);
+
+/**
+ * The threshold rules of the active threshold policies of a finished set,
+ * by policy name and rule order.  Returns how many there are.
+ */
+size_t keryu_policy_set_thresholds(const keryu_policy_set_t *set,
+    const keryu_threshold_t *const **rules);
+
+/**
+ * Returns 1 when an event of type and status for uri (the request line's
+ * URI: the path, then perhaps "?" and arguments) is one that t counts,
+ * else 0.  For a pattern, *seg and *seg_len get the segment that t counts
+ * distinct values of, if any.
+ */
+int keryu_threshold_match(const keryu_threshold_t *t, unsigned type,
+    unsigned status, const char *uri, size_t len, const char **seg,
+    size_t *seg_len);
+
+/** "low", "medium", "high", "critical", or NULL */
+const char *keryu_severity_name(int severity);
+
+/** the severity called name, or -1 */
+int keryu_severity_parse(const char *name);
 
 /**
  * Compiles one document into set.  A name already in the set is refused.

@@ -626,7 +626,8 @@ policy_line(void *ctx, const char *name, size_t namelen, const char *doc,
     }
 
     fprintf(out, "%-32s %-6s %-6s %-6s %5zu  %s\n", info.name,
-            info.type == KERYU_POLICY_IP ? "ip" : "access",
+            info.type == KERYU_POLICY_IP ? "ip"
+            : info.type == KERYU_POLICY_THRESHOLD ? "threshold" : "access",
             info.active ? "yes" : "no", info.shadow ? "yes" : "no",
             info.rules, info.updated_at[0] ? info.updated_at : "-");
 

@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "keryu_policy.h"
+#include "keryu_record.h"
 
 
 #define TEST_DOC_MAX     4096
@@ -243,7 +244,8 @@ static const test_refusal_t  test_refusals[] = {
     { "{'name': 'p', 'rules': []}",
       "policy \"p\": \"policy_type\" is required" },
     { "{'name': 'p', 'policy_type': 'rate', 'rules': []}",
-      "policy \"p\": \"policy_type\" must be \"access\" or \"ip\"" },
+      "policy \"p\": \"policy_type\" must be \"access\", \"ip\" or "
+      "\"threshold\"" },
     { "{'name': 'p', 'policy_type': 'access'}",
       "policy \"p\": \"rules\" is required" },
     { "{'name': 'p', 'policy_type': 'access', 'rules': [], 'is_active': 1}",
@@ -415,6 +417,74 @@ static const test_refusal_t  test_refusals[] = {
       "document holds \"\\u0000\"" },
     { "{'name': 'p\\\\u0000', 'policy_type': 'access', 'rules': []}",
       "\"name\" must be 1 to 64 of A-Z a-z 0-9 . _ -" },
+
+    { "{'name': 'p', 'policy_type': 'threshold', 'rules': {}}",
+      "policy \"p\": \"rules\" must be an array of rules" },
+    { "{'name': 'p', 'policy_type': 'threshold', 'rules': [{'id': 'r',"
+      " 'count': 5, 'window': '1m'}]}",
+      "policy \"p\": rule \"r\": \"group_by\" is required" },
+    { "{'name': 'p', 'policy_type': 'threshold', 'rules': [{'id': 'r',"
+      " 'group_by': 'host', 'count': 5, 'window': '1m'}]}",
+      "policy \"p\": rule \"r\": \"group_by\" must be \"ip\", \"user\" or "
+      "\"ip+user\"" },
+    { "{'name': 'p', 'policy_type': 'threshold', 'rules': [{'id': 'r',"
+      " 'group_by': 'ip', 'count': 0, 'window': '1m'}]}",
+      "policy \"p\": rule \"r\": \"count\" must be an integer from 1 to "
+      "1000" },
+    { "{'name': 'p', 'policy_type': 'threshold', 'rules': [{'id': 'r',"
+      " 'group_by': 'ip', 'count': 5}]}",
+      "policy \"p\": rule \"r\": \"window\" is required" },
+    { "{'name': 'p', 'policy_type': 'threshold', 'rules': [{'id': 'r',"
+      " 'group_by': 'ip', 'count': 5, 'window': '60'}]}",
+      "policy \"p\": rule \"r\": \"window\" must be a time such as \"90s\", "
+      "\"5m\", \"1h\" or \"2d\"" },
+    { "{'name': 'p', 'policy_type': 'threshold', 'rules': [{'id': 'r',"
+      " 'group_by': 'ip', 'count': 5, 'window': '2d'}]}",
+      "policy \"p\": rule \"r\": \"window\" must be at most 24h" },
+    { "{'name': 'p', 'policy_type': 'threshold', 'rules': [{'id': 'r',"
+      " 'group_by': 'ip', 'count': 5, 'window': '1m',"
+      " 'types': ['auth_failed']}]}",
+      "policy \"p\": rule \"r\": \"types\": unknown event type "
+      "\"auth_failed\"" },
+    { "{'name': 'p', 'policy_type': 'threshold', 'rules': [{'id': 'r',"
+      " 'group_by': 'ip', 'count': 5, 'window': '1m', 'status': [99]}]}",
+      "policy \"p\": rule \"r\": \"status\" must hold integers from 100 to "
+      "599" },
+    { "{'name': 'p', 'policy_type': 'threshold', 'rules': [{'id': 'r',"
+      " 'group_by': 'ip', 'count': 5, 'window': '1m', 'path': '/a',"
+      " 'pattern': '/a/{x}'}]}",
+      "policy \"p\": rule \"r\": \"path\" and \"pattern\" exclude each "
+      "other" },
+    { "{'name': 'p', 'policy_type': 'threshold', 'rules': [{'id': 'r',"
+      " 'group_by': 'ip', 'count': 5, 'window': '1m',"
+      " 'pattern': '/a/{x}', 'distinct': 'y'}]}",
+      "policy \"p\": rule \"r\": \"distinct\" must be \"user\", \"ip\", "
+      "\"path\" or a {name} of \"pattern\", not \"y\"" },
+    { "{'name': 'p', 'policy_type': 'threshold', 'rules': [{'id': 'r',"
+      " 'group_by': 'ip', 'count': 5, 'window': '1m', 'action': 'block'}]}",
+      "policy \"p\": rule \"r\": \"duration\" is required with \"action\": "
+      "\"block\"" },
+    { "{'name': 'p', 'policy_type': 'threshold', 'rules': [{'id': 'r',"
+      " 'group_by': 'ip', 'count': 5, 'window': '1m', 'duration': '1h'}]}",
+      "policy \"p\": rule \"r\": \"duration\" needs \"action\": \"block\"" },
+    { "{'name': 'p', 'policy_type': 'threshold', 'rules': [{'id': 'r',"
+      " 'group_by': 'ip', 'count': 5, 'window': '1m', 'action': 'block',"
+      " 'block': 'user', 'duration': '1h'}]}",
+      "policy \"p\": rule \"r\": \"block\" must be \"ip\" or \"user\", and "
+      "one that \"group_by\" holds" },
+    { "{'name': 'p', 'policy_type': 'threshold', 'rules': [{'id': 'r',"
+      " 'group_by': 'ip', 'count': 5, 'window': '1m', 'action': 'block',"
+      " 'duration': '1h', 'max_duration': '30m'}]}",
+      "policy \"p\": rule \"r\": \"max_duration\" is shorter than "
+      "\"duration\"" },
+    { "{'name': 'p', 'policy_type': 'threshold', 'rules': [{'id': 'r',"
+      " 'group_by': 'ip', 'count': 5, 'window': '1m', 'severity': 'dire'}]}",
+      "policy \"p\": rule \"r\": \"severity\" must be \"low\", \"medium\", "
+      "\"high\" or \"critical\"" },
+    { "{'name': 'p', 'policy_type': 'threshold', 'rules': [{'id': 'r',"
+      " 'group_by': 'ip', 'count': 5, 'window': '1m'}, {'id': 'r',"
+      " 'group_by': 'ip', 'count': 5, 'window': '1m'}]}",
+      "policy \"p\": rule \"r\": \"id\" is used by another rule" },
 
     { NULL, NULL }
 };
@@ -1602,6 +1672,131 @@ stamp_replaces_the_times_and_keeps_the_rest(void **state)
 }
 
 
+/* ---- threshold rules ---- */
+
+
+static void
+threshold_rules_compile_in_name_order_with_defaults(void **state)
+{
+    size_t                          n;
+    keryu_policy_set_t             *set;
+    const keryu_threshold_t        *t;
+    const keryu_threshold_t *const *rules;
+
+    (void) state;
+
+    set = test_set((const char *const []) {
+        "{'name': 'z-late', 'policy_type': 'threshold', 'rules': ["
+        " {'id': 'a', 'group_by': 'user', 'count': 3, 'window': '90s',"
+        "  'action': 'block', 'duration': '10m'}]}",
+        "{'name': 'a-early', 'policy_type': 'threshold', 'shadow': true,"
+        " 'rules': ["
+        " {'id': 'enum', 'group_by': 'ip+user', 'count': 100,"
+        "  'window': '5m', 'pattern': '/api/orders/{id}', 'distinct': 'id',"
+        "  'severity': 'high', 'action': 'block', 'duration': '1h',"
+        "  'max_duration': '1d'},"
+        " {'id': 'fail', 'types': ['auth_failure', 'login'],"
+        "  'status': [401, 403], 'group_by': 'ip', 'count': 10,"
+        "  'window': '1m'}]}",
+        "{'name': 'off', 'policy_type': 'threshold', 'is_active': false,"
+        " 'rules': [{'id': 'x', 'group_by': 'ip', 'count': 1,"
+        "  'window': '1s'}]}",
+        NULL });
+
+    n = keryu_policy_set_thresholds(set, &rules);
+    assert_int_equal(n, 3);
+
+    /* access rules and the module's rule count do not see them */
+    assert_int_equal(keryu_policy_set_rules(set), 0);
+
+    t = rules[0];
+    assert_string_equal(t->policy, "a-early");
+    assert_string_equal(t->id, "enum");
+    assert_int_equal(t->group, KERYU_GROUP_IP_USER);
+    assert_int_equal(t->distinct, KERYU_DISTINCT_SEGMENT);
+    assert_int_equal(t->segment, 2);
+    assert_int_equal(t->severity, KERYU_SEVERITY_HIGH);
+    assert_int_equal(t->block, KERYU_GROUP_IP);
+    assert_true(t->shadow);
+    assert_int_equal(t->duration_ms, 3600 * 1000);
+    assert_int_equal(t->max_duration_ms, 86400 * 1000);
+
+    t = rules[1];
+    assert_string_equal(t->id, "fail");
+    assert_int_equal(t->types, (1u << KERYU_EVENT_AUTH_FAILURE)
+                               | (1u << KERYU_EVENT_LOGIN));
+    assert_int_equal(t->nstatuses, 2);
+    assert_int_equal(t->count, 10);
+    assert_int_equal(t->window_ms, 60 * 1000);
+    assert_int_equal(t->severity, KERYU_SEVERITY_MEDIUM);
+    assert_int_equal(t->block, 0);
+
+    t = rules[2];
+    assert_string_equal(t->policy, "z-late");
+    assert_int_equal(t->block, KERYU_GROUP_USER);
+    assert_false(t->shadow);
+    assert_int_equal(t->window_ms, 90 * 1000);
+    assert_int_equal(t->max_duration_ms, 86400 * 1000);
+
+    keryu_policy_set_free(set);
+}
+
+
+static void
+threshold_match_checks_type_status_path_and_pattern(void **state)
+{
+    size_t                          n, len;
+    const char                     *seg;
+    keryu_policy_set_t             *set;
+    const keryu_threshold_t *const *r;
+
+    (void) state;
+
+    set = test_set((const char *const []) {
+        "{'name': 't', 'policy_type': 'threshold', 'rules': ["
+        " {'id': 'a-login', 'types': ['auth_failure'], 'status': [401],"
+        "  'path': '/login', 'group_by': 'ip', 'count': 2, 'window': '1m'},"
+        " {'id': 'b-orders', 'pattern': '/api/{kind}/{id}',"
+        "  'distinct': 'id', 'group_by': 'user', 'count': 2,"
+        "  'window': '1m'},"
+        " {'id': 'c-below', 'path': '/admin/', 'group_by': 'ip',"
+        "  'count': 2, 'window': '1m'},"
+        " {'id': 'd-any', 'group_by': 'ip', 'count': 2, 'window': '1m'}]}",
+        NULL });
+
+    n = keryu_policy_set_thresholds(set, &r);
+    assert_int_equal(n, 4);
+
+#define M(i, type, status, uri)                                              \
+    keryu_threshold_match(r[i], type, status, uri, strlen(uri), &seg, &len)
+
+    assert_true(M(0, KERYU_EVENT_AUTH_FAILURE, 401, "/login"));
+    assert_true(M(0, KERYU_EVENT_AUTH_FAILURE, 401, "/login?next=/x"));
+    assert_true(M(0, KERYU_EVENT_AUTH_FAILURE, 401, "/login/form"));
+    assert_false(M(0, KERYU_EVENT_AUTH_FAILURE, 401, "/loginx"));
+    assert_false(M(0, KERYU_EVENT_AUTH_FAILURE, 403, "/login"));
+    assert_false(M(0, KERYU_EVENT_REQUEST, 401, "/login"));
+
+    assert_true(M(1, KERYU_EVENT_REQUEST, 200, "/api/orders/17?full=1"));
+    assert_int_equal(len, 2);
+    assert_memory_equal(seg, "17", 2);
+    assert_false(M(1, KERYU_EVENT_REQUEST, 200, "/api/orders/17/items"));
+    assert_false(M(1, KERYU_EVENT_REQUEST, 200, "/api/orders/"));
+    assert_false(M(1, KERYU_EVENT_REQUEST, 200, "/api/orders"));
+    assert_false(M(1, KERYU_EVENT_REQUEST, 200, "*"));
+
+    assert_true(M(2, KERYU_EVENT_REQUEST, 200, "/admin/"));
+    assert_true(M(2, KERYU_EVENT_REQUEST, 200, "/admin/users"));
+    assert_false(M(2, KERYU_EVENT_REQUEST, 200, "/admin"));
+
+    assert_true(M(3, KERYU_EVENT_SYSTEM_CHANGE, 0, ""));
+
+#undef M
+
+    keryu_policy_set_free(set);
+}
+
+
 int
 main(void)
 {
@@ -1629,6 +1824,8 @@ main(void)
         cmocka_unit_test(demo_policies_give_the_demo_its_access),
         cmocka_unit_test(split_hands_over_each_document_of_an_array),
         cmocka_unit_test(stamp_replaces_the_times_and_keeps_the_rest),
+        cmocka_unit_test(threshold_rules_compile_in_name_order_with_defaults),
+        cmocka_unit_test(threshold_match_checks_type_status_path_and_pattern),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
