@@ -30,6 +30,10 @@
  * API_AUTH_WINDOW seconds after its last 401.  The addresses live in a
  * fixed table that evicts the oldest, so a flood of addresses costs no
  * memory and at worst frees one of them early.
+ *
+ * With "tls_certificate" and "tls_key", every connection is TLS (tls.c),
+ * and a request that reached keryud in the clear anyway is answered 500
+ * before its token is looked at.
  */
 
 
@@ -45,9 +49,12 @@
 
 #include "admin.h"
 #include "api.h"
+#include "alert.h"
+#include "respond.h"
 #include "log.h"
 #include "keryu_policy.h"
 #include "policy.h"
+#include "tls.h"
 
 
 #define API_TOKEN_MAX    512
@@ -72,7 +79,8 @@ typedef enum {
     API_EVENTS,
     API_STATUS,
     API_POLICIES,
-    API_DECISIONS
+    API_DECISIONS,
+    API_ALERTS
 } api_endpoint_e;
 
 
@@ -100,11 +108,36 @@ typedef struct {
 } api_auth_fail_t;
 
 
+/* one source of ids for a listing, newest first */
+
+typedef struct {
+    MDB_cursor         *cur;
+    uint64_t            id;         /* the id under cur; 0: used up */
+    MDB_val             val;        /* the record, when cur walks logs */
+} api_walk_src_t;
+
+
+/* a listing's walk: logs itself, or one or more keys of one index */
+
+#define API_WALK_MAX  KERYU_EVENT_MAX
+
+typedef struct {
+    MDB_txn            *txn;
+    MDB_dbi             logs;
+    int                 index;      /* 0: the sources walk logs */
+    unsigned            nsrc;
+    api_walk_src_t      src[API_WALK_MAX];
+} api_walk_t;
+
+
 struct api_s {
     struct evhttp      *http;
+    tls_t              *tls;          /* NULL: plain HTTP */
     store_t            *own;
     keryu_store_t      *src;
     time_t              started;
+    struct respond_s   *respond;
+    char                actor[TOKEN_NAME_MAX + 1];  /* the request's token */
     api_auth_fail_t     fails[API_AUTH_SLOTS];
 };
 
@@ -121,6 +154,16 @@ static void api_unauthorized(api_t *api, struct evhttp_request *req,
     const char *reason);
 static void api_list(struct evhttp_request *req, store_t *st, MDB_txn *txn,
     int events_only);
+static int api_walk_open(api_walk_t *w, store_t *st, MDB_txn *txn,
+    const query_t *q, int events_only);
+static int api_walk_logs(api_walk_src_t *s, uint64_t cursor);
+static int api_walk_key(api_walk_src_t *s, uint8_t *k, size_t klen,
+    uint64_t cursor);
+static int api_walk_id(api_walk_src_t *s, int rc, const MDB_val *id);
+static api_walk_src_t *api_walk_top(api_walk_t *w);
+static int api_walk_record(api_walk_t *w, api_walk_src_t *s, MDB_val *val);
+static int api_walk_next(api_walk_t *w, api_walk_src_t *s);
+static void api_walk_close(api_walk_t *w);
 static void api_status(api_t *api, struct evhttp_request *req, MDB_txn *txn);
 static void api_reply(struct evhttp_request *req, int code, json_t *j);
 static void api_send(struct evhttp_request *req, int code, const void *buf,
@@ -146,6 +189,18 @@ static int api_decision_item(void *ctx, const admin_target_t *tg,
     const keryu_block_t *b);
 static void api_decision_add(api_t *api, struct evhttp_request *req);
 static void api_decision_delete(api_t *api, struct evhttp_request *req);
+static void api_alert_list(api_t *api, struct evhttp_request *req,
+    MDB_txn *txn);
+static int api_alert_item(void *ctx, const alert_t *a);
+static void api_alert_get(api_t *api, struct evhttp_request *req,
+    MDB_txn *txn, const char *name);
+static void api_alert_create(api_t *api, struct evhttp_request *req);
+static void api_alert_update(api_t *api, struct evhttp_request *req,
+    const char *name);
+static void api_alert_delete(api_t *api, struct evhttp_request *req,
+    const char *name);
+static int api_alert_id(const char *name, uint64_t *id);
+static const char *api_body(struct evhttp_request *req, size_t *len);
 
 
 static const api_route_t  api_routes[] = {
@@ -163,6 +218,11 @@ static const api_route_t  api_routes[] = {
       EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_DELETE, 0 },
     { "/api/security/decisions",  API_DECISIONS, 1,
       EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_DELETE, 0 },
+    { "/api/security/alerts/",    API_ALERTS,    0,
+      EVHTTP_REQ_GET | EVHTTP_REQ_POST,
+      EVHTTP_REQ_GET | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE },
+    { "/api/security/alerts",     API_ALERTS,    0,
+      EVHTTP_REQ_GET | EVHTTP_REQ_POST, 0 },
     { NULL,                       API_LOGS,      0, 0, 0 }
 };
 
@@ -183,10 +243,17 @@ api_new(struct event_base *base, const conf_t *cf, store_t *own,
     api->src = src;
     api->started = time(NULL);
 
+    if (cf->tls_certificate[0]) {
+        api->tls = tls_new(cf->tls_certificate, cf->tls_key);
+        if (api->tls == NULL) {
+            goto api_free;
+        }
+    }
+
     api->http = evhttp_new(base);
     if (api->http == NULL) {
         log_warnx("%s: evhttp_new() failed", __func__);
-        goto api_free;
+        goto tls_free;
     }
 
     /* every method reaches api_dispatch, which answers 405 in JSON */
@@ -206,6 +273,10 @@ api_new(struct event_base *base, const conf_t *cf, store_t *own,
     evhttp_set_timeout(api->http, API_TIMEOUT);
     evhttp_set_gencb(api->http, api_dispatch, api);
 
+    if (api->tls) {
+        evhttp_set_bevcb(api->http, tls_bufferevent, api->tls);
+    }
+
     if (evhttp_bind_socket_with_handle(api->http, cf->listen_addr,
                                        cf->listen_port)
         == NULL)
@@ -215,13 +286,18 @@ api_new(struct event_base *base, const conf_t *cf, store_t *own,
         goto http_free;
     }
 
-    log_info("listening on %s port %u", cf->listen_addr, cf->listen_port);
+    log_info("listening on %s port %u%s", cf->listen_addr, cf->listen_port,
+             api->tls ? ", tls" : "");
 
     return api;
 
 http_free:
 
     evhttp_free(api->http);
+
+tls_free:
+
+    tls_free(api->tls);
 
 api_free:
 
@@ -239,6 +315,7 @@ api_free(api_t *api)
     }
 
     evhttp_free(api->http);
+    tls_free(api->tls);
     free(api);
 }
 
@@ -259,6 +336,14 @@ api_dispatch(struct evhttp_request *req, void *arg)
     enum evhttp_cmd_type       cmd;
     const api_route_t         *route;
     const struct evhttp_uri   *uri;
+
+    /* only a connection that tls_bufferevent() failed for is plain here */
+
+    if (api->tls && !tls_request(req)) {
+        log_warnx("%s: request without TLS refused", __func__);
+        api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        return;
+    }
 
     /* a locked out client is refused before its token is looked at */
 
@@ -296,7 +381,8 @@ api_dispatch(struct evhttp_request *req, void *arg)
         goto txn_abort;
     }
 
-    rc = token_lookup(api->own, txn, token, len, &role);
+    rc = token_identify(api->own, txn, token, len, &role, api->actor,
+                        sizeof(api->actor));
 
     if (rc == MDB_NOTFOUND) {
         log_debug("%s: unknown token", __func__);
@@ -384,6 +470,25 @@ api_dispatch(struct evhttp_request *req, void *arg)
 
         } else {
             api_decision_add(api, req);
+        }
+
+        break;
+
+    case API_ALERTS:
+        if (cmd == EVHTTP_REQ_GET && name[0]) {
+            api_alert_get(api, req, txn, name);
+
+        } else if (cmd == EVHTTP_REQ_GET) {
+            api_alert_list(api, req, txn);
+
+        } else if (cmd == EVHTTP_REQ_POST) {
+            api_alert_create(api, req);
+
+        } else if (cmd == EVHTTP_REQ_PUT) {
+            api_alert_update(api, req, name);
+
+        } else {
+            api_alert_delete(api, req, name);
         }
 
         break;
@@ -718,36 +823,16 @@ api_scan(store_t *st, MDB_txn *txn, const query_t *q, int events_only,
 {
     int              rc;
     char             buf[24];
-    uint8_t          kbuf[8];
-    MDB_val          key, val;
+    MDB_val          val;
     uint64_t         id, next, scanned, n;
-    MDB_cursor      *cur;
+    api_walk_t       w;
+    api_walk_src_t  *s;
     keryu_record_t   rec;
 
-    rc = mdb_cursor_open(txn, st->logs, &cur);
+    rc = api_walk_open(&w, st, txn, q, events_only);
     if (rc != 0) {
+        api_walk_close(&w);
         return rc;
-    }
-
-    /* a cursor names the last record shown: go on strictly below it */
-
-    if (q->cursor) {
-        keryu_store_key_encode(kbuf, q->cursor);
-
-        key.mv_size = 8;
-        key.mv_data = kbuf;
-
-        rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
-
-        if (rc == 0) {
-            rc = mdb_cursor_get(cur, &key, &val, MDB_PREV);
-
-        } else if (rc == MDB_NOTFOUND) {
-            rc = mdb_cursor_get(cur, &key, &val, MDB_LAST);
-        }
-
-    } else {
-        rc = mdb_cursor_get(cur, &key, &val, MDB_LAST);
     }
 
     json_map_open(j);
@@ -758,16 +843,22 @@ api_scan(store_t *st, MDB_txn *txn, const query_t *q, int events_only,
     scanned = 0;
     n = 0;
 
-    while (rc == 0) {
-        if (key.mv_size != 8) {
-            rc = MDB_CORRUPTED;
-            break;
-        }
-
-        id = keryu_store_key_decode(key.mv_data);
+    while ((s = api_walk_top(&w)) != NULL) {
+        id = s->id;
         scanned++;
 
-        if (keryu_record_decode(&rec, val.mv_data, val.mv_size) == -1) {
+        rc = api_walk_record(&w, s, &val);
+
+        if (rc == MDB_NOTFOUND) {
+            log_debug("%s: index entry of missing record %llu", __func__,
+                      (unsigned long long) id);
+
+        } else if (rc != 0) {
+            break;
+
+        } else if (keryu_record_decode(&rec, val.mv_data, val.mv_size)
+                   == -1)
+        {
             log_debug("%s: record %llu does not decode", __func__,
                       (unsigned long long) id);
 
@@ -778,17 +869,22 @@ api_scan(store_t *st, MDB_txn *txn, const query_t *q, int events_only,
             n++;
         }
 
-        rc = mdb_cursor_get(cur, &key, &val, MDB_PREV);
+        rc = api_walk_next(&w, s);
+        if (rc != 0) {
+            break;
+        }
 
-        if (rc == 0 && (n == q->limit || scanned == scan_max)) {
+        if ((n == q->limit || scanned == scan_max)
+            && api_walk_top(&w) != NULL)
+        {
             next = id;
             break;
         }
     }
 
-    mdb_cursor_close(cur);
+    api_walk_close(&w);
 
-    if (rc != 0 && rc != MDB_NOTFOUND) {
+    if (rc != 0) {
         return rc;
     }
 
@@ -809,6 +905,286 @@ api_scan(store_t *st, MDB_txn *txn, const query_t *q, int events_only,
 }
 
 
+/*
+ * plans a listing: the index of the most selective filter q has (user,
+ * ip, status, then event type), else for events every key of by_type but
+ * requests, merged, else logs itself; then puts every source on its
+ * newest id below q's cursor
+ */
+
+static int
+api_walk_open(api_walk_t *w, store_t *st, MDB_txn *txn, const query_t *q,
+    int events_only)
+{
+    int        rc;
+    size_t     klen[API_WALK_MAX];
+    uint8_t    type[API_WALK_MAX], ip[STORE_KEY_IP_MAX], status[2];
+    MDB_dbi    dbi;
+    unsigned   i, nkeys;
+    uint8_t   *key[API_WALK_MAX];
+
+    memset(w, 0, sizeof(api_walk_t));
+
+    w->txn = txn;
+    w->logs = st->logs;
+    w->index = 1;
+
+    dbi = st->by_type;
+    nkeys = 1;
+
+    if (q->has_user) {
+        dbi = st->by_user;
+        key[0] = (uint8_t *) q->user;
+        klen[0] = q->user_len;
+
+    } else if (q->addr_family) {
+        dbi = st->by_ip;
+        key[0] = ip;
+        klen[0] = store_key_ip(ip, q->addr_family, q->addr);
+
+    } else if (q->status) {
+        dbi = st->by_status;
+        key[0] = status;
+        klen[0] = 2;
+        store_key_status(status, (unsigned) q->status);
+
+    } else if (q->event_type != -1) {
+        type[0] = (uint8_t) q->event_type;
+        key[0] = type;
+        klen[0] = 1;
+
+        /* no request is an event: nothing to walk */
+
+        if (events_only && q->event_type == KERYU_EVENT_REQUEST) {
+            nkeys = 0;
+        }
+
+    } else if (events_only) {
+        for (i = 0; i < KERYU_EVENT_MAX - 1; i++) {
+            type[i] = (uint8_t) (KERYU_EVENT_REQUEST + 1 + i);
+            key[i] = &type[i];
+            klen[i] = 1;
+        }
+
+        nkeys = KERYU_EVENT_MAX - 1;
+
+    } else {
+        w->index = 0;
+        w->nsrc = 1;
+
+        rc = mdb_cursor_open(txn, st->logs, &w->src[0].cur);
+        if (rc != 0) {
+            w->nsrc = 0;
+            return rc;
+        }
+
+        return api_walk_logs(&w->src[0], q->cursor);
+    }
+
+    for (i = 0; i < nkeys; i++) {
+        rc = mdb_cursor_open(txn, dbi, &w->src[i].cur);
+        if (rc != 0) {
+            return rc;
+        }
+
+        w->nsrc++;
+
+        rc = api_walk_key(&w->src[i], key[i], klen[i], q->cursor);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+
+    return 0;
+}
+
+
+/* puts s on the newest record of logs below cursor, 0 for the newest */
+
+static int
+api_walk_logs(api_walk_src_t *s, uint64_t cursor)
+{
+    int      rc;
+    uint8_t  kbuf[8];
+    MDB_val  key;
+
+    /* a cursor names the last record shown: go on strictly below it */
+
+    if (cursor) {
+        keryu_store_key_encode(kbuf, cursor);
+
+        key.mv_size = 8;
+        key.mv_data = kbuf;
+
+        rc = mdb_cursor_get(s->cur, &key, &s->val, MDB_SET_RANGE);
+
+        if (rc == 0) {
+            rc = mdb_cursor_get(s->cur, &key, &s->val, MDB_PREV);
+
+        } else if (rc == MDB_NOTFOUND) {
+            rc = mdb_cursor_get(s->cur, &key, &s->val, MDB_LAST);
+        }
+
+    } else {
+        rc = mdb_cursor_get(s->cur, &key, &s->val, MDB_LAST);
+    }
+
+    return api_walk_id(s, rc, &key);
+}
+
+
+/* puts s on the newest id under key k below cursor, 0 for the newest */
+
+static int
+api_walk_key(api_walk_src_t *s, uint8_t *k, size_t klen, uint64_t cursor)
+{
+    int      rc;
+    uint8_t  ibuf[8];
+    MDB_val  key, val;
+
+    key.mv_size = klen;
+    key.mv_data = k;
+
+    rc = mdb_cursor_get(s->cur, &key, &val, MDB_SET);
+    if (rc != 0) {
+        return api_walk_id(s, rc, &val);
+    }
+
+    if (cursor == 0) {
+        rc = mdb_cursor_get(s->cur, &key, &val, MDB_LAST_DUP);
+        return api_walk_id(s, rc, &val);
+    }
+
+    /* the first id at or above the cursor, then the one before it */
+
+    keryu_store_key_encode(ibuf, cursor);
+
+    val.mv_size = 8;
+    val.mv_data = ibuf;
+
+    rc = mdb_cursor_get(s->cur, &key, &val, MDB_GET_BOTH_RANGE);
+
+    if (rc == 0) {
+        rc = mdb_cursor_get(s->cur, &key, &val, MDB_PREV_DUP);
+
+    } else if (rc == MDB_NOTFOUND) {
+
+        /* every id of the key is below the cursor */
+
+        key.mv_size = klen;
+        key.mv_data = k;
+
+        rc = mdb_cursor_get(s->cur, &key, &val, MDB_SET);
+
+        if (rc == 0) {
+            rc = mdb_cursor_get(s->cur, &key, &val, MDB_LAST_DUP);
+        }
+    }
+
+    return api_walk_id(s, rc, &val);
+}
+
+
+/*
+ * sets s->id from an 8-byte big-endian id after a cursor call that
+ * returned rc: MDB_NOTFOUND leaves the source used up
+ */
+
+static int
+api_walk_id(api_walk_src_t *s, int rc, const MDB_val *id)
+{
+    s->id = 0;
+
+    if (rc == MDB_NOTFOUND) {
+        return 0;
+    }
+
+    if (rc != 0) {
+        return rc;
+    }
+
+    if (id->mv_size != 8) {
+        return MDB_CORRUPTED;
+    }
+
+    s->id = keryu_store_key_decode(id->mv_data);
+
+    return 0;
+}
+
+
+/* the source whose id is the newest, or NULL when all are used up */
+
+static api_walk_src_t *
+api_walk_top(api_walk_t *w)
+{
+    unsigned         i;
+    api_walk_src_t  *top;
+
+    top = NULL;
+
+    for (i = 0; i < w->nsrc; i++) {
+        if (w->src[i].id && (top == NULL || w->src[i].id > top->id)) {
+            top = &w->src[i];
+        }
+    }
+
+    return top;
+}
+
+
+/* the record under s: MDB_NOTFOUND for an index entry without one */
+
+static int
+api_walk_record(api_walk_t *w, api_walk_src_t *s, MDB_val *val)
+{
+    uint8_t  kbuf[8];
+    MDB_val  key;
+
+    if (!w->index) {
+        *val = s->val;
+        return 0;
+    }
+
+    keryu_store_key_encode(kbuf, s->id);
+
+    key.mv_size = 8;
+    key.mv_data = kbuf;
+
+    return mdb_get(w->txn, w->logs, &key, val);
+}
+
+
+static int
+api_walk_next(api_walk_t *w, api_walk_src_t *s)
+{
+    int      rc;
+    MDB_val  key, val;
+
+    if (!w->index) {
+        rc = mdb_cursor_get(s->cur, &key, &s->val, MDB_PREV);
+        return api_walk_id(s, rc, &key);
+    }
+
+    rc = mdb_cursor_get(s->cur, &key, &val, MDB_PREV_DUP);
+
+    return api_walk_id(s, rc, &val);
+}
+
+
+static void
+api_walk_close(api_walk_t *w)
+{
+    unsigned  i;
+
+    for (i = 0; i < w->nsrc; i++) {
+        mdb_cursor_close(w->src[i].cur);
+    }
+
+    w->nsrc = 0;
+}
+
+
 static void
 api_status(api_t *api, struct evhttp_request *req, MDB_txn *txn)
 {
@@ -817,11 +1193,12 @@ api_status(api_t *api, struct evhttp_request *req, MDB_txn *txn)
     json_t    *j;
     MDB_txn   *stxn;
     uint64_t   consumed, lost, invalid, src_seq, last_seq, last_time,
-               trimmed, dropped, overflow, failed, consumer_seq;
+               trimmed, dropped, overflow, failed, consumer_seq, expired;
 
     if ((rc = store_meta_get(api->own, txn, STORE_META_CONSUMED, &consumed))
         || (rc = store_meta_get(api->own, txn, STORE_META_LOST, &lost))
         || (rc = store_meta_get(api->own, txn, STORE_META_INVALID, &invalid))
+        || (rc = store_meta_get(api->own, txn, STORE_META_EXPIRED, &expired))
         || (rc = store_meta_get(api->own, txn, STORE_META_SRC_SEQ, &src_seq)))
     {
         log_warnx("%s: reading own meta failed: %s", __func__,
@@ -887,6 +1264,8 @@ api_status(api_t *api, struct evhttp_request *req, MDB_txn *txn)
     json_uint(j, lost);
     json_key(j, "invalid");
     json_uint(j, invalid);
+    json_key(j, "expired");
+    json_uint(j, expired);
     json_key(j, "last_seq");
     json_uint(j, src_seq);
     json_map_close(j);
@@ -1462,4 +1841,525 @@ api_decision_delete(api_t *api, struct evhttp_request *req)
 query_free:
 
     evhttp_clear_headers(&q);
+}
+
+
+void
+api_set_respond(api_t *api, struct respond_s *r)
+{
+    api->respond = r;
+}
+
+
+/* ---- alerts ---- */
+
+
+typedef struct {
+    json_t             *json;
+} api_alert_ctx_t;
+
+
+static void
+api_alert_list(api_t *api, struct evhttp_request *req, MDB_txn *txn)
+{
+    int                 rc, sev;
+    char                buf[24], *end;
+    json_t             *j;
+    uint64_t            next, n;
+    const char         *qs;
+    alert_filter_t      f;
+    api_alert_ctx_t     ctx;
+    struct evkeyval    *kv;
+    struct evkeyvalq    q;
+
+    memset(&f, 0, sizeof(alert_filter_t));
+    memset(&q, 0, sizeof(struct evkeyvalq));
+
+    f.limit = QUERY_LIMIT_DEFAULT;
+
+    qs = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+
+    if (qs && evhttp_parse_query_str(qs, &q) == -1) {
+        api_error(req, HTTP_BADREQUEST, "invalid query", NULL);
+        goto query_free;
+    }
+
+    for (kv = q.tqh_first; kv; kv = kv->next.tqe_next) {
+
+        if (strcmp(kv->key, "status") == 0) {
+            f.status = alert_status_parse(kv->value);
+
+            if (f.status == -1) {
+                api_error(req, HTTP_BADREQUEST, "invalid parameter",
+                          "status");
+                goto query_free;
+            }
+
+        } else if (strcmp(kv->key, "severity") == 0) {
+            sev = keryu_severity_parse(kv->value);
+
+            if (sev == -1) {
+                api_error(req, HTTP_BADREQUEST, "invalid parameter",
+                          "severity");
+                goto query_free;
+            }
+
+            f.severity = sev;
+
+        } else if (strcmp(kv->key, "rule") == 0) {
+            f.rule = kv->value;
+
+        } else if (strcmp(kv->key, "key") == 0) {
+            f.key = kv->value;
+
+        } else if (strcmp(kv->key, "limit") == 0) {
+            errno = 0;
+            n = strtoull(kv->value, &end, 10);
+
+            if (kv->value[0] < '1' || kv->value[0] > '9' || *end != '\0'
+                || errno || n > QUERY_LIMIT_MAX)
+            {
+                api_error(req, HTTP_BADREQUEST, "invalid parameter",
+                          "limit");
+                goto query_free;
+            }
+
+            f.limit = (unsigned) n;
+
+        } else if (strcmp(kv->key, "cursor") == 0) {
+            if (query_cursor_parse(kv->value, &f.cursor) == -1) {
+                api_error(req, HTTP_BADREQUEST, "invalid parameter",
+                          "cursor");
+                goto query_free;
+            }
+
+        } else {
+            api_error(req, HTTP_BADREQUEST, "unknown parameter", kv->key);
+            goto query_free;
+        }
+    }
+
+    j = json_new();
+    if (j == NULL) {
+        log_warnx("%s: json_new() failed", __func__);
+        api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        goto query_free;
+    }
+
+    json_map_open(j);
+    json_key(j, "items");
+    json_array_open(j);
+
+    ctx.json = j;
+
+    rc = alert_list(api->own, txn, &f, api_alert_item, &ctx, &next);
+    if (rc != 0) {
+        log_warnx("%s: reading alerts failed: %s", __func__,
+                  mdb_strerror(rc));
+        api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        json_free(j);
+        goto query_free;
+    }
+
+    json_array_close(j);
+    json_key(j, "next_cursor");
+
+    if (next) {
+        snprintf(buf, sizeof(buf), "%llu", (unsigned long long) next);
+        json_cstring(j, buf);
+
+    } else {
+        json_null(j);
+    }
+
+    json_map_close(j);
+
+    api_reply(req, HTTP_OK, j);
+
+    json_free(j);
+
+query_free:
+
+    evhttp_clear_headers(&q);
+}
+
+
+static int
+api_alert_item(void *ctx, const alert_t *a)
+{
+    api_alert_ctx_t  *c = ctx;
+
+    alert_json(c->json, a);
+
+    return 0;
+}
+
+
+static void
+api_alert_get(api_t *api, struct evhttp_request *req, MDB_txn *txn,
+    const char *name)
+{
+    int        rc;
+    json_t    *j;
+    alert_t    a;
+    uint64_t   id;
+
+    if (api_alert_id(name, &id) == -1) {
+        api_error(req, HTTP_NOTFOUND, "not found", NULL);
+        return;
+    }
+
+    rc = alert_get(api->own, txn, id, &a);
+
+    if (rc == ALERT_MISSING) {
+        api_error(req, HTTP_NOTFOUND, "not found", NULL);
+        return;
+    }
+
+    if (rc != ALERT_OK) {
+        api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        return;
+    }
+
+    j = json_new();
+    if (j == NULL) {
+        alert_free(&a);
+        api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        return;
+    }
+
+    alert_json(j, &a);
+    api_reply(req, HTTP_OK, j);
+
+    json_free(j);
+    alert_free(&a);
+}
+
+
+/*
+ * an operator's own alert: {"severity", "key", "summary"} required, and
+ * "rule" (default "manual") and "key_type" (default "manual")
+ */
+
+static void
+api_alert_create(api_t *api, struct evhttp_request *req)
+{
+    int                  rc, sev, opened;
+    char                *v[5], bad[64];
+    size_t               i, len;
+    json_t              *j;
+    alert_t              a;
+    uint64_t             now;
+    const char          *body, *rule, *p;
+    alert_raise_t        in;
+    struct timespec      ts;
+
+    static const char  *const  names[] = { "severity", "key", "summary",
+                                           "rule", "key_type" };
+
+    body = api_body(req, &len);
+    if (body == NULL) {
+        return;
+    }
+
+    rc = json_read_strings(body, len, names, 5, v, bad, sizeof(bad));
+
+    if (rc == -1) {
+        api_error(req, HTTP_BADREQUEST, "invalid body", NULL);
+        return;
+    }
+
+    if (rc == -2) {
+        api_error_field(req, HTTP_BADREQUEST, "invalid field", "field", bad);
+        return;
+    }
+
+    for (i = 0; i < 3; i++) {
+        if (v[i] == NULL) {
+            api_error_field(req, HTTP_BADREQUEST, "missing field", "field",
+                            names[i]);
+            goto values_free;
+        }
+    }
+
+    sev = keryu_severity_parse(v[0]);
+
+    if (sev == -1) {
+        api_error_field(req, HTTP_BADREQUEST, "invalid field", "field",
+                        "severity");
+        goto values_free;
+    }
+
+    if (v[1][0] == '\0' || strlen(v[1]) > ALERT_KEY_MAX) {
+        api_error_field(req, HTTP_BADREQUEST, "invalid field", "field",
+                        "key");
+        goto values_free;
+    }
+
+    if (strlen(v[2]) > ALERT_SUMMARY_MAX) {
+        api_error_field(req, HTTP_BADREQUEST, "invalid field", "field",
+                        "summary");
+        goto values_free;
+    }
+
+    rule = v[3] ? v[3] : "manual";
+
+    for (p = rule; *p; p++) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
+              || (*p >= '0' && *p <= '9') || *p == '.' || *p == '_'
+              || *p == '-' || *p == '/'))
+        {
+            break;
+        }
+    }
+
+    if (*p != '\0' || p == rule || p - rule > ALERT_RULE_MAX) {
+        api_error_field(req, HTTP_BADREQUEST, "invalid field", "field",
+                        "rule");
+        goto values_free;
+    }
+
+    if (v[4] && (v[4][0] == '\0' || strlen(v[4]) >= sizeof(a.key_type))) {
+        api_error_field(req, HTTP_BADREQUEST, "invalid field", "field",
+                        "key_type");
+        goto values_free;
+    }
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    now = (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+
+    memset(&in, 0, sizeof(alert_raise_t));
+
+    in.rule = rule;
+    in.severity = sev;
+    in.key = v[1];
+    in.key_type = v[4] ? v[4] : "manual";
+    in.summary = v[2];
+    in.count = 1;
+    in.first_us = now;
+    in.last_us = now;
+    in.actor = api->actor;
+
+    rc = respond_raise(api->respond, &in, &a, &opened);
+    if (rc != 0) {
+        log_warnx("%s: raising an alert failed: %s", __func__,
+                  mdb_strerror(rc));
+        api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        goto values_free;
+    }
+
+    log_info("alert %llu %s %s through the API by \"%s\"",
+             (unsigned long long) a.id, a.rule, opened ? "opened" : "updated",
+             api->actor);
+
+    j = json_new();
+    if (j == NULL) {
+        api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        alert_free(&a);
+        goto values_free;
+    }
+
+    alert_json(j, &a);
+    api_reply(req, opened ? 201 : HTTP_OK, j);
+
+    json_free(j);
+    alert_free(&a);
+
+values_free:
+
+    for (i = 0; i < 5; i++) {
+        free(v[i]);
+    }
+}
+
+
+/* {"status": "open|acknowledged|resolved", "note": "..."}, either or both */
+
+static void
+api_alert_update(api_t *api, struct evhttp_request *req, const char *name)
+{
+    int                  rc, status;
+    char                *v[2], bad[64], event[32];
+    size_t               i, len;
+    json_t              *j;
+    alert_t              a;
+    uint64_t             id, now;
+    const char          *body;
+    struct timespec      ts;
+
+    static const char  *const  names[] = { "status", "note" };
+
+    if (api_alert_id(name, &id) == -1) {
+        api_error(req, HTTP_NOTFOUND, "not found", NULL);
+        return;
+    }
+
+    body = api_body(req, &len);
+    if (body == NULL) {
+        return;
+    }
+
+    rc = json_read_strings(body, len, names, 2, v, bad, sizeof(bad));
+
+    if (rc == -1) {
+        api_error(req, HTTP_BADREQUEST, "invalid body", NULL);
+        return;
+    }
+
+    if (rc == -2) {
+        api_error_field(req, HTTP_BADREQUEST, "invalid field", "field", bad);
+        return;
+    }
+
+    if (v[0] == NULL && v[1] == NULL) {
+        api_error_field(req, HTTP_BADREQUEST, "missing field", "field",
+                        "status");
+        goto values_free;
+    }
+
+    status = 0;
+
+    if (v[0]) {
+        status = alert_status_parse(v[0]);
+
+        if (status == -1) {
+            api_error_field(req, HTTP_BADREQUEST, "invalid field", "field",
+                            "status");
+            goto values_free;
+        }
+    }
+
+    if (v[1] && strlen(v[1]) > ALERT_NOTE_MAX) {
+        api_error_field(req, HTTP_BADREQUEST, "invalid field", "field",
+                        "note");
+        goto values_free;
+    }
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    now = (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+
+    rc = alert_update(api->own, id, status, v[1], api->actor, now, &a);
+
+    switch (rc) {
+
+    case ALERT_OK:
+        break;
+
+    case ALERT_MISSING:
+        api_error(req, HTTP_NOTFOUND, "not found", NULL);
+        goto values_free;
+
+    case ALERT_CONFLICT:
+        api_error(req, 409, "another alert of this rule and key is open",
+                  NULL);
+        goto values_free;
+
+    case ALERT_FULL:
+        api_error(req, 409, "the alert's response log is full", NULL);
+        goto values_free;
+
+    default:
+        api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        goto values_free;
+    }
+
+    log_info("alert %llu %s by \"%s\" through the API",
+             (unsigned long long) id, alert_status_name(a.status),
+             api->actor);
+
+    snprintf(event, sizeof(event), "alert.%s",
+             status ? alert_status_name(status) : "noted");
+
+    respond_notify(api->respond, event, &a);
+
+    j = json_new();
+    if (j == NULL) {
+        api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        alert_free(&a);
+        goto values_free;
+    }
+
+    alert_json(j, &a);
+    api_reply(req, HTTP_OK, j);
+
+    json_free(j);
+    alert_free(&a);
+
+values_free:
+
+    for (i = 0; i < 2; i++) {
+        free(v[i]);
+    }
+}
+
+
+static void
+api_alert_delete(api_t *api, struct evhttp_request *req, const char *name)
+{
+    int       rc;
+    uint64_t  id;
+
+    if (api_alert_id(name, &id) == -1) {
+        api_error(req, HTTP_NOTFOUND, "not found", NULL);
+        return;
+    }
+
+    rc = alert_delete(api->own, id);
+
+    if (rc == ALERT_MISSING) {
+        api_error(req, HTTP_NOTFOUND, "not found", NULL);
+        return;
+    }
+
+    if (rc != ALERT_OK) {
+        api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        return;
+    }
+
+    log_info("alert %llu deleted by \"%s\" through the API",
+             (unsigned long long) id, api->actor);
+
+    evhttp_add_header(evhttp_request_get_output_headers(req),
+                      "Cache-Control", "no-store");
+    evhttp_send_reply(req, HTTP_NOCONTENT, NULL, NULL);
+}
+
+
+/* an alert's id: a decimal number from 1, without signs or zeros before */
+
+static int
+api_alert_id(const char *name, uint64_t *id)
+{
+    char  *end;
+
+    if (name[0] < '1' || name[0] > '9') {
+        return -1;
+    }
+
+    errno = 0;
+    *id = strtoull(name, &end, 10);
+
+    return (*end != '\0' || errno) ? -1 : 0;
+}
+
+
+/* the request body, or NULL after answering 413 */
+
+static const char *
+api_body(struct evhttp_request *req, size_t *len)
+{
+    const char       *body;
+    struct evbuffer  *in;
+
+    in = evhttp_request_get_input_buffer(req);
+    *len = evbuffer_get_length(in);
+
+    if (*len > API_BODY_MAX) {
+        api_error(req, 413, "body too large", NULL);
+        return NULL;
+    }
+
+    body = (const char *) evbuffer_pullup(in, -1);
+
+    return body ? body : "";
 }

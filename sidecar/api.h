@@ -15,6 +15,7 @@
 
 
 struct event_base;
+struct respond_s;
 
 typedef struct api_s  api_t;
 
@@ -23,6 +24,9 @@ typedef struct api_s  api_t;
 api_t *api_new(struct event_base *base, const conf_t *cf, store_t *own,
     keryu_store_t *src);
 void api_free(api_t *api);
+
+/* alerts raised and changed through the API are answered by r */
+void api_set_respond(api_t *api, struct respond_s *r);
 
 /*
  * writes {"items":[...],"next_cursor":...} for the records of logs that

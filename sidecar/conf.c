@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 
 #include "keryud.h"
 
@@ -69,21 +70,52 @@ static int conf_set_data_size(conf_ctx_t *ctx, conf_t *cf,
     const char *value);
 static int conf_set_log_level(conf_ctx_t *ctx, conf_t *cf,
     const char *value);
-static int conf_set_brute_force(conf_ctx_t *ctx, conf_t *cf,
+static int conf_set_tls_certificate(conf_ctx_t *ctx, conf_t *cf,
+    const char *value);
+static int conf_set_tls_key(conf_ctx_t *ctx, conf_t *cf, const char *value);
+static int conf_set_retention(conf_ctx_t *ctx, conf_t *cf,
+    const char *value);
+static unsigned conf_seen(const unsigned *seen, const char *name);
+static int conf_webhook_check(const unsigned *seen, const char *file,
+    char *err, size_t errlen);
+static int conf_parse_flag(const char *s, int *flag);
+static int conf_set_webhook(conf_ctx_t *ctx, conf_t *cf, const char *value);
+static int conf_set_webhook_secret(conf_ctx_t *ctx, conf_t *cf,
+    const char *value);
+static int conf_set_webhook_retries(conf_ctx_t *ctx, conf_t *cf,
+    const char *value);
+static int conf_set_webhook_timeout(conf_ctx_t *ctx, conf_t *cf,
+    const char *value);
+static int conf_set_webhook_insecure(conf_ctx_t *ctx, conf_t *cf,
+    const char *value);
+static int conf_set_syslog(conf_ctx_t *ctx, conf_t *cf, const char *value);
+static int conf_set_default_policies(conf_ctx_t *ctx, conf_t *cf,
+    const char *value);
+static int conf_set_syslog_facility(conf_ctx_t *ctx, conf_t *cf,
     const char *value);
 
 
 static const conf_command_t  conf_commands[] = {
-    { "store",          conf_set_store,        1, 1 },
-    { "data",           conf_set_data,         1, 1 },
-    { "listen",         conf_set_listen,       0, 1 },
-    { "poll_interval",  conf_set_poll,         0, 1 },
-    { "sync_interval",  conf_set_sync,         0, 1 },
-    { "batch",          conf_set_batch,        0, 1 },
-    { "data_size",      conf_set_data_size,    0, 1 },
-    { "pid_file",       conf_set_pid_file,     0, 1 },
-    { "log_level",      conf_set_log_level,    0, 1 },
-    { "brute_force",    conf_set_brute_force,  0, 3 }
+    { "store",             conf_set_store,             1, 1 },
+    { "data",              conf_set_data,              1, 1 },
+    { "listen",            conf_set_listen,            0, 1 },
+    { "poll_interval",     conf_set_poll,              0, 1 },
+    { "sync_interval",     conf_set_sync,              0, 1 },
+    { "batch",             conf_set_batch,             0, 1 },
+    { "data_size",         conf_set_data_size,         0, 1 },
+    { "pid_file",          conf_set_pid_file,          0, 1 },
+    { "log_level",         conf_set_log_level,         0, 1 },
+    { "tls_certificate",   conf_set_tls_certificate,   0, 1 },
+    { "tls_key",           conf_set_tls_key,           0, 1 },
+    { "retention",         conf_set_retention,         0, 1 },
+    { "webhook",           conf_set_webhook,           0, 1 },
+    { "webhook_secret",    conf_set_webhook_secret,    0, 1 },
+    { "webhook_retries",   conf_set_webhook_retries,   0, 1 },
+    { "webhook_timeout",   conf_set_webhook_timeout,   0, 1 },
+    { "webhook_insecure",  conf_set_webhook_insecure,  0, 1 },
+    { "default_policies",  conf_set_default_policies,  0, 1 },
+    { "syslog",            conf_set_syslog,            0, 1 },
+    { "syslog_facility",   conf_set_syslog_facility,   0, 1 }
 };
 
 #define CONF_NCOMMANDS  (sizeof(conf_commands) / sizeof(conf_commands[0]))
@@ -100,10 +132,10 @@ conf_defaults(conf_t *cf)
     cf->sync_interval = 1000;
     cf->batch = 4096;
     cf->data_size = 1024ULL * 1024 * 1024;
-    cf->bf_enabled = 1;
-    cf->bf_threshold = 10;
-    cf->bf_window = 60 * 1000;
-    cf->bf_block = 15 * 60 * 1000;
+    cf->retention = 30 * 86400;
+
+    notify_conf_defaults(&cf->notify);
+    cf->default_policies = 1;
 }
 
 
@@ -114,7 +146,7 @@ conf_parse(conf_t *cf, const char *file, char *err, size_t errlen)
     char        *text, name[CONF_WORD_MAX], semi[CONF_WORD_MAX],
                  args[CONF_ARGS_MAX][CONF_WORD_MAX];
     size_t       i, len;
-    unsigned     line, max, seen[CONF_NCOMMANDS];
+    unsigned     line, max, cert, key, seen[CONF_NCOMMANDS];
     conf_ctx_t   ctx;
 
     conf_defaults(cf);
@@ -219,6 +251,27 @@ conf_parse(conf_t *cf, const char *file, char *err, size_t errlen)
         }
     }
 
+    /* TLS needs both files; one of them alone is a mistake, not plain HTTP */
+
+    cert = conf_seen(seen, "tls_certificate");
+    key = conf_seen(seen, "tls_key");
+
+    if (cert != 0 && key == 0) {
+        snprintf(err, errlen, "%s:%u: no \"tls_key\" directive for "
+                 "\"tls_certificate\"", file, cert);
+        goto done;
+    }
+
+    if (key != 0 && cert == 0) {
+        snprintf(err, errlen, "%s:%u: no \"tls_certificate\" directive for "
+                 "\"tls_key\"", file, key);
+        goto done;
+    }
+
+    if (conf_webhook_check(seen, file, err, errlen) == -1) {
+        goto done;
+    }
+
     rc = 0;
 
 done:
@@ -242,6 +295,59 @@ conf_error(conf_ctx_t *ctx, const char *fmt, ...)
         vsnprintf(ctx->err + n, ctx->errlen - n, fmt, ap);
         va_end(ap);
     }
+
+    return -1;
+}
+
+
+/* the line a directive was given on, or 0 if the file has none */
+
+static unsigned
+conf_seen(const unsigned *seen, const char *name)
+{
+    size_t  i;
+
+    for (i = 0; i < CONF_NCOMMANDS; i++) {
+        if (strcmp(conf_commands[i].name, name) == 0) {
+            return seen[i];
+        }
+    }
+
+    return 0;
+}
+
+
+/* the webhook_ directives mean nothing without a webhook */
+
+static int
+conf_webhook_check(const unsigned *seen, const char *file, char *err,
+    size_t errlen)
+{
+    size_t    i, first;
+    unsigned  line;
+
+    if (conf_seen(seen, "webhook") != 0) {
+        return 0;
+    }
+
+    line = 0;
+    first = 0;
+
+    for (i = 0; i < CONF_NCOMMANDS; i++) {
+        if (seen[i] != 0 && (line == 0 || seen[i] < line)
+            && strncmp(conf_commands[i].name, "webhook_", 8) == 0)
+        {
+            line = seen[i];
+            first = i;
+        }
+    }
+
+    if (line == 0) {
+        return 0;
+    }
+
+    snprintf(err, errlen, "%s:%u: no \"webhook\" directive for \"%s\"",
+             file, line, conf_commands[first].name);
 
     return -1;
 }
@@ -539,6 +645,20 @@ conf_set_pid_file(conf_ctx_t *ctx, conf_t *cf, const char *value)
 }
 
 
+static int
+conf_set_tls_certificate(conf_ctx_t *ctx, conf_t *cf, const char *value)
+{
+    return conf_set_path(ctx, cf->tls_certificate, "tls_certificate", value);
+}
+
+
+static int
+conf_set_tls_key(conf_ctx_t *ctx, conf_t *cf, const char *value)
+{
+    return conf_set_path(ctx, cf->tls_key, "tls_key", value);
+}
+
+
 /* "ADDR:PORT" for IPv4, "[ADDR]:PORT" for IPv6, numeric only */
 
 static int
@@ -690,49 +810,202 @@ conf_set_log_level(conf_ctx_t *ctx, conf_t *cf, const char *value)
 }
 
 
-/* brute_force off; or brute_force THRESHOLD WINDOW BLOCK; */
+/* retention DAYS; or retention off; */
 
 static int
-conf_set_brute_force(conf_ctx_t *ctx, conf_t *cf, const char *value)
+conf_set_retention(conf_ctx_t *ctx, conf_t *cf, const char *value)
 {
-    char  *end;
+    char      *end;
+    uint64_t   days;
 
-    if (ctx->nargs == 1 && strcmp(value, "off") == 0) {
-        cf->bf_enabled = 0;
+    if (strcmp(value, "off") == 0) {
+        cf->retention = 0;
         return 0;
     }
 
-    if (ctx->nargs != 3) {
-        return conf_error(ctx, "invalid number of arguments in "
-                          "\"brute_force\" directive, expecting \"off\" "
-                          "or THRESHOLD WINDOW BLOCK");
+    if (!isdigit((unsigned char) value[0])) {
+        goto invalid;
     }
-
-    cf->bf_enabled = 1;
 
     errno = 0;
-    cf->bf_threshold = strtoull(value, &end, 10);
+    days = strtoull(value, &end, 10);
 
-    if (!isdigit((unsigned char) value[0]) || errno != 0 || *end != '\0'
-        || cf->bf_threshold < 1 || cf->bf_threshold > 100)
-    {
-        return conf_error(ctx, "invalid number \"%s\" in \"brute_force\" "
-                          "directive, expecting 1 to 100", value);
+    if (errno != 0 || *end != '\0' || days < 1 || days > 36500) {
+        goto invalid;
     }
 
-    if (conf_parse_time(ctx->args[1], &cf->bf_window) == -1
-        || cf->bf_window < 1000 || cf->bf_window > 24 * 60 * 60 * 1000)
-    {
-        return conf_error(ctx, "invalid time \"%s\" in \"brute_force\" "
-                          "directive, expecting 1s to 24h", ctx->args[1]);
+    cf->retention = days * 86400;
+
+    return 0;
+
+invalid:
+
+    return conf_error(ctx, "invalid number \"%s\" in \"retention\" "
+                      "directive, expecting 1 to 36500 days or \"off\"",
+                      value);
+}
+
+
+/* "on" or "off" */
+
+static int
+conf_parse_flag(const char *s, int *flag)
+{
+    if (strcmp(s, "on") == 0) {
+        *flag = 1;
+        return 0;
     }
 
-    if (conf_parse_time(ctx->args[2], &cf->bf_block) == -1
-        || cf->bf_block < 1000
-        || cf->bf_block > 365ULL * 24 * 60 * 60 * 1000)
+    if (strcmp(s, "off") == 0) {
+        *flag = 0;
+        return 0;
+    }
+
+    return -1;
+}
+
+
+static int
+conf_set_webhook(conf_ctx_t *ctx, conf_t *cf, const char *value)
+{
+    if (!notify_url_valid(value)) {
+        return conf_error(ctx, "invalid URL \"%s\" in \"webhook\" "
+                          "directive, expecting http:// or https://, a host, "
+                          "and an optional port, path and query", value);
+    }
+
+    strcpy(cf->notify.webhook, value);
+
+    return 0;
+}
+
+
+static int
+conf_set_webhook_secret(conf_ctx_t *ctx, conf_t *cf, const char *value)
+{
+    if (value[0] == '\0') {
+        return conf_error(ctx, "empty path in \"webhook_secret\" directive");
+    }
+
+    if (strlen(value) >= sizeof(cf->notify.secret_file)) {
+        return conf_error(ctx, "path in \"webhook_secret\" directive is too "
+                          "long");
+    }
+
+    strcpy(cf->notify.secret_file, value);
+
+    return 0;
+}
+
+
+static int
+conf_set_webhook_retries(conf_ctx_t *ctx, conf_t *cf, const char *value)
+{
+    char                *end;
+    unsigned long long   n;
+
+    if (!isdigit((unsigned char) value[0])) {
+        goto invalid;
+    }
+
+    errno = 0;
+    n = strtoull(value, &end, 10);
+
+    if (errno != 0 || *end != '\0' || n > NOTIFY_RETRIES_MAX) {
+        goto invalid;
+    }
+
+    cf->notify.retries = (unsigned) n;
+
+    return 0;
+
+invalid:
+
+    return conf_error(ctx, "invalid number \"%s\" in \"webhook_retries\" "
+                      "directive, expecting 0 to %d", value,
+                      NOTIFY_RETRIES_MAX);
+}
+
+
+static int
+conf_set_webhook_timeout(conf_ctx_t *ctx, conf_t *cf, const char *value)
+{
+    if (conf_parse_time(value, &cf->notify.timeout) == -1
+        || cf->notify.timeout < NOTIFY_TIMEOUT_MIN
+        || cf->notify.timeout > NOTIFY_TIMEOUT_MAX)
     {
-        return conf_error(ctx, "invalid time \"%s\" in \"brute_force\" "
-                          "directive, expecting 1s to 8760h", ctx->args[2]);
+        return conf_error(ctx, "invalid time \"%s\" in \"webhook_timeout\" "
+                          "directive, expecting 100ms to 5m", value);
+    }
+
+    return 0;
+}
+
+
+static int
+conf_set_webhook_insecure(conf_ctx_t *ctx, conf_t *cf, const char *value)
+{
+    if (conf_parse_flag(value, &cf->notify.insecure) == -1) {
+        return conf_error(ctx, "invalid value \"%s\" in \"webhook_insecure\" "
+                          "directive, expecting \"on\" or \"off\"", value);
+    }
+
+    return 0;
+}
+
+
+static int
+conf_set_syslog(conf_ctx_t *ctx, conf_t *cf, const char *value)
+{
+    if (conf_parse_flag(value, &cf->notify.syslog) == -1) {
+        return conf_error(ctx, "invalid value \"%s\" in \"syslog\" "
+                          "directive, expecting \"on\" or \"off\"", value);
+    }
+
+    return 0;
+}
+
+
+static int
+conf_set_default_policies(conf_ctx_t *ctx, conf_t *cf, const char *value)
+{
+    if (conf_parse_flag(value, &cf->default_policies) == -1) {
+        return conf_error(ctx, "invalid value \"%s\" in \"default_policies\" "
+                          "directive, expecting \"on\" or \"off\"", value);
+    }
+
+    return 0;
+}
+
+
+/* daemon, user, auth, or local0 to local7 */
+
+static int
+conf_set_syslog_facility(conf_ctx_t *ctx, conf_t *cf, const char *value)
+{
+    static const int  locals[] = {
+        LOG_LOCAL0, LOG_LOCAL1, LOG_LOCAL2, LOG_LOCAL3,
+        LOG_LOCAL4, LOG_LOCAL5, LOG_LOCAL6, LOG_LOCAL7
+    };
+
+    if (strcmp(value, "daemon") == 0) {
+        cf->notify.facility = LOG_DAEMON;
+
+    } else if (strcmp(value, "user") == 0) {
+        cf->notify.facility = LOG_USER;
+
+    } else if (strcmp(value, "auth") == 0) {
+        cf->notify.facility = LOG_AUTH;
+
+    } else if (strncmp(value, "local", 5) == 0
+               && value[5] >= '0' && value[5] <= '7' && value[6] == '\0')
+    {
+        cf->notify.facility = locals[value[5] - '0'];
+
+    } else {
+        return conf_error(ctx, "invalid value \"%s\" in \"syslog_facility\" "
+                          "directive, expecting daemon, user, auth or "
+                          "local0 to local7", value);
     }
 
     return 0;

@@ -4,9 +4,9 @@
  * The consumer: it moves records from the shared ring into keryud's own
  * store.  One call of consume_batch() reads up to "batch" records in a
  * read transaction on the shared store and writes them, with the new
- * cursor, in one write transaction on keryud's own; the cursor and the
- * records it covers commit together, so a crash or restart neither loses
- * nor doubles a record that was read.
+ * cursor, in one write transaction on keryud's own; the cursor, the
+ * records it covers and their index entries (store.c) commit together, so
+ * a crash or restart neither loses nor doubles a record that was read.
  *
  * The cursor is the pair (store_id, last sequence number read).  A store
  * with another store_id is read from its start, while keryud's own ids
@@ -15,17 +15,18 @@
  * as lost.  Writers number records from 1, so everything before the first
  * record keryud sees in a new store counts as lost too.
  *
- * Detection (detect.c) sees a batch's records only once they are stored:
- * after the commit, the batch is read again from the same snapshot and
- * every auth_failure goes to detect_event().  A block that cannot be
- * written is logged and skipped; it never holds up consumption.
+ * Detection and the response to it (respond.c) see a batch's records only
+ * once they are stored: after the commit, the batch is read back from
+ * keryud's own store, so that alerts name records by keryud's ids.  What
+ * cannot be answered is logged and skipped; it never holds up
+ * consumption.
  */
 
 
 #include <string.h>
 
 #include "keryud.h"
-#include "detect.h"
+#include "respond.h"
 #include "log.h"
 
 
@@ -36,7 +37,6 @@
 static int consume_rtxn(consumer_t *cs);
 static int consume_quiet(consumer_t *cs);
 static void consume_ack(consumer_t *cs, uint64_t seq);
-static void consume_detect(consumer_t *cs, uint64_t first, uint64_t last);
 
 
 int
@@ -110,13 +110,13 @@ consume_quiet(consumer_t *cs)
 int
 consume_batch(consumer_t *cs, consume_res_t *res)
 {
-    int              rc, changed, failures;
+    int              rc, changed;
     store_t         *dst;
     uint8_t          kbuf[8], ibuf[8];
     MDB_val          key, val, ikey;
     MDB_txn         *wtxn;
     uint64_t         store_id, src_id, src_seq, next_id, consumed, lost,
-                     invalid, seq, expect, gap_lo, gap_hi, bad_seq, first;
+                     invalid, seq, expect, gap_lo, gap_hi, bad_seq, first_id;
     MDB_cursor      *cur;
     keryu_store_t   *src;
     keryu_record_t   rec;
@@ -194,8 +194,7 @@ consume_batch(consumer_t *cs, consume_res_t *res)
     }
 
     expect = src_seq + 1;
-    first = expect;
-    failures = 0;
+    first_id = next_id;
     gap_lo = 0;
     gap_hi = 0;
     bad_seq = 0;
@@ -248,12 +247,13 @@ consume_batch(consumer_t *cs, consume_res_t *res)
             break;
         }
 
+        rc = store_index_put(dst, wtxn, next_id, &rec);
+        if (rc != 0) {
+            break;
+        }
+
         next_id++;
         res->stored++;
-
-        if (rec.type == KERYU_EVENT_AUTH_FAILURE) {
-            failures++;
-        }
     }
 
     mdb_cursor_close(cur);
@@ -309,11 +309,15 @@ consume_batch(consumer_t *cs, consume_res_t *res)
         goto rtxn_reset;
     }
 
-    if (failures && cs->cs_detect) {
-        consume_detect(cs, first, src_seq);
-    }
-
     mdb_txn_reset(cs->cs_rtxn);
+
+    if (cs->cs_respond) {
+        respond_batch(cs->cs_respond, first_id, next_id - 1);
+
+        if (res->lost) {
+            respond_loss(cs->cs_respond, res->lost, gap_lo, gap_hi);
+        }
+    }
 
     res->last_seq = src_seq;
 
@@ -387,68 +391,4 @@ failed:
         log_warnx("%s: writing consumer_seq to shared store failed: %s",
                   __func__, keryu_store_strerror(rc));
     }
-}
-
-
-/*
- * feeds the stored records first..last, still in the read snapshot, to
- * detection, and writes the blocks it asks for; failures are logged only
- */
-
-static void
-consume_detect(consumer_t *cs, uint64_t first, uint64_t last)
-{
-    int               rc;
-    uint8_t           kbuf[8];
-    MDB_val           key, val;
-    uint64_t          now;
-    MDB_cursor       *cur;
-    struct timespec   ts;
-    keryu_record_t    rec;
-    detect_action_t   act;
-
-    rc = mdb_cursor_open(cs->cs_rtxn, cs->cs_src->ring, &cur);
-    if (rc != 0) {
-        log_warnx("%s: mdb_cursor_open() failed: %s", __func__,
-                  mdb_strerror(rc));
-        return;
-    }
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    now = (uint64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-
-    keryu_store_key_encode(kbuf, first);
-
-    key.mv_size = 8;
-    key.mv_data = kbuf;
-
-    for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
-         rc == 0;
-         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
-    {
-        if (key.mv_size != 8 || keryu_store_key_decode(key.mv_data) > last) {
-            break;
-        }
-
-        if (keryu_record_decode(&rec, val.mv_data, val.mv_size) == -1
-            || rec.seq != keryu_store_key_decode(key.mv_data)
-            || detect_event(cs->cs_detect, &rec, now, &act) == 0)
-        {
-            continue;
-        }
-
-        rc = detect_apply(cs->cs_src, &act);
-        if (rc != 0) {
-            log_warnx("alert brute_force: client %s, count %u, "
-                      "block failed: %s", act.text, act.count,
-                      keryu_store_strerror(rc));
-            continue;
-        }
-
-        log_info("alert brute_force: client %s, count %u, blocked for "
-                 "%llu s", act.text, act.count,
-                 (unsigned long long) act.block_s);
-    }
-
-    mdb_cursor_close(cur);
 }

@@ -2,10 +2,19 @@
 /*
  * Copyright (C) Keryu Security
  *
- * Detection rules over the records keryud consumes.  The first one counts
- * auth_failure events per client address in a sliding window and blocks
- * an address that reaches the threshold.  detect_event() decides, purely
- * in memory; detect_apply() writes its decision to the shared store.
+ * Detection: the threshold rules of the stored policies, run over the
+ * records keryud consumes.  Each rule keeps a table of the keys it counts
+ * against (an address, a user, or both), and per key the times of its
+ * latest events, or of its latest distinct values, within the rule's
+ * window.  A key that reaches the rule's count is a hit; its count starts
+ * again from nothing, so a key that goes on hits again after as many
+ * events more.
+ *
+ * Everything here is in memory and allocated when rules are loaded: an
+ * event never allocates.  Tables are fixed in size; when a set of keys is
+ * full, the one seen least recently gives way, and the eviction is
+ * counted.  Records that keryu's own blocks denied are not counted: they
+ * are the answer to a hit, not more of what caused it.
  */
 
 
@@ -16,63 +25,70 @@
 #include <stdint.h>
 #include <arpa/inet.h>
 
+#include "keryu_policy.h"
 #include "keryu_record.h"
-#include "keryu_store.h"
 
 
-#define DETECT_SLOTS          4096
+#define DETECT_SLOTS          4096      /* keys per rule */
 #define DETECT_WAYS           8
-#define DETECT_THRESHOLD_MAX  100
-#define DETECT_TEXT_MAX       INET6_ADDRSTRLEN
+#define DETECT_SAMPLES        10        /* event ids kept per key */
+#define DETECT_RULE_MAX       (2 * KERYU_POLICY_NAME_MAX + 1)
+#define DETECT_KEY_MAX        (INET6_ADDRSTRLEN + 1 + KERYU_RECORD_USER_MAX)
 
 
-/* one client address and the times of its latest failures */
+typedef struct detect_s  detect_t;
+
+
+/* what a hit hands to its handler; valid during the call only */
 typedef struct {
-    uint8_t             de_family;        /* 0: a free slot */
-    uint8_t             de_addr[16];
-    uint32_t            de_count;         /* times held, at most threshold */
-    uint32_t            de_next;          /* where the next time goes */
-    uint64_t            de_last_us;       /* newest event, for eviction */
-} detect_entry_t;
+    const keryu_threshold_t  *rule;
+    const char               *name;         /* "policy/rule" */
+    int                       family;       /* 0: no address in the key */
+    uint8_t                   addr[16];
+    const char               *ip;           /* text, or "" */
+    const char               *user;         /* or "" */
+    size_t                    user_len;
+    const char               *key;          /* "ip", "user", "ip user" */
+    unsigned                  count;
+    uint64_t                  first_us;     /* oldest event counted */
+    uint64_t                  last_us;
+    const uint64_t           *samples;      /* latest ids, oldest first */
+    unsigned                  nsamples;
+} detect_hit_t;
 
 
-typedef struct detect_s {
-    unsigned            threshold;
-    uint64_t            window_us;
-    uint64_t            block_us;
-    uint64_t            evicted;
-    detect_entry_t     *entries;          /* DETECT_SLOTS of them */
-    uint64_t           *times;            /* threshold per entry */
-} detect_t;
+typedef void (*detect_hit_pt)(void *ctx, const detect_hit_t *hit);
 
 
-/* a block that detect_event() asks for */
 typedef struct {
-    int                 family;           /* 4 or 6 */
-    uint8_t             addr[16];         /* 4 or 16 bytes used */
-    unsigned            count;
-    uint64_t            created_us;
-    uint64_t            expires_us;
-    uint64_t            block_s;
-    char                text[DETECT_TEXT_MAX];
-    char                reason[KERYU_BLOCK_REASON_MAX + 1];
-} detect_action_t;
+    uint64_t                  rules;
+    uint64_t                  keys;         /* held now */
+    uint64_t                  evicted;
+    uint64_t                  hits;
+} detect_stats_t;
 
 
-/* returns 0, or -1 with errno set; allocates all it will ever need */
-int detect_init(detect_t *d, unsigned threshold, uint64_t window_us,
-    uint64_t block_us);
+/* returns NULL when out of memory */
+detect_t *detect_new(void);
+
+/* frees the tables and the policy set */
 void detect_free(detect_t *d);
 
 /*
- * counts rec if it is an auth_failure with a client address; returns 1
- * and fills out when the address has reached the threshold, else 0
+ * takes over a finished policy set and frees the one before; a rule whose
+ * name and counting are unchanged keeps what it counted.  Returns 0, or
+ * -1 when out of memory, having kept the old rules.
  */
-int detect_event(detect_t *d, const keryu_record_t *rec, uint64_t now_us,
-    detect_action_t *out);
+int detect_load(detect_t *d, keryu_policy_set_t *set);
 
-/* writes the block in one transaction; returns 0 or an LMDB code */
-int detect_apply(keryu_store_t *st, const detect_action_t *a);
+/* can a record of this type count for any rule */
+int detect_wants(const detect_t *d, unsigned type);
+
+/* counts one stored record, keryud's id for it given; calls hit per hit */
+void detect_event(detect_t *d, uint64_t id, const keryu_record_t *rec,
+    detect_hit_pt hit, void *ctx);
+
+void detect_stats(const detect_t *d, detect_stats_t *st);
 
 
 #endif /* _KERYUD_DETECT_H_INCLUDED_ */

@@ -2,12 +2,14 @@
  * Copyright (C) Keryu Security
  *
  * keryud's main: the command line, the token subcommands, and the event
- * loop that runs the consumer, the sync timer, signals and the API.  All
- * of it runs in one thread; signals arrive through libevent, which turns
- * them into ordinary callbacks, so no handler runs in signal context.
+ * loop that runs the consumer, the sync and retention timers, signals and
+ * the API.  All of it runs in one thread; signals arrive through libevent,
+ * which turns them into ordinary callbacks, so no handler runs in signal
+ * context.
  *
  *   keryud [-dnv] -c file
  *   keryud -c file token create --role admin|auditor|viewer [--name name]
+ *                               [--expires duration]
  *   keryud -c file token list
  *   keryud -c file token revoke name
  *   keryud -c file key|block|apikey|client ...   (admin.c)
@@ -29,13 +31,19 @@
 #include "keryud.h"
 #include "admin.h"
 #include "api.h"
-#include "detect.h"
+#include "respond.h"
 #include "log.h"
 #include "policy.h"
 
 
 /* expired blocks removed per sync tick, each tick one write transaction */
 #define KERYUD_PRUNE_MAX    1000
+
+/* expired tokens removed per retention tick */
+#define KERYUD_TOKEN_EXPIRE_MAX  1000
+
+/* after a full retention batch, the next one runs this soon (ms) */
+#define KERYUD_EXPIRE_AGAIN      10
 
 
 typedef struct {
@@ -46,11 +54,13 @@ typedef struct {
     keryu_store_t       src;
     store_t             own;
     consumer_t          cs;
-    detect_t            det;
+    respond_t           resp;
+    notify_t           *notify;
     api_t              *api;
     struct event_base  *base;
     struct event       *ev_consume;
     struct event       *ev_sync;
+    struct event       *ev_expire;
     struct event       *ev_term;
     struct event       *ev_int;
     struct event       *ev_hup;
@@ -67,6 +77,7 @@ static void keryud_replaced(keryud_t *kd);
 static int keryud_pid_file(keryud_t *kd);
 static void keryud_consume(evutil_socket_t fd, short what, void *arg);
 static void keryud_sync(evutil_socket_t fd, short what, void *arg);
+static void keryud_expire(evutil_socket_t fd, short what, void *arg);
 static void keryud_signal(evutil_socket_t sig, short what, void *arg);
 
 
@@ -77,6 +88,7 @@ usage(void)
             "usage: keryud [-dnv] -c file\n"
             "       keryud -c file token create --role admin|auditor|viewer "
             "[--name name]\n"
+            "              [--expires duration]\n"
             "       keryud -c file token list\n"
             "       keryud -c file token revoke name\n"
             "       keryud -c file key add --kid kid --alg HS256 "
@@ -221,7 +233,9 @@ keryud_token(keryud_t *kd, int argc, char **argv)
 {
     int          i, rc;
     role_e       role;
-    const char  *name;
+    time_t       expires;
+    uint64_t     ttl;
+    const char  *name, *ttl_s;
 
     if (strcmp(argv[0], "token") != 0 || argc < 2) {
         usage();
@@ -229,6 +243,8 @@ keryud_token(keryud_t *kd, int argc, char **argv)
 
     role = ROLE_NONE;
     name = NULL;
+    ttl_s = NULL;
+    expires = 0;
 
     if (strcmp(argv[1], "create") == 0) {
         for (i = 2; i < argc; i += 2) {
@@ -254,6 +270,18 @@ keryud_token(keryud_t *kd, int argc, char **argv)
                             name, TOKEN_NAME_MAX);
                     return 1;
                 }
+
+            } else if (strcmp(argv[i], "--expires") == 0 && ttl_s == NULL) {
+                ttl_s = argv[i + 1];
+
+                if (admin_duration_parse(ttl_s, &ttl) == -1) {
+                    fprintf(stderr, "keryud: invalid duration \"%s\", "
+                            "expecting 1s to 3650d, as 30s, 15m, 1h or "
+                            "7d\n", ttl_s);
+                    return 1;
+                }
+
+                expires = time(NULL) + (time_t) ttl;
 
             } else {
                 usage();
@@ -288,7 +316,7 @@ keryud_token(keryud_t *kd, int argc, char **argv)
     }
 
     if (role != ROLE_NONE) {
-        rc = token_create(&kd->own, role, name, stdout);
+        rc = token_create(&kd->own, role, name, expires, stdout);
 
     } else if (name) {
         rc = token_revoke(&kd->own, name);
@@ -325,6 +353,7 @@ static int
 keryud_run(keryud_t *kd)
 {
     int             rc;
+    char            err[CONF_ERR_MAX];
     conf_t         *cf;
     struct timeval  tv;
 
@@ -346,21 +375,27 @@ keryud_run(keryud_t *kd)
         return -1;
     }
 
+    if (kd->own.reindexed) {
+        log_info("store \"%s\" upgraded to schema %d, %llu records indexed",
+                 cf->data, STORE_SCHEMA,
+                 (unsigned long long) kd->own.reindexed);
+    }
+
     keryud_readers(kd);
 
     consume_init(&kd->cs, &kd->src, &kd->own, cf->batch);
 
-    if (cf->bf_enabled) {
-        if (detect_init(&kd->det, cf->bf_threshold, cf->bf_window * 1000,
-                        cf->bf_block * 1000)
-            == -1)
-        {
-            log_warn("detect_init");
-            return -1;
-        }
-
-        kd->cs.cs_detect = &kd->det;
+    if (respond_init(&kd->resp, &kd->own, &kd->src) != 0) {
+        log_warnx("respond_init() failed: out of memory");
+        return -1;
     }
+
+    kd->cs.cs_respond = &kd->resp;
+
+    if (cf->default_policies) {
+        respond_defaults(&kd->resp);
+    }
+    respond_policies(&kd->resp);
 
     kd->base = event_base_new();
     if (kd->base == NULL) {
@@ -368,20 +403,34 @@ keryud_run(keryud_t *kd)
         return -1;
     }
 
+    if (cf->notify.webhook[0] || cf->notify.syslog) {
+        kd->notify = notify_new(kd->base, &cf->notify, err, sizeof(err));
+        if (kd->notify == NULL) {
+            log_warnx("%s", err);
+            return -1;
+        }
+
+        kd->resp.notify = kd->notify;
+    }
+
     kd->api = api_new(kd->base, cf, &kd->own, &kd->src);
     if (kd->api == NULL) {
         return -1;
     }
 
+    api_set_respond(kd->api, &kd->resp);
+
     /* TODO: drop privileges once the stores and the socket are open */
 
     kd->ev_consume = evtimer_new(kd->base, keryud_consume, kd);
     kd->ev_sync = event_new(kd->base, -1, EV_PERSIST, keryud_sync, kd);
+    kd->ev_expire = evtimer_new(kd->base, keryud_expire, kd);
     kd->ev_term = evsignal_new(kd->base, SIGTERM, keryud_signal, kd);
     kd->ev_int = evsignal_new(kd->base, SIGINT, keryud_signal, kd);
     kd->ev_hup = evsignal_new(kd->base, SIGHUP, keryud_signal, kd);
 
-    if (kd->ev_consume == NULL || kd->ev_sync == NULL || kd->ev_term == NULL
+    if (kd->ev_consume == NULL || kd->ev_sync == NULL
+        || kd->ev_expire == NULL || kd->ev_term == NULL
         || kd->ev_int == NULL || kd->ev_hup == NULL)
     {
         log_warnx("event_new() failed");
@@ -391,7 +440,9 @@ keryud_run(keryud_t *kd)
     tv.tv_sec = 0;
     tv.tv_usec = 0;
 
-    if (evtimer_add(kd->ev_consume, &tv) == -1) {
+    if (evtimer_add(kd->ev_consume, &tv) == -1
+        || evtimer_add(kd->ev_expire, &tv) == -1)
+    {
         log_warnx("evtimer_add() failed");
         return -1;
     }
@@ -439,6 +490,10 @@ keryud_free(keryud_t *kd)
         event_free(kd->ev_sync);
     }
 
+    if (kd->ev_expire) {
+        event_free(kd->ev_expire);
+    }
+
     if (kd->ev_term) {
         event_free(kd->ev_term);
     }
@@ -452,9 +507,10 @@ keryud_free(keryud_t *kd)
     }
 
     api_free(kd->api);
+    notify_free(kd->notify);
 
     consume_free(&kd->cs);
-    detect_free(&kd->det);
+    respond_free(&kd->resp);
 
     if (kd->src.env) {
         rc = mdb_env_sync(kd->src.env, 1);
@@ -548,6 +604,8 @@ keryud_consume(evutil_socket_t fd, short what, void *arg)
     (void) fd;
     (void) what;
 
+    respond_policies(&kd->resp);
+
     rc = consume_batch(&kd->cs, &res);
 
     /* a full batch means more is waiting: read again at once */
@@ -627,6 +685,68 @@ keryud_prune(keryud_t *kd)
 
     } else if (removed) {
         log_info("pruned %zu expired blocks", removed);
+    }
+}
+
+
+/*
+ * deletes records older than "retention" and expired API tokens, a
+ * bounded batch each per tick, one write transaction each; after a full
+ * batch of records the next tick comes at once, so that a backlog drains
+ * while the consumer and the API still get their turns
+ */
+
+static void
+keryud_expire(evutil_socket_t fd, short what, void *arg)
+{
+    keryud_t         *kd = arg;
+
+    int               rc;
+    size_t            removed, tokens;
+    uint64_t          now_us, ms;
+    struct timeval    tv;
+    struct timespec   ts;
+
+    (void) fd;
+    (void) what;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    now_us = (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+
+    removed = 0;
+
+    if (kd->conf.retention && now_us > kd->conf.retention * 1000000) {
+        rc = store_expire(&kd->own, now_us - kd->conf.retention * 1000000,
+                          STORE_EXPIRE_MAX, &removed);
+
+        if (rc != 0) {
+            log_warnx("deleting expired records failed: %s",
+                      mdb_strerror(rc));
+
+        } else if (removed) {
+            log_debug("%s: deleted %zu records older than %llu s", __func__,
+                      removed, (unsigned long long) kd->conf.retention);
+        }
+    }
+
+    rc = token_expire(&kd->own, ts.tv_sec, KERYUD_TOKEN_EXPIRE_MAX,
+                      &tokens);
+
+    if (rc != 0) {
+        log_warnx("deleting expired tokens failed: %s", mdb_strerror(rc));
+
+    } else if (tokens) {
+        log_info("deleted %zu expired tokens", tokens);
+    }
+
+    ms = (removed == STORE_EXPIRE_MAX) ? KERYUD_EXPIRE_AGAIN
+                                       : kd->conf.sync_interval;
+
+    tv.tv_sec = ms / 1000;
+    tv.tv_usec = (ms % 1000) * 1000;
+
+    if (evtimer_add(kd->ev_expire, &tv) == -1) {
+        fatalx("evtimer_add() failed");
     }
 }
 

@@ -22,12 +22,13 @@
 
 #include "keryu_record.h"
 #include "keryu_store.h"
+#include "notify.h"
 
 
 #define CONF_PATH_MAX        1024
 #define CONF_ERR_MAX         (CONF_PATH_MAX + 256)
 
-#define STORE_SCHEMA         1
+#define STORE_SCHEMA         2
 
 /* own meta keys, each an 8-byte little-endian counter */
 #define STORE_META_SCHEMA    "schema"
@@ -37,6 +38,16 @@
 #define STORE_META_CONSUMED  "consumed"
 #define STORE_META_LOST      "lost"
 #define STORE_META_INVALID   "invalid"
+#define STORE_META_DEFAULTS  "defaults"   /* store_id given the defaults */
+#define STORE_META_NEXT_ALERT "next_alert"
+#define STORE_META_EXPIRED   "expired"
+#define STORE_META_INDEXED   "indexed"
+
+/* an index key of an address: the family, 4 or 6, and its bytes */
+#define STORE_KEY_IP_MAX     17
+
+/* records deleted by one store_expire() call, in one transaction */
+#define STORE_EXPIRE_MAX     10000
 
 #define TOKEN_PREFIX         "kry_"
 #define TOKEN_LEN            47
@@ -63,10 +74,11 @@ typedef struct {
     uint64_t            batch;
     uint64_t            data_size;        /* bytes */
     int                 log_debug;
-    int                 bf_enabled;       /* brute_force, on by default */
-    uint64_t            bf_threshold;     /* auth failures */
-    uint64_t            bf_window;        /* milliseconds */
-    uint64_t            bf_block;         /* milliseconds */
+    char                tls_certificate[CONF_PATH_MAX]; /* "": no TLS */
+    char                tls_key[CONF_PATH_MAX];
+    uint64_t            retention;        /* seconds, 0: for ever */
+    notify_conf_t       notify;           /* webhook and syslog alerts */
+    int                 default_policies; /* install the shipped ones */
 } conf_t;
 
 
@@ -76,6 +88,15 @@ typedef struct {
     MDB_dbi             logs;
     MDB_dbi             meta;
     MDB_dbi             tokens;
+    MDB_dbi             by_type;
+    MDB_dbi             by_ip;
+    MDB_dbi             by_user;
+    MDB_dbi             by_status;
+    MDB_dbi             by_time;
+    MDB_dbi             alerts;           /* alert.h */
+    MDB_dbi             alert_keys;
+    MDB_dbi             offences;
+    uint64_t            reindexed;        /* records store_open indexed */
 } store_t;
 
 
@@ -93,7 +114,7 @@ typedef struct {
     MDB_txn            *cs_rtxn;          /* reused with reset/renew */
     uint64_t            cs_batch;
     time_t              cs_warned;
-    struct detect_s    *cs_detect;        /* NULL: detection off */
+    struct respond_s   *cs_respond;       /* NULL: no detection */
 } consumer_t;
 
 
@@ -136,17 +157,30 @@ int store_meta_get(store_t *st, MDB_txn *txn, const char *name,
     uint64_t *value);
 int store_meta_put(store_t *st, MDB_txn *txn, const char *name,
     uint64_t value);
+int store_index_put(store_t *st, MDB_txn *txn, uint64_t id,
+    const keryu_record_t *rec);
+int store_index_del(store_t *st, MDB_txn *txn, uint64_t id,
+    const keryu_record_t *rec);
+size_t store_key_ip(uint8_t key[STORE_KEY_IP_MAX], int family,
+    const uint8_t *addr);
+void store_key_status(uint8_t key[2], unsigned status);
+int store_expire(store_t *st, uint64_t before_us, size_t max,
+    size_t *removed);
 
 role_e token_role_parse(const char *name);
 const char *token_role_name(role_e role);
 int token_name_valid(const char *name);
 int token_generate(char token[TOKEN_LEN + 1], uint8_t hash[TOKEN_HASH_LEN]);
 void token_hash(const char *token, size_t len, uint8_t hash[TOKEN_HASH_LEN]);
-int token_create(store_t *st, role_e role, const char *name, FILE *out);
+int token_create(store_t *st, role_e role, const char *name,
+    time_t expires, FILE *out);
 int token_list(store_t *st, FILE *out);
 int token_revoke(store_t *st, const char *name);
 int token_lookup(store_t *st, MDB_txn *txn, const char *token, size_t len,
     role_e *role);
+int token_identify(store_t *st, MDB_txn *txn, const char *token, size_t len,
+    role_e *role, char *name, size_t namelen);
+int token_expire(store_t *st, time_t now, size_t max, size_t *removed);
 
 int consume_init(consumer_t *cs, keryu_store_t *src, store_t *dst,
     uint64_t batch);

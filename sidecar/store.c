@@ -16,14 +16,40 @@
  *           consumed    records stored in logs
  *           lost        sequence numbers that never reached keryud
  *           invalid     ring entries skipped because they did not decode
+ *           expired     records deleted from logs for their age
+ *           indexed     while a schema 1 store is being indexed, the last
+ *                       id of logs indexed so far; 0 otherwise
  *   tokens  key: SHA-256 of an API token, 32 bytes
- *           value: version (1 byte), role (1), zero (6), created in
- *           seconds since the epoch (8, little-endian), then the name
+ *           value: version (1 byte, 1 or 2), role (1), zero (6), created
+ *           in seconds since the epoch (8, little-endian); version 2 then
+ *           has the expiry in seconds since the epoch (8, little-endian,
+ *           0: never); then the name
  *
  * logs uses keryud's own ids, not the ring's sequence numbers, because a
  * replaced shared store numbers its records from 1 again.  The pair
  * (source_id, source_seq) is the consumer's cursor, and it is written in
  * the same transaction as the records it covers.
+ *
+ * The indexes, one database per filter of the listings, are MDB_DUPSORT |
+ * MDB_DUPFIXED: under each key, the data are the 8-byte big-endian ids in
+ * logs of the records that have that key, so they sort in id order, and a
+ * listing walks one key newest first with MDB_PREV_DUP from any cursor
+ * (MDB_GET_BOTH_RANGE).  A record's index entries are written and deleted
+ * in the same transaction as the record.
+ *
+ *   by_type    key: the event type, 1 byte; every record
+ *   by_ip      key: the address family, 4 or 6, then the address, 4 or 16
+ *              bytes in network order; records with an address
+ *   by_user    key: the user, 1 to KERYU_RECORD_USER_MAX bytes; records
+ *              with a user
+ *   by_status  key: the HTTP status, 2 bytes big-endian; every record
+ *   by_time    key: time_us, 8 bytes big-endian; every record, so that
+ *              retention finds the oldest records first
+ *
+ * Schema 1 had no indexes.  store_open() builds them for such a store,
+ * STORE_REINDEX_BATCH records a transaction, each noting in "indexed" how
+ * far it got, so that an upgrade cut short goes on where it stopped; the
+ * last one writes schema 2.
  */
 
 
@@ -32,12 +58,31 @@
 #include <sys/stat.h>
 
 #include "keryud.h"
+#include "alert.h"
 
 
-#define STORE_MAXDBS  8
+#define STORE_MAXDBS          16
+
+#define STORE_SCHEMA_NOINDEX  1
+#define STORE_REINDEX_BATCH   100000
+
+#define STORE_INDEX_FLAGS     (MDB_CREATE | MDB_DUPSORT | MDB_DUPFIXED)
+#define STORE_NINDEX          5
+#define STORE_KEYS_SIZE       (1 + 2 + 8 + STORE_KEY_IP_MAX                  \
+                               + KERYU_RECORD_USER_MAX)
+
+
+/* a record's key in one index */
+typedef struct {
+    MDB_dbi             dbi;
+    MDB_val             key;
+} store_ikey_t;
 
 
 static keryu_store_t store_meta_view(store_t *st);
+static int store_reindex(store_t *st);
+static unsigned store_index_keys(store_t *st, const keryu_record_t *rec,
+    uint8_t buf[STORE_KEYS_SIZE], store_ikey_t ik[STORE_NINDEX]);
 
 
 int
@@ -94,12 +139,31 @@ store_open(store_t *st, const char *path, uint64_t mapsize)
         goto txn_abort;
     }
 
+    rc = alert_dbs_open(st, txn);
+    if (rc != 0) {
+        goto txn_abort;
+    }
+
+    if ((rc = mdb_dbi_open(txn, "by_type", STORE_INDEX_FLAGS, &st->by_type))
+        || (rc = mdb_dbi_open(txn, "by_ip", STORE_INDEX_FLAGS, &st->by_ip))
+        || (rc = mdb_dbi_open(txn, "by_user", STORE_INDEX_FLAGS,
+                              &st->by_user))
+        || (rc = mdb_dbi_open(txn, "by_status", STORE_INDEX_FLAGS,
+                              &st->by_status))
+        || (rc = mdb_dbi_open(txn, "by_time", STORE_INDEX_FLAGS,
+                              &st->by_time)))
+    {
+        goto txn_abort;
+    }
+
     rc = store_meta_get(st, txn, STORE_META_SCHEMA, &schema);
     if (rc != 0) {
         goto txn_abort;
     }
 
-    if (schema != 0 && schema != STORE_SCHEMA) {
+    if (schema != 0 && schema != STORE_SCHEMA_NOINDEX
+        && schema != STORE_SCHEMA)
+    {
         rc = KERYU_STORE_EVERSION;
         goto txn_abort;
     }
@@ -119,6 +183,15 @@ store_open(store_t *st, const char *path, uint64_t mapsize)
     rc = mdb_txn_commit(txn);
     if (rc != 0) {
         goto env_close;
+    }
+
+    st->reindexed = 0;
+
+    if (schema == STORE_SCHEMA_NOINDEX) {
+        rc = store_reindex(st);
+        if (rc != 0) {
+            goto env_close;
+        }
     }
 
     return 0;
@@ -191,4 +264,390 @@ store_meta_put(store_t *st, MDB_txn *txn, const char *name, uint64_t value)
     ks = store_meta_view(st);
 
     return keryu_store_meta_put(&ks, txn, name, value);
+}
+
+
+/*
+ * indexes the records of a schema 1 store, STORE_REINDEX_BATCH to a
+ * transaction, from the id after the last one indexed; writes the schema
+ * with the last batch
+ */
+
+static int
+store_reindex(store_t *st)
+{
+    int              rc;
+    uint8_t          kbuf[8];
+    MDB_val          key, val;
+    MDB_txn         *txn;
+    uint64_t         id, last, n;
+    MDB_cursor      *cur;
+    keryu_record_t   rec;
+
+    for ( ;; ) {
+        rc = store_txn_begin(st, 0, &txn);
+        if (rc != 0) {
+            return rc;
+        }
+
+        rc = store_meta_get(st, txn, STORE_META_INDEXED, &last);
+        if (rc != 0) {
+            goto txn_abort;
+        }
+
+        rc = mdb_cursor_open(txn, st->logs, &cur);
+        if (rc != 0) {
+            goto txn_abort;
+        }
+
+        keryu_store_key_encode(kbuf, last + 1);
+
+        key.mv_size = 8;
+        key.mv_data = kbuf;
+        n = 0;
+
+        for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+             rc == 0 && n < STORE_REINDEX_BATCH;
+             rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
+        {
+            if (key.mv_size != 8) {
+                rc = MDB_CORRUPTED;
+                break;
+            }
+
+            id = keryu_store_key_decode(key.mv_data);
+            last = id;
+            n++;
+
+            /* the consumer stores only records that decode */
+
+            if (keryu_record_decode(&rec, val.mv_data, val.mv_size) == -1) {
+                continue;
+            }
+
+            rc = store_index_put(st, txn, id, &rec);
+            if (rc != 0) {
+                break;
+            }
+        }
+
+        mdb_cursor_close(cur);
+
+        if (rc != 0 && rc != MDB_NOTFOUND) {
+            goto txn_abort;
+        }
+
+        if (rc == MDB_NOTFOUND) {
+            if ((rc = store_meta_put(st, txn, STORE_META_INDEXED, 0))
+                || (rc = store_meta_put(st, txn, STORE_META_SCHEMA,
+                                        STORE_SCHEMA)))
+            {
+                goto txn_abort;
+            }
+
+            rc = mdb_txn_commit(txn);
+            if (rc == 0) {
+                st->reindexed += n;
+            }
+
+            return rc;
+        }
+
+        rc = store_meta_put(st, txn, STORE_META_INDEXED, last);
+        if (rc != 0) {
+            goto txn_abort;
+        }
+
+        rc = mdb_txn_commit(txn);
+        if (rc != 0) {
+            return rc;
+        }
+
+        st->reindexed += n;
+    }
+
+txn_abort:
+
+    mdb_txn_abort(txn);
+
+    return rc;
+}
+
+
+/*
+ * builds in buf the keys of rec, one for each index it goes into; they
+ * are copies, so that they outlive the page rec points into
+ */
+
+static unsigned
+store_index_keys(store_t *st, const keryu_record_t *rec,
+    uint8_t buf[STORE_KEYS_SIZE], store_ikey_t ik[STORE_NINDEX])
+{
+    size_t    len;
+    unsigned  n;
+
+    n = 0;
+
+    buf[0] = rec->type;
+    ik[n].dbi = st->by_type;
+    ik[n].key.mv_size = 1;
+    ik[n++].key.mv_data = buf;
+    buf += 1;
+
+    store_key_status(buf, rec->status);
+    ik[n].dbi = st->by_status;
+    ik[n].key.mv_size = 2;
+    ik[n++].key.mv_data = buf;
+    buf += 2;
+
+    keryu_store_key_encode(buf, rec->time_us);
+    ik[n].dbi = st->by_time;
+    ik[n].key.mv_size = 8;
+    ik[n++].key.mv_data = buf;
+    buf += 8;
+
+    len = store_key_ip(buf, rec->addr_family, rec->addr);
+
+    if (len) {
+        ik[n].dbi = st->by_ip;
+        ik[n].key.mv_size = len;
+        ik[n++].key.mv_data = buf;
+        buf += len;
+    }
+
+    /* no query names a longer user, and LMDB keys are bounded */
+
+    len = rec->user.len;
+
+    if (len > 0 && len <= KERYU_RECORD_USER_MAX) {
+        memcpy(buf, rec->user.data, len);
+        ik[n].dbi = st->by_user;
+        ik[n].key.mv_size = len;
+        ik[n++].key.mv_data = buf;
+    }
+
+    return n;
+}
+
+
+/* writes the index entries of rec, stored in logs under id */
+
+int
+store_index_put(store_t *st, MDB_txn *txn, uint64_t id,
+    const keryu_record_t *rec)
+{
+    int            rc;
+    uint8_t        ibuf[8], kbuf[STORE_KEYS_SIZE];
+    MDB_val        val;
+    unsigned       i, n;
+    store_ikey_t   ik[STORE_NINDEX];
+
+    n = store_index_keys(st, rec, kbuf, ik);
+
+    keryu_store_key_encode(ibuf, id);
+
+    for (i = 0; i < n; i++) {
+        val.mv_size = 8;
+        val.mv_data = ibuf;
+
+        rc = mdb_put(txn, ik[i].dbi, &ik[i].key, &val, 0);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+
+    return 0;
+}
+
+
+/* deletes the index entries of rec; entries already missing are no error */
+
+int
+store_index_del(store_t *st, MDB_txn *txn, uint64_t id,
+    const keryu_record_t *rec)
+{
+    int            rc;
+    uint8_t        ibuf[8], kbuf[STORE_KEYS_SIZE];
+    MDB_val        val;
+    unsigned       i, n;
+    store_ikey_t   ik[STORE_NINDEX];
+
+    n = store_index_keys(st, rec, kbuf, ik);
+
+    keryu_store_key_encode(ibuf, id);
+
+    for (i = 0; i < n; i++) {
+        val.mv_size = 8;
+        val.mv_data = ibuf;
+
+        rc = mdb_del(txn, ik[i].dbi, &ik[i].key, &val);
+        if (rc != 0 && rc != MDB_NOTFOUND) {
+            return rc;
+        }
+    }
+
+    return 0;
+}
+
+
+/* returns the length of the by_ip key, or 0 for a family that has none */
+
+size_t
+store_key_ip(uint8_t key[STORE_KEY_IP_MAX], int family, const uint8_t *addr)
+{
+    size_t  len;
+
+    if (family == 4) {
+        len = 4;
+
+    } else if (family == 6) {
+        len = 16;
+
+    } else {
+        return 0;
+    }
+
+    key[0] = (uint8_t) family;
+    memcpy(key + 1, addr, len);
+
+    return 1 + len;
+}
+
+
+void
+store_key_status(uint8_t key[2], unsigned status)
+{
+    key[0] = (uint8_t) (status >> 8);
+    key[1] = (uint8_t) status;
+}
+
+
+/*
+ * deletes, in one write transaction, up to max records whose time is
+ * before before_us, oldest first, with their index entries, and adds them
+ * to "expired"; removed gets the number deleted, 0 on failure
+ */
+
+int
+store_expire(store_t *st, uint64_t before_us, size_t max, size_t *removed)
+{
+    int              rc;
+    size_t           n, done;
+    uint8_t          ibuf[8];
+    MDB_val          key, val, lkey, lval;
+    MDB_txn         *txn;
+    uint64_t         expired;
+    MDB_cursor      *cur;
+    keryu_record_t   rec;
+
+    *removed = 0;
+
+    rc = store_txn_begin(st, 0, &txn);
+    if (rc != 0) {
+        return rc;
+    }
+
+    rc = mdb_cursor_open(txn, st->by_time, &cur);
+    if (rc != 0) {
+        goto txn_abort;
+    }
+
+    done = 0;
+
+    /* each round deletes the first entry, so the next round seeks anew */
+
+    for (n = 0; n < max; n++) {
+        rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+        if (rc != 0) {
+            break;
+        }
+
+        if (key.mv_size != 8 || val.mv_size != 8) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+
+        if (keryu_store_key_decode(key.mv_data) >= before_us) {
+            rc = MDB_NOTFOUND;
+            break;
+        }
+
+        memcpy(ibuf, val.mv_data, 8);
+
+        lkey.mv_size = 8;
+        lkey.mv_data = ibuf;
+
+        rc = mdb_get(txn, st->logs, &lkey, &lval);
+
+        if (rc == MDB_NOTFOUND) {
+
+            /* an entry whose record is gone has nothing else to delete */
+
+            rc = mdb_cursor_del(cur, 0);
+            if (rc != 0) {
+                break;
+            }
+
+            continue;
+        }
+
+        if (rc != 0) {
+            break;
+        }
+
+        if (keryu_record_decode(&rec, lval.mv_data, lval.mv_size) == 0) {
+            rc = store_index_del(st, txn, keryu_store_key_decode(ibuf),
+                                 &rec);
+
+        } else {
+            rc = mdb_cursor_del(cur, 0);
+        }
+
+        if (rc != 0) {
+            break;
+        }
+
+        rc = mdb_del(txn, st->logs, &lkey, NULL);
+        if (rc != 0) {
+            break;
+        }
+
+        done++;
+    }
+
+    mdb_cursor_close(cur);
+
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        goto txn_abort;
+    }
+
+    if (n == 0) {
+        mdb_txn_abort(txn);
+        return 0;
+    }
+
+    rc = store_meta_get(st, txn, STORE_META_EXPIRED, &expired);
+    if (rc != 0) {
+        goto txn_abort;
+    }
+
+    rc = store_meta_put(st, txn, STORE_META_EXPIRED, expired + done);
+    if (rc != 0) {
+        goto txn_abort;
+    }
+
+    rc = mdb_txn_commit(txn);
+    if (rc != 0) {
+        return rc;
+    }
+
+    *removed = done;
+
+    return 0;
+
+txn_abort:
+
+    mdb_txn_abort(txn);
+
+    return rc;
 }

@@ -3,9 +3,10 @@
  *
  * API tokens.  A token is "kry_" and 43 characters of base64url: 32 bytes
  * from RAND_bytes.  It is shown once, when it is made; keryud keeps only
- * its SHA-256, with a role, a name and the time it was made, in the tokens
- * database of its own store.  Names are unique, so that "token revoke"
- * can find a token by name.
+ * its SHA-256, with a role, a name, the time it was made and the time it
+ * expires, if it does, in the tokens database of its own store.  Names are
+ * unique, so that "token revoke" can find a token by name.  An expired
+ * token is refused as an unknown one is, until token_expire() deletes it.
  */
 
 
@@ -19,14 +20,18 @@
 #include "keryud.h"
 
 
-#define TOKEN_VALUE_HEADER  16
-#define TOKEN_VERSION       1
+#define TOKEN_VALUE_HEADER  24
+#define TOKEN_VERSION       2
 #define TOKEN_RAND_LEN      32
+
+/* version 1 had no expiry: its header stops before it */
+#define TOKEN_V1_HEADER     16
 
 
 typedef struct {
     role_e              role;
     time_t              created;
+    time_t              expires;          /* 0: never */
     size_t              name_len;
     const char         *name;
 } token_info_t;
@@ -144,27 +149,40 @@ static int
 token_decode(const MDB_val *val, token_info_t *ti)
 {
     int             i;
-    uint64_t        created;
+    size_t          header;
+    uint64_t        created, expires;
     const uint8_t  *p;
 
     p = val->mv_data;
 
-    if (val->mv_size < TOKEN_VALUE_HEADER || p[0] != TOKEN_VERSION
+    if (val->mv_size < TOKEN_V1_HEADER) {
+        return -1;
+    }
+
+    header = (p[0] == 1) ? TOKEN_V1_HEADER : TOKEN_VALUE_HEADER;
+
+    if ((p[0] != 1 && p[0] != TOKEN_VERSION) || val->mv_size < header
         || p[1] < ROLE_ADMIN || p[1] > ROLE_VIEWER)
     {
         return -1;
     }
 
     created = 0;
+    expires = 0;
 
     for (i = 15; i >= 8; i--) {
         created = (created << 8) | p[i];
     }
 
+    for (i = (int) header - 1; i >= TOKEN_V1_HEADER; i--) {
+        expires = (expires << 8) | p[i];
+    }
+
     ti->role = (role_e) p[1];
     ti->created = (time_t) created;
-    ti->name = (const char *) p + TOKEN_VALUE_HEADER;
-    ti->name_len = val->mv_size - TOKEN_VALUE_HEADER;
+    ti->expires = (time_t) expires;
+    ti->name = (const char *) p + header;
+    ti->name_len = val->mv_size - header;
 
     return 0;
 }
@@ -206,12 +224,14 @@ token_find_name(store_t *st, MDB_txn *txn, const char *name, MDB_val *key)
 
 
 /*
- * makes a token, stores its hash and prints the token on out; returns 0,
- * EEXIST for a name in use, or an LMDB code (-1 when RAND_bytes failed)
+ * makes a token that expires at expires (seconds since the epoch, 0:
+ * never), stores its hash and prints the token on out; returns 0, EEXIST
+ * for a name in use, or an LMDB code (-1 when RAND_bytes failed)
  */
 
 int
-token_create(store_t *st, role_e role, const char *name, FILE *out)
+token_create(store_t *st, role_e role, const char *name, time_t expires,
+    FILE *out)
 {
     int        i, rc;
     char       token[TOKEN_LEN + 1], defname[TOKEN_NAME_MAX + 1];
@@ -241,6 +261,7 @@ token_create(store_t *st, role_e role, const char *name, FILE *out)
 
     for (i = 0; i < 8; i++) {
         value[8 + i] = (uint8_t) (now >> (8 * i));
+        value[16 + i] = (uint8_t) ((uint64_t) expires >> (8 * i));
     }
 
     memcpy(value + TOKEN_VALUE_HEADER, name, len);
@@ -299,7 +320,7 @@ int
 token_list(store_t *st, FILE *out)
 {
     int            rc;
-    char           created[TIME_STR_MAX];
+    char           created[TIME_STR_MAX], expires[TIME_STR_MAX];
     MDB_val        key, val;
     MDB_txn       *txn;
     MDB_cursor    *cur;
@@ -316,7 +337,8 @@ token_list(store_t *st, FILE *out)
         goto txn_abort;
     }
 
-    fprintf(out, "%-24s %-8s %-20s %s\n", "NAME", "ROLE", "CREATED", "HASH");
+    fprintf(out, "%-24s %-8s %-20s %-20s %s\n", "NAME", "ROLE", "CREATED",
+            "EXPIRES", "HASH");
 
     for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
          rc == 0;
@@ -330,11 +352,20 @@ token_list(store_t *st, FILE *out)
         created[19] = 'Z';
         created[20] = '\0';
 
+        if (ti.expires) {
+            time_format((uint64_t) ti.expires * 1000000, expires);
+            expires[19] = 'Z';
+            expires[20] = '\0';
+
+        } else {
+            strcpy(expires, "never");
+        }
+
         h = key.mv_data;
 
-        fprintf(out, "%-24.*s %-8s %-20s %02x%02x%02x%02x\n",
+        fprintf(out, "%-24.*s %-8s %-20s %-20s %02x%02x%02x%02x\n",
                 (int) ti.name_len, ti.name, token_role_name(ti.role),
-                created, h[0], h[1], h[2], h[3]);
+                created, expires, h[0], h[1], h[2], h[3]);
     }
 
     mdb_cursor_close(cur);
@@ -385,13 +416,27 @@ txn_abort:
 }
 
 
-/* returns 0 with the token's role, MDB_NOTFOUND, or an LMDB code */
+/*
+ * returns 0 with the token's role, MDB_NOTFOUND for an unknown or expired
+ * token, or an LMDB code
+ */
 
 int
 token_lookup(store_t *st, MDB_txn *txn, const char *token, size_t len,
     role_e *role)
 {
+    return token_identify(st, txn, token, len, role, NULL, 0);
+}
+
+
+/* looks a token up as token_lookup() does, and copies its name too */
+
+int
+token_identify(store_t *st, MDB_txn *txn, const char *token, size_t len,
+    role_e *role, char *name, size_t namelen)
+{
     int            rc;
+    size_t         n;
     uint8_t        hash[TOKEN_HASH_LEN];
     MDB_val        key, val;
     token_info_t   ti;
@@ -410,7 +455,92 @@ token_lookup(store_t *st, MDB_txn *txn, const char *token, size_t len,
         return MDB_NOTFOUND;
     }
 
+    if (ti.expires && ti.expires <= time(NULL)) {
+        return MDB_NOTFOUND;
+    }
+
     *role = ti.role;
 
+    if (namelen) {
+        n = ti.name_len < namelen - 1 ? ti.name_len : namelen - 1;
+        memcpy(name, ti.name, n);
+        name[n] = '\0';
+    }
+
     return 0;
+}
+
+
+/*
+ * deletes, in one write transaction, up to max tokens that expired at or
+ * before now; removed gets the number deleted, 0 on failure
+ */
+
+int
+token_expire(store_t *st, time_t now, size_t max, size_t *removed)
+{
+    int            rc;
+    size_t         n;
+    MDB_val        key, val;
+    MDB_txn       *txn;
+    MDB_cursor    *cur;
+    token_info_t   ti;
+
+    *removed = 0;
+
+    rc = store_txn_begin(st, 0, &txn);
+    if (rc != 0) {
+        return rc;
+    }
+
+    rc = mdb_cursor_open(txn, st->tokens, &cur);
+    if (rc != 0) {
+        goto txn_abort;
+    }
+
+    n = 0;
+
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+         rc == 0 && n < max;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
+    {
+        if (token_decode(&val, &ti) == -1 || ti.expires == 0
+            || ti.expires > now)
+        {
+            continue;
+        }
+
+        rc = mdb_cursor_del(cur, 0);
+        if (rc != 0) {
+            break;
+        }
+
+        n++;
+    }
+
+    mdb_cursor_close(cur);
+
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        goto txn_abort;
+    }
+
+    if (n == 0) {
+        mdb_txn_abort(txn);
+        return 0;
+    }
+
+    rc = mdb_txn_commit(txn);
+    if (rc != 0) {
+        return rc;
+    }
+
+    *removed = n;
+
+    return 0;
+
+txn_abort:
+
+    mdb_txn_abort(txn);
+
+    return rc;
 }

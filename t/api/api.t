@@ -54,6 +54,7 @@ sync_interval 100ms;
 batch 16;
 data_size 16m;
 pid_file $pid_file;
+retention off;
 EOF
 
 

@@ -44,6 +44,7 @@ data $dir/data;
 listen 127.0.0.1:$port;
 poll_interval 10ms;
 pid_file $dir/keryud.pid;
+default_policies off;
 EOF
 
 my %token;

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "keryud.h"
@@ -123,6 +124,85 @@ test_defaults(void **state)
     assert_int_equal(cf.data_size, 1024ULL * 1024 * 1024);
     assert_string_equal(cf.pid_file, "");
     assert_int_equal(cf.log_debug, 0);
+    assert_string_equal(cf.tls_certificate, "");
+    assert_string_equal(cf.tls_key, "");
+}
+
+
+static void
+test_tls(void **state)
+{
+    char    err[CONF_ERR_MAX];
+    conf_t  cf;
+
+    (void) state;
+
+    assert_int_equal(parse("store s; data d;\n"
+                           "tls_key \"/etc/keryu/api key.pem\";\n"
+                           "tls_certificate /etc/keryu/api.pem;\n",
+                           &cf, err, sizeof(err)), 0);
+
+    assert_string_equal(cf.tls_certificate, "/etc/keryu/api.pem");
+    assert_string_equal(cf.tls_key, "/etc/keryu/api key.pem");
+}
+
+
+static void
+test_notify(void **state)
+{
+    char    err[CONF_ERR_MAX];
+    conf_t  cf;
+
+    (void) state;
+
+    assert_int_equal(parse("store s; data d;", &cf, err, sizeof(err)), 0);
+
+    assert_string_equal(cf.notify.webhook, "");
+    assert_string_equal(cf.notify.secret_file, "");
+    assert_int_equal(cf.notify.retries, 5);
+    assert_int_equal(cf.notify.timeout, 5000);
+    assert_int_equal(cf.notify.backoff, 1000);
+    assert_int_equal(cf.notify.insecure, 0);
+    assert_int_equal(cf.notify.syslog, 0);
+    assert_int_equal(cf.notify.facility, LOG_DAEMON);
+
+    assert_int_equal(parse("store s; data d;\n"
+                           "webhook \"https://hooks.example.com:8443/k?a=b\";\n"
+                           "webhook_secret /etc/keryu/webhook.secret;\n"
+                           "webhook_retries 0;\n"
+                           "webhook_timeout 250ms;\n"
+                           "webhook_insecure on;\n"
+                           "syslog on;\n"
+                           "syslog_facility local3;\n",
+                           &cf, err, sizeof(err)), 0);
+
+    assert_string_equal(cf.notify.webhook,
+                        "https://hooks.example.com:8443/k?a=b");
+    assert_string_equal(cf.notify.secret_file, "/etc/keryu/webhook.secret");
+    assert_int_equal(cf.notify.retries, 0);
+    assert_int_equal(cf.notify.timeout, 250);
+    assert_int_equal(cf.notify.insecure, 1);
+    assert_int_equal(cf.notify.syslog, 1);
+    assert_int_equal(cf.notify.facility, LOG_LOCAL3);
+
+    assert_int_equal(parse("store s; data d; webhook http://10.0.0.1/;\n"
+                           "webhook_retries 100; webhook_timeout 5m;\n"
+                           "webhook_insecure off; syslog off;\n"
+                           "syslog_facility auth;\n",
+                           &cf, err, sizeof(err)), 0);
+
+    assert_int_equal(cf.notify.retries, 100);
+    assert_int_equal(cf.notify.timeout, 300000);
+    assert_int_equal(cf.notify.insecure, 0);
+    assert_int_equal(cf.notify.syslog, 0);
+    assert_int_equal(cf.notify.facility, LOG_AUTH);
+
+    assert_int_equal(parse("store s; data d; syslog on;\n"
+                           "syslog_facility local7;\n",
+                           &cf, err, sizeof(err)), 0);
+
+    assert_int_equal(cf.notify.facility, LOG_LOCAL7);
+    assert_string_equal(cf.notify.webhook, "");
 }
 
 
@@ -222,6 +302,62 @@ test_errors(void **state)
           " no \"data\" directive" },
         { "# nothing\n",
           " no \"store\" directive" },
+        { "store s;\ndata d;\ntls_certificate c.pem;\n",
+          "3: no \"tls_key\" directive for \"tls_certificate\"" },
+        { "store s;\ndata d;\n\ntls_key k.pem;\n",
+          "4: no \"tls_certificate\" directive for \"tls_key\"" },
+        { "tls_certificate c.pem;\n",
+          " no \"store\" directive" },
+        { "store s; data d; tls_certificate \"\"; tls_key k.pem;",
+          "1: empty path in \"tls_certificate\" directive" },
+        { "store s; data d; tls_certificate c.pem; tls_key;",
+          "1: invalid number of arguments in \"tls_key\" directive" },
+        { "store s; data d;\ntls_key k.pem;\ntls_key k2.pem;\n",
+          "3: \"tls_key\" directive is duplicate, first at line 2" },
+        { "store s; data d; webhook ftp://example.com/;",
+          "1: invalid URL \"ftp://example.com/\" in \"webhook\" directive, "
+          "expecting http:// or https://, a host, and an optional port, "
+          "path and query" },
+        { "store s; data d; webhook example.com/hook;",
+          "1: invalid URL \"example.com/hook\" in \"webhook\" directive, "
+          "expecting http:// or https://, a host, and an optional port, "
+          "path and query" },
+        { "store s; data d; webhook http://u:p@example.com/;",
+          "1: invalid URL \"http://u:p@example.com/\" in \"webhook\" "
+          "directive, expecting http:// or https://, a host, and an "
+          "optional port, path and query" },
+        { "store s; data d; webhook http://h/; webhook http://i/;",
+          "1: \"webhook\" directive is duplicate, first at line 1" },
+        { "store s; data d; webhook http://h/; webhook_secret \"\";",
+          "1: empty path in \"webhook_secret\" directive" },
+        { "store s; data d; webhook http://h/; webhook_retries 101;",
+          "1: invalid number \"101\" in \"webhook_retries\" directive, "
+          "expecting 0 to 100" },
+        { "store s; data d; webhook http://h/; webhook_retries -1;",
+          "1: invalid number \"-1\" in \"webhook_retries\" directive, "
+          "expecting 0 to 100" },
+        { "store s; data d; webhook http://h/; webhook_timeout 50ms;",
+          "1: invalid time \"50ms\" in \"webhook_timeout\" directive, "
+          "expecting 100ms to 5m" },
+        { "store s; data d; webhook http://h/; webhook_timeout 301;",
+          "1: invalid time \"301\" in \"webhook_timeout\" directive, "
+          "expecting 100ms to 5m" },
+        { "store s; data d; webhook http://h/; webhook_insecure yes;",
+          "1: invalid value \"yes\" in \"webhook_insecure\" directive, "
+          "expecting \"on\" or \"off\"" },
+        { "store s; data d; syslog 1;",
+          "1: invalid value \"1\" in \"syslog\" directive, "
+          "expecting \"on\" or \"off\"" },
+        { "store s; data d; syslog_facility local8;",
+          "1: invalid value \"local8\" in \"syslog_facility\" directive, "
+          "expecting daemon, user, auth or local0 to local7" },
+        { "store s; data d; syslog_facility LOCAL0;",
+          "1: invalid value \"LOCAL0\" in \"syslog_facility\" directive, "
+          "expecting daemon, user, auth or local0 to local7" },
+        { "store s;\ndata d;\nwebhook_timeout 1s;\nwebhook_secret f;\n",
+          "3: no \"webhook\" directive for \"webhook_timeout\"" },
+        { "store s;\ndata d;\n\nwebhook_insecure on;\n",
+          "4: no \"webhook\" directive for \"webhook_insecure\"" },
         { NULL, NULL }
     };
 
@@ -264,6 +400,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_full_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
         cmocka_unit_test_setup_teardown(test_units, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tls, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_notify, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
         cmocka_unit_test(test_missing_file),
     };

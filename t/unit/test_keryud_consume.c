@@ -4,7 +4,9 @@
  * Tests of keryud's consumer and of the logs listing over its store.  The
  * shared store is filled through keryu_store_append(), as nginx workers
  * fill it, in a fresh mkdtemp directory per test; the consumer runs by
- * direct calls of consume_batch(), without the event loop.
+ * direct calls of consume_batch(), without the event loop.  The indexes
+ * are checked entry by entry, and listings through them against a reading
+ * of every record, over many filter combinations on a mixed data set.
  */
 
 
@@ -13,6 +15,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -578,28 +581,475 @@ test_scan_filters_and_events(void **state)
 }
 
 
+/*
+ * the bound counts the entries a listing looks at: records of logs for a
+ * filter no index serves, index entries for one that an index serves
+ */
+
 static void
 test_scan_bound_returns_cursor(void **state)
 {
     fixture_t  *f = *state;
 
-    char        ids[256], next[32], qs[64], *out;
+    char        ids[256], next[32], qs[96], *out;
 
     append(&f->src, 1, 10, 1000);
     consume_all(f);
 
-    out = scan(f, "event_type=login", 0, 2);
+    out = scan(f, "until=2026-12-03T16:49:47.000004Z", 0, 2);
     scan_ids(out, ids, sizeof(ids), next, sizeof(next));
-    assert_string_equal(ids, "9");
+    assert_string_equal(ids, "");
     assert_string_equal(next, "9");
     free(out);
 
-    snprintf(qs, sizeof(qs), "event_type=login&cursor=%s", next);
+    snprintf(qs, sizeof(qs), "until=2026-12-03T16:49:47.000004Z&cursor=%s",
+             next);
     out = scan(f, qs, 0, 2);
     scan_ids(out, ids, sizeof(ids), next, sizeof(next));
     assert_string_equal(ids, "");
     assert_string_equal(next, "7");
     free(out);
+
+    /* by_type holds the logins 9, 6 and 3 */
+
+    out = scan(f, "event_type=login", 0, 2);
+    scan_ids(out, ids, sizeof(ids), next, sizeof(next));
+    assert_string_equal(ids, "9,6");
+    assert_string_equal(next, "6");
+    free(out);
+
+    snprintf(qs, sizeof(qs), "event_type=login&cursor=%s", next);
+    out = scan(f, qs, 0, 2);
+    scan_ids(out, ids, sizeof(ids), next, sizeof(next));
+    assert_string_equal(ids, "3");
+    assert_string_equal(next, "null");
+    free(out);
+
+    out = scan(f, "event_type=login&until=2026-12-03T16:49:47.000004Z", 0,
+               2);
+    scan_ids(out, ids, sizeof(ids), next, sizeof(next));
+    assert_string_equal(ids, "");
+    assert_string_equal(next, "6");
+    free(out);
+}
+
+
+/* a small deterministic generator, so that a failure can be replayed */
+
+static uint64_t
+rnd(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+
+    return *s;
+}
+
+
+static const char  *mixed_users[] = { "", "alice", "bob", "carol", "al" };
+
+static const char  *mixed_ips[] = { "", "10.0.0.1", "10.0.0.2", "2001:db8::1",
+                                    "::ffff:10.0.0.1" };
+
+static const uint16_t  mixed_status[] = { 200, 302, 401, 403, 404, 500 };
+
+
+/*
+ * appends count records from first on whose type, user, address, status
+ * and time are drawn from small sets, so that filters overlap; times do
+ * not follow sequence numbers
+ */
+
+static void
+append_mixed(keryu_store_t *st, uint64_t first, uint64_t count, uint64_t *s)
+{
+    size_t                 len;
+    uint8_t               *buf, *p;
+    MDB_txn               *txn;
+    uint64_t               n, r;
+    const char            *ip;
+    keryu_record_t         rec;
+    keryu_store_append_t   res;
+
+    buf = malloc(count * 256);
+    assert_non_null(buf);
+
+    memset(&rec, 0, sizeof(keryu_record_t));
+    rec.method.data = (const uint8_t *) "GET";
+    rec.method.len = 3;
+    rec.uri.data = (const uint8_t *) "/mixed";
+    rec.uri.len = 6;
+
+    p = buf;
+
+    for (n = first; n < first + count; n++) {
+        r = rnd(s);
+
+        rec.seq = n;
+        rec.time_us = 1796316587000000ULL + (r >> 40) % 1000;
+        rec.type = (r & 1) ? KERYU_EVENT_REQUEST
+                           : (uint8_t) ((r >> 1) % KERYU_EVENT_MAX);
+        rec.status = mixed_status[(r >> 8) % 6];
+
+        rec.user.data = (const uint8_t *) mixed_users[(r >> 16) % 5];
+        rec.user.len = strlen(mixed_users[(r >> 16) % 5]);
+
+        ip = mixed_ips[(r >> 24) % 5];
+        memset(rec.addr, 0, 16);
+        rec.addr_family = 0;
+
+        if (strchr(ip, ':')) {
+            assert_int_equal(inet_pton(AF_INET6, ip, rec.addr), 1);
+            rec.addr_family = 6;
+
+        } else if (ip[0]) {
+            assert_int_equal(inet_pton(AF_INET, ip, rec.addr), 1);
+            rec.addr_family = 4;
+        }
+
+        len = keryu_record_encode(&rec, p + 4);
+        p[0] = (uint8_t) len;
+        p[1] = (uint8_t) (len >> 8);
+        p[2] = 0;
+        p[3] = 0;
+        p += 4 + len;
+    }
+
+    CHECK_MDB(keryu_store_txn_begin(st, 0, &txn));
+    CHECK_MDB(keryu_store_append(st, txn, buf, (size_t) (p - buf), 1000000,
+                                 &res));
+    CHECK_MDB(mdb_txn_commit(txn));
+
+    free(buf);
+}
+
+
+/* the ids under key in an index, in order */
+
+static size_t
+index_ids(fixture_t *f, MDB_dbi dbi, const void *k, size_t klen,
+    uint64_t *ids, size_t max)
+{
+    int          rc;
+    size_t       n;
+    MDB_val      key, val;
+    MDB_txn     *txn;
+    MDB_cursor  *cur;
+
+    CHECK_MDB(store_txn_begin(&f->dst, MDB_RDONLY, &txn));
+    CHECK_MDB(mdb_cursor_open(txn, dbi, &cur));
+
+    key.mv_size = klen;
+    key.mv_data = (void *) k;
+    n = 0;
+
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET);
+         rc == 0;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT_DUP))
+    {
+        assert_int_equal(val.mv_size, 8);
+        assert_true(n < max);
+        ids[n++] = keryu_store_key_decode(val.mv_data);
+    }
+
+    assert_int_equal(rc, MDB_NOTFOUND);
+
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+
+    return n;
+}
+
+
+static uint64_t
+index_entries(fixture_t *f, MDB_dbi dbi)
+{
+    MDB_txn   *txn;
+    MDB_stat   ms;
+
+    CHECK_MDB(store_txn_begin(&f->dst, MDB_RDONLY, &txn));
+    CHECK_MDB(mdb_stat(txn, dbi, &ms));
+    mdb_txn_abort(txn);
+
+    return ms.ms_entries;
+}
+
+
+static void
+test_index_entries_written_with_records(void **state)
+{
+    fixture_t  *f = *state;
+
+    uint8_t     k[17], tkey[8];
+    uint64_t    ids[16], s;
+
+    append(&f->src, 1, 10, 1000);
+    consume_all(f);
+
+    /* every third record is a login */
+
+    k[0] = KERYU_EVENT_LOGIN;
+    assert_int_equal(index_ids(f, f->dst.by_type, k, 1, ids, 16), 3);
+    assert_int_equal(ids[0], 3);
+    assert_int_equal(ids[1], 6);
+    assert_int_equal(ids[2], 9);
+
+    k[0] = KERYU_EVENT_REQUEST;
+    assert_int_equal(index_ids(f, f->dst.by_type, k, 1, ids, 16), 7);
+    assert_int_equal(ids[0], 1);
+    assert_int_equal(ids[6], 10);
+
+    store_key_status(k, 200);
+    assert_int_equal(index_ids(f, f->dst.by_status, k, 2, ids, 16), 10);
+
+    keryu_store_key_encode(tkey, 1796316587000000ULL + 4);
+    assert_int_equal(index_ids(f, f->dst.by_time, tkey, 8, ids, 16), 1);
+    assert_int_equal(ids[0], 4);
+
+    assert_int_equal(index_entries(f, f->dst.by_time), 10);
+
+    /* records without a user or an address are in neither index */
+
+    assert_int_equal(index_entries(f, f->dst.by_user), 0);
+    assert_int_equal(index_entries(f, f->dst.by_ip), 0);
+
+    s = 42;
+    append_mixed(&f->src, 11, 40, &s);
+    consume_all(f);
+
+    assert_int_equal(index_entries(f, f->dst.by_type), 50);
+    assert_int_equal(index_entries(f, f->dst.by_status), 50);
+    assert_int_equal(index_entries(f, f->dst.by_time), 50);
+    assert_true(index_entries(f, f->dst.by_user) > 0);
+    assert_true(index_entries(f, f->dst.by_ip) > 0);
+
+    assert_int_equal(store_key_ip(k, 4, (const uint8_t *) "\x0a\0\0\x01"), 5);
+    assert_memory_equal(k, "\x04\x0a\x00\x00\x01", 5);
+    assert_int_equal(store_key_ip(k, 0, (const uint8_t *) "\0\0\0\0"), 0);
+}
+
+
+/* the ids of a listing's items, and its next_cursor (0 for null) */
+
+static size_t
+page_ids(const char *out, uint64_t *ids, size_t max, uint64_t *next)
+{
+    size_t       n;
+    const char  *p, *c;
+
+    n = 0;
+
+    for (p = strstr(out, "{\"id\":"); p; p = strstr(p + 1, "{\"id\":")) {
+        assert_true(n < max);
+        ids[n++] = strtoull(p + 6, NULL, 10);
+    }
+
+    c = strstr(out, "\"next_cursor\":");
+    assert_non_null(c);
+    c += 14;
+
+    *next = (*c == '"') ? strtoull(c + 1, NULL, 10) : 0;
+
+    return n;
+}
+
+
+/* the ids q matches, newest first, by reading every record of logs */
+
+static size_t
+oracle_ids(fixture_t *f, const query_t *q, int events_only, uint64_t *ids,
+    size_t max)
+{
+    int              rc;
+    size_t           n;
+    MDB_val          key, val;
+    MDB_txn         *txn;
+    MDB_cursor      *cur;
+    keryu_record_t   rec;
+
+    CHECK_MDB(store_txn_begin(&f->dst, MDB_RDONLY, &txn));
+    CHECK_MDB(mdb_cursor_open(txn, f->dst.logs, &cur));
+
+    n = 0;
+
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_LAST);
+         rc == 0;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_PREV))
+    {
+        assert_int_equal(keryu_record_decode(&rec, val.mv_data, val.mv_size),
+                         0);
+
+        if ((!events_only || rec.type != KERYU_EVENT_REQUEST)
+            && query_match(q, &rec))
+        {
+            assert_true(n < max);
+            ids[n++] = keryu_store_key_decode(key.mv_data);
+        }
+    }
+
+    assert_int_equal(rc, MDB_NOTFOUND);
+
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+
+    return n;
+}
+
+
+#define MIXED_RECORDS  3000
+
+
+/*
+ * pages through the listing of filter fq, limit items a page, and fills
+ * ids with what it shows; returns the number of ids
+ */
+
+static size_t
+scan_all(fixture_t *f, const char *fq, unsigned limit, int events_only,
+    uint64_t scan_max, uint64_t *ids, size_t max)
+{
+    char       qs[600], *out;
+    size_t     n, got, pages;
+    uint64_t   next, page[1000];
+
+    got = 0;
+    next = 0;
+
+    for (pages = 0; pages <= MIXED_RECORDS; pages++) {
+        if (next) {
+            snprintf(qs, sizeof(qs), "limit=%u%s&cursor=%llu", limit, fq,
+                     (unsigned long long) next);
+
+        } else {
+            snprintf(qs, sizeof(qs), "limit=%u%s", limit, fq);
+        }
+
+        out = scan(f, qs, events_only, scan_max);
+        n = page_ids(out, page, 1000, &next);
+        free(out);
+
+        if (n > limit || got + n > max) {
+            fail_msg("\"%s\" (events %d): %zu items on a page", qs,
+                     events_only, n);
+        }
+
+        memcpy(ids + got, page, n * sizeof(uint64_t));
+        got += n;
+
+        if (next == 0) {
+            return got;
+        }
+    }
+
+    fail_msg("\"%s\" (events %d): too many pages", fq, events_only);
+
+    return 0;
+}
+
+
+static void
+test_index_query_equals_full_scan(void **state)
+{
+    fixture_t        *f = *state;
+
+    int               events_only;
+    char              fq[512], qs[600];
+    size_t            i, got, want, len;
+    query_t           q;
+    uint64_t          s, r, scan_max, *ids, *expect;
+    unsigned          c, limit;
+
+    static const char      *types[] = { "", "request", "login",
+                                        "auth_failure", "system_change" };
+    static const char      *users[] = { "", "alice", "bob", "al", "nobody" };
+    static const char      *ips[] = { "", "10.0.0.1", "2001:db8::1",
+                                      "::ffff:10.0.0.1", "10.9.9.9" };
+    static const char      *statuses[] = { "", "200", "403", "404", "503" };
+    static const char      *times[] = {
+        "", "&since=2026-12-03T16:49:47.000500Z",
+        "&until=2026-12-03T16:49:47.000300Z"
+    };
+    static const unsigned   limits[] = { 1, 7, 100, 1000 };
+    static const uint64_t   bounds[] = { 1, 17, API_SCAN_MAX };
+
+    fixture_close(f);
+    fixture_open(f, 1000);
+
+    s = 7;
+
+    for (i = 0; i < MIXED_RECORDS; i += 500) {
+        append_mixed(&f->src, i + 1, 500, &s);
+    }
+
+    consume_all(f);
+
+    ids = calloc(MIXED_RECORDS, sizeof(uint64_t));
+    expect = calloc(MIXED_RECORDS, sizeof(uint64_t));
+    assert_non_null(ids);
+    assert_non_null(expect);
+
+    /* every combination of filters, with drawn page sizes and bounds */
+
+    for (c = 0; c < 2 * 5 * 5 * 5 * 5 * 3; c++) {
+        r = rnd(&s);
+        events_only = c % 2;
+        len = 0;
+        fq[0] = '\0';
+
+        if (types[c / 2 % 5][0]) {
+            len += snprintf(fq + len, sizeof(fq) - len, "&event_type=%s",
+                            types[c / 2 % 5]);
+        }
+
+        if (users[c / 10 % 5][0]) {
+            len += snprintf(fq + len, sizeof(fq) - len, "&user=%s",
+                            users[c / 10 % 5]);
+        }
+
+        if (ips[c / 50 % 5][0]) {
+            len += snprintf(fq + len, sizeof(fq) - len, "&ip=%s",
+                            ips[c / 50 % 5]);
+        }
+
+        if (statuses[c / 250 % 5][0]) {
+            len += snprintf(fq + len, sizeof(fq) - len, "&status=%s",
+                            statuses[c / 250 % 5]);
+        }
+
+        snprintf(fq + len, sizeof(fq) - len, "%s", times[c / 1250 % 3]);
+
+        snprintf(qs, sizeof(qs), "limit=1%s", fq);
+        assert_int_equal(query_parse(&q, qs), 0);
+
+        want = oracle_ids(f, &q, events_only, expect, MIXED_RECORDS);
+
+        /* short pages and small bounds only where they stay few */
+
+        limit = limits[r % 4];
+        scan_max = bounds[(r >> 8) % 3];
+
+        if (want > 50 * (size_t) limit) {
+            limit = 1000;
+        }
+
+        if (scan_max < API_SCAN_MAX && want > 100) {
+            scan_max = API_SCAN_MAX;
+        }
+
+        got = scan_all(f, fq, limit, events_only, scan_max, ids,
+                       MIXED_RECORDS);
+
+        if (got != want || memcmp(ids, expect, want * sizeof(uint64_t)))
+        {
+            fail_msg("\"%s\" (events %d, limit %u, scan_max %llu): %zu "
+                     "items, expected %zu", fq, events_only, limit,
+                     (unsigned long long) scan_max, got, want);
+        }
+    }
+
+    free(ids);
+    free(expect);
 }
 
 
@@ -626,6 +1076,10 @@ main(void)
         cmocka_unit_test_setup_teardown(test_scan_filters_and_events,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_scan_bound_returns_cursor,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_index_entries_written_with_records, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_index_query_equals_full_scan,
                                         setup, teardown),
     };
 

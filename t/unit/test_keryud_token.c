@@ -2,7 +2,8 @@
  * Copyright (C) Keryu Security
  *
  * Tests of API tokens: their format, that only the hash is stored, and
- * create, look up, list and revoke against a store in a mkdtemp directory.
+ * create, look up, list, revoke and expiry against a store in a mkdtemp
+ * directory.
  */
 
 
@@ -131,8 +132,9 @@ test_create_lookup_revoke(void **state)
 
     fp = fmemopen(out, sizeof(out), "w");
     assert_non_null(fp);
-    assert_int_equal(token_create(&f->st, ROLE_AUDITOR, "audit", fp), 0);
-    assert_int_equal(token_create(&f->st, ROLE_ADMIN, "audit", fp), EEXIST);
+    assert_int_equal(token_create(&f->st, ROLE_AUDITOR, "audit", 0, fp), 0);
+    assert_int_equal(token_create(&f->st, ROLE_ADMIN, "audit", 0, fp),
+                     EEXIST);
     fclose(fp);
 
     assert_int_equal(strlen(out), TOKEN_LEN + 1);
@@ -171,6 +173,141 @@ test_create_lookup_revoke(void **state)
 }
 
 
+/* creates a token called name that expires at expires into token */
+
+static void
+create(fixture_t *f, const char *name, time_t expires,
+    char token[TOKEN_LEN + 1])
+{
+    char   out[TOKEN_LEN + 2];
+    FILE  *fp;
+
+    fp = fmemopen(out, sizeof(out), "w");
+    assert_non_null(fp);
+    assert_int_equal(token_create(&f->st, ROLE_VIEWER, name, expires, fp),
+                     0);
+    fclose(fp);
+
+    memcpy(token, out, TOKEN_LEN);
+    token[TOKEN_LEN] = '\0';
+}
+
+
+static int
+lookup(fixture_t *f, const char *token)
+{
+    int       rc;
+    role_e    role;
+    MDB_txn  *txn;
+
+    assert_int_equal(store_txn_begin(&f->st, MDB_RDONLY, &txn), 0);
+    rc = token_lookup(&f->st, txn, token, TOKEN_LEN, &role);
+    mdb_txn_abort(txn);
+
+    return rc;
+}
+
+
+static void
+test_expired_token_refused_and_removed(void **state)
+{
+    fixture_t  *f = *state;
+
+    char        past[TOKEN_LEN + 1], later[TOKEN_LEN + 1],
+                never[TOKEN_LEN + 1], list[4096];
+    FILE       *fp;
+    size_t      removed;
+    time_t      now;
+
+    now = time(NULL);
+
+    create(f, "past", now - 10, past);
+    create(f, "later", now + 3600, later);
+    create(f, "never", 0, never);
+
+    /* an expired token is refused as an unknown one is */
+
+    assert_int_equal(lookup(f, past), MDB_NOTFOUND);
+    assert_int_equal(lookup(f, later), 0);
+    assert_int_equal(lookup(f, never), 0);
+
+    fp = fmemopen(list, sizeof(list), "w");
+    assert_non_null(fp);
+    assert_int_equal(token_list(&f->st, fp), 0);
+    fclose(fp);
+
+    assert_non_null(strstr(list, " EXPIRES "));
+    assert_non_null(strstr(list, " never "));
+    assert_non_null(strstr(list, "\npast "));
+
+    assert_int_equal(token_expire(&f->st, now, 100, &removed), 0);
+    assert_int_equal(removed, 1);
+
+    fp = fmemopen(list, sizeof(list), "w");
+    assert_non_null(fp);
+    assert_int_equal(token_list(&f->st, fp), 0);
+    fclose(fp);
+
+    assert_null(strstr(list, "\npast "));
+    assert_non_null(strstr(list, "\nlater "));
+
+    /* the name is free again */
+
+    create(f, "past", 0, past);
+    assert_int_equal(lookup(f, past), 0);
+
+    /* an hour on, "later" has gone too; "never" stays */
+
+    assert_int_equal(token_expire(&f->st, now + 3600, 100, &removed), 0);
+    assert_int_equal(removed, 1);
+    assert_int_equal(lookup(f, later), MDB_NOTFOUND);
+    assert_int_equal(lookup(f, never), 0);
+    assert_int_equal(lookup(f, past), 0);
+
+    assert_int_equal(token_expire(&f->st, now + 3600, 100, &removed), 0);
+    assert_int_equal(removed, 0);
+}
+
+
+/* a token stored before tokens could expire still works, and never expires */
+
+static void
+test_version_1_token_read(void **state)
+{
+    fixture_t  *f = *state;
+
+    char        token[TOKEN_LEN + 1];
+    size_t      removed;
+    uint8_t     hash[TOKEN_HASH_LEN], value[16 + 3];
+    MDB_val     key, val;
+    MDB_txn    *txn;
+
+    assert_int_equal(token_generate(token, hash), 0);
+
+    memset(value, 0, sizeof(value));
+    value[0] = 1;
+    value[1] = ROLE_AUDITOR;
+    value[8] = 1;
+    memcpy(value + 16, "old", 3);
+
+    key.mv_size = TOKEN_HASH_LEN;
+    key.mv_data = hash;
+    val.mv_size = sizeof(value);
+    val.mv_data = value;
+
+    assert_int_equal(store_txn_begin(&f->st, 0, &txn), 0);
+    assert_int_equal(mdb_put(txn, f->st.tokens, &key, &val, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+
+    assert_int_equal(lookup(f, token), 0);
+
+    assert_int_equal(token_expire(&f->st, time(NULL) + 86400, 100, &removed),
+                     0);
+    assert_int_equal(removed, 0);
+    assert_int_equal(token_revoke(&f->st, "old"), 0);
+}
+
+
 int
 main(void)
 {
@@ -178,6 +315,10 @@ main(void)
         cmocka_unit_test(test_token_format),
         cmocka_unit_test(test_roles_and_names),
         cmocka_unit_test_setup_teardown(test_create_lookup_revoke,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_expired_token_refused_and_removed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_version_1_token_read,
                                         setup, teardown),
     };
 
