@@ -51,6 +51,7 @@
 #include "api.h"
 #include "alert.h"
 #include "respond.h"
+#include "change.h"
 #include "log.h"
 #include "keryu_policy.h"
 #include "policy.h"
@@ -142,6 +143,18 @@ struct api_s {
 };
 
 
+/* what the policy handlers hand to policy_write()'s callback */
+
+typedef struct {
+    api_t                  *api;
+    struct evhttp_request  *req;
+    json_t                 *json;
+    char                   *before;       /* the replaced document */
+    size_t                  before_len;
+    unsigned                status;
+} api_policy_ctx_t;
+
+
 static void api_dispatch(struct evhttp_request *req, void *arg);
 static int api_bearer(const char *header, const char **token, size_t *len);
 static const char *api_peer(struct evhttp_request *req);
@@ -189,6 +202,13 @@ static int api_decision_item(void *ctx, const admin_target_t *tg,
     const keryu_block_t *b);
 static void api_decision_add(api_t *api, struct evhttp_request *req);
 static void api_decision_delete(api_t *api, struct evhttp_request *req);
+static void api_changed(api_t *api, struct evhttp_request *req,
+    const char *action, const char *target, const char *before,
+    size_t before_len, const char *after, size_t after_len, unsigned status);
+static json_t *api_block_json(api_t *api, const admin_target_t *tg);
+static void api_changed_json(api_t *api, struct evhttp_request *req,
+    const char *action, const char *target, json_t *before, json_t *after,
+    unsigned status);
 static void api_alert_list(api_t *api, struct evhttp_request *req,
     MDB_txn *txn);
 static int api_alert_item(void *ctx, const alert_t *a);
@@ -200,6 +220,7 @@ static void api_alert_update(api_t *api, struct evhttp_request *req,
 static void api_alert_delete(api_t *api, struct evhttp_request *req,
     const char *name);
 static int api_alert_id(const char *name, uint64_t *id);
+static json_t *api_alert_json(api_t *api, uint64_t id);
 static const char *api_body(struct evhttp_request *req, size_t *len);
 
 
@@ -1453,12 +1474,13 @@ api_policy_item(void *ctx, const char *name, size_t namelen,
 static void
 api_policy_write(api_t *api, struct evhttp_request *req, const char *name)
 {
-    int               rc;
-    char              err[KERYU_POLICY_ERR_MAX + 64];
-    size_t            len;
-    json_t           *j;
-    const char       *body;
-    struct evbuffer  *in;
+    int                rc;
+    char               err[KERYU_POLICY_ERR_MAX + 64];
+    size_t             len;
+    json_t            *j;
+    const char        *body;
+    struct evbuffer   *in;
+    api_policy_ctx_t   pc;
 
     in = evhttp_request_get_input_buffer(req);
     len = evbuffer_get_length(in);
@@ -1490,9 +1512,18 @@ api_policy_write(api_t *api, struct evhttp_request *req, const char *name)
 
     err[0] = '\0';
 
+    pc.api = api;
+    pc.req = req;
+    pc.json = j;
+    pc.status = name ? HTTP_OK : 201;
+    pc.before_len = 0;
+    pc.before = name ? change_policy(api->src, name, &pc.before_len) : NULL;
+
     rc = policy_write(api->src, body, len,
                       name ? POLICY_REPLACE : POLICY_CREATE, name,
-                      api_policy_stored, j, err, sizeof(err));
+                      api_policy_stored, &pc, err, sizeof(err));
+
+    free(pc.before);
 
     switch (rc) {
 
@@ -1532,35 +1563,48 @@ static void
 api_policy_stored(void *ctx, const char *name, int existed, const char *doc,
     size_t len)
 {
-    json_t  *j = ctx;
+    api_policy_ctx_t  *pc = ctx;
 
     log_info("policy \"%s\" %s through the API", name,
              existed ? "replaced" : "created");
 
-    json_details(j, (const uint8_t *) doc, len);
+    json_details(pc->json, (const uint8_t *) doc, len);
+
+    api_changed(pc->api, pc->req, existed ? "policy.replace" : "policy.create",
+                name, pc->before, pc->before_len, doc, len, pc->status);
 }
 
 
 static void
 api_policy_delete(api_t *api, struct evhttp_request *req, const char *name)
 {
-    int   rc;
-    char  err[KERYU_POLICY_ERR_MAX];
+    int      rc;
+    char     err[KERYU_POLICY_ERR_MAX], *before;
+    size_t   blen;
+
+    blen = 0;
+    before = change_policy(api->src, name, &blen);
 
     rc = policy_remove(api->src, name, err, sizeof(err));
 
     if (rc == POLICY_MISSING) {
+        free(before);
         api_error(req, HTTP_NOTFOUND, "not found", NULL);
         return;
     }
 
     if (rc != POLICY_OK) {
+        free(before);
         log_warnx("%s: %s", __func__, err);
         api_error(req, HTTP_INTERNAL, "internal error", NULL);
         return;
     }
 
     log_info("policy \"%s\" deleted through the API", name);
+
+    api_changed(api, req, "policy.delete", name, before, blen, NULL, 0,
+                HTTP_NOCONTENT);
+    free(before);
 
     evhttp_add_header(evhttp_request_get_output_headers(req),
                       "Cache-Control", "no-store");
@@ -1661,7 +1705,7 @@ api_decision_add(api_t *api, struct evhttp_request *req)
     int                  rc, exists;
     char                *v[4], bad[64], err[ADMIN_ESC_MAX + 128];
     size_t               i, len;
-    json_t              *j;
+    json_t              *j, *before;
     uint64_t             ttl;
     const char          *body, *reason;
     keryu_block_t        b;
@@ -1730,11 +1774,14 @@ api_decision_add(api_t *api, struct evhttp_request *req)
         goto values_free;
     }
 
+    before = api_block_json(api, &tg);
+
     rc = admin_block_put(api->src, &tg, ttl, reason, &b, &exists);
     if (rc != 0) {
         log_warnx("%s: writing a block failed: %s", __func__,
                   keryu_store_strerror(rc));
         api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        json_free(before);
         goto values_free;
     }
 
@@ -1745,6 +1792,7 @@ api_decision_add(api_t *api, struct evhttp_request *req)
     if (j == NULL) {
         log_warnx("%s: json_new() failed", __func__);
         api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        json_free(before);
         goto values_free;
     }
 
@@ -1752,7 +1800,10 @@ api_decision_add(api_t *api, struct evhttp_request *req)
 
     api_reply(req, 201, j);
 
+    api_changed_json(api, req, "decision.add", tg.text, before, j, 201);
+
     json_free(j);
+    json_free(before);
 
 values_free:
 
@@ -1767,10 +1818,13 @@ api_decision_delete(api_t *api, struct evhttp_request *req)
 {
     int                 rc;
     char                err[ADMIN_ESC_MAX + 128];
+    json_t             *before;
     const char         *qs, *ip, *user;
     admin_target_t      tg;
     struct evkeyval    *kv;
     struct evkeyvalq    q;
+
+    before = NULL;
 
     qs = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
 
@@ -1817,6 +1871,8 @@ api_decision_delete(api_t *api, struct evhttp_request *req)
         goto query_free;
     }
 
+    before = api_block_json(api, &tg);
+
     rc = admin_block_remove(api->src, &tg);
 
     if (rc == MDB_NOTFOUND) {
@@ -1838,7 +1894,12 @@ api_decision_delete(api_t *api, struct evhttp_request *req)
                       "Cache-Control", "no-store");
     evhttp_send_reply(req, HTTP_NOCONTENT, NULL, NULL);
 
+    api_changed_json(api, req, "decision.delete", tg.text, before, NULL,
+                     HTTP_NOCONTENT);
+
 query_free:
+
+    json_free(before);
 
     evhttp_clear_headers(&q);
 }
@@ -1857,6 +1918,106 @@ api_set_respond(api_t *api, struct respond_s *r)
 typedef struct {
     json_t             *json;
 } api_alert_ctx_t;
+
+
+/* records a change made through the API; a failure is only logged */
+
+static void
+api_changed(api_t *api, struct evhttp_request *req, const char *action,
+    const char *target, const char *before, size_t before_len,
+    const char *after, size_t after_len, unsigned status)
+{
+    int                    rc;
+    const char            *uri;
+    change_t               c;
+    enum evhttp_cmd_type   cmd;
+
+    cmd = evhttp_request_get_command(req);
+    uri = evhttp_request_get_uri(req);
+
+    c.actor = api->actor;
+    c.action = action;
+    c.target = target;
+    c.before = before;
+    c.before_len = before_len;
+    c.after = after;
+    c.after_len = after_len;
+    c.method = cmd == EVHTTP_REQ_POST ? "POST"
+               : cmd == EVHTTP_REQ_PUT ? "PUT"
+               : cmd == EVHTTP_REQ_DELETE ? "DELETE" : "GET";
+    c.uri = uri ? uri : "";
+    c.addr = api_peer(req);
+    c.status = status;
+
+    rc = change_record(api->own, &c);
+    if (rc != 0) {
+        log_warnx("%s: recording %s of \"%s\" failed: %s", __func__, action,
+                  target, mdb_strerror(rc));
+    }
+}
+
+
+/* the stored block of tg as the decisions API shows it, or NULL */
+
+static json_t *
+api_block_json(api_t *api, const admin_target_t *tg)
+{
+    int             rc;
+    json_t         *j;
+    MDB_val         key, val;
+    MDB_txn        *txn;
+    keryu_block_t   b;
+
+    if (keryu_store_txn_begin(api->src, MDB_RDONLY, &txn) != 0) {
+        return NULL;
+    }
+
+    key.mv_size = tg->key_len;
+    key.mv_data = (void *) tg->key;
+
+    j = NULL;
+
+    rc = mdb_get(txn, api->src->blocks, &key, &val);
+
+    if (rc == 0 && keryu_block_decode(&b, val.mv_data, val.mv_size) == 0) {
+        j = json_new();
+
+        if (j) {
+            api_decision_item(j, tg, &b);
+        }
+    }
+
+    mdb_txn_abort(txn);
+
+    return j;
+}
+
+
+/* api_changed() with before and after taken from two documents */
+
+static void
+api_changed_json(api_t *api, struct evhttp_request *req, const char *action,
+    const char *target, json_t *before, json_t *after, unsigned status)
+{
+    size_t          blen, alen;
+    const uint8_t  *b, *a;
+
+    b = NULL;
+    a = NULL;
+    blen = 0;
+    alen = 0;
+
+    if (before && json_result(before, &b, &blen) != 0) {
+        b = NULL;
+    }
+
+    if (after && json_result(after, &a, &alen) != 0) {
+        a = NULL;
+    }
+
+    api_changed(api, req, action, target, (const char *) b, blen,
+                (const char *) a, alen, status);
+}
 
 
 static void
@@ -2045,7 +2206,7 @@ static void
 api_alert_create(api_t *api, struct evhttp_request *req)
 {
     int                  rc, sev, opened;
-    char                *v[5], bad[64];
+    char                *v[5], bad[64], idbuf[24];
     size_t               i, len;
     json_t              *j;
     alert_t              a;
@@ -2162,6 +2323,10 @@ api_alert_create(api_t *api, struct evhttp_request *req)
     alert_json(j, &a);
     api_reply(req, opened ? 201 : HTTP_OK, j);
 
+    snprintf(idbuf, sizeof(idbuf), "%llu", (unsigned long long) a.id);
+    api_changed_json(api, req, opened ? "alert.open" : "alert.update", idbuf,
+                     NULL, j, opened ? 201 : HTTP_OK);
+
     json_free(j);
     alert_free(&a);
 
@@ -2178,16 +2343,18 @@ values_free:
 static void
 api_alert_update(api_t *api, struct evhttp_request *req, const char *name)
 {
-    int                  rc, status;
+    int                  rc, status, from;
     char                *v[2], bad[64], event[32];
     size_t               i, len;
-    json_t              *j;
+    json_t              *j, *before;
     alert_t              a;
     uint64_t             id, now;
     const char          *body;
     struct timespec      ts;
 
     static const char  *const  names[] = { "status", "note" };
+
+    before = NULL;
 
     if (api_alert_id(name, &id) == -1) {
         api_error(req, HTTP_NOTFOUND, "not found", NULL);
@@ -2238,6 +2405,8 @@ api_alert_update(api_t *api, struct evhttp_request *req, const char *name)
     clock_gettime(CLOCK_REALTIME, &ts);
     now = (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
 
+    before = api_alert_json(api, id);
+
     rc = alert_update(api->own, id, status, v[1], api->actor, now, &a);
 
     switch (rc) {
@@ -2267,8 +2436,11 @@ api_alert_update(api_t *api, struct evhttp_request *req, const char *name)
              (unsigned long long) id, alert_status_name(a.status),
              api->actor);
 
+    from = a.nresponses ? a.responses[a.nresponses - 1].from : 0;
+
     snprintf(event, sizeof(event), "alert.%s",
-             status ? alert_status_name(status) : "noted");
+             status == 0 || status == from ? "noted"
+             : status == ALERT_OPEN ? "reopened" : alert_status_name(status));
 
     respond_notify(api->respond, event, &a);
 
@@ -2282,10 +2454,14 @@ api_alert_update(api_t *api, struct evhttp_request *req, const char *name)
     alert_json(j, &a);
     api_reply(req, HTTP_OK, j);
 
+    api_changed_json(api, req, "alert.update", name, before, j, HTTP_OK);
+
     json_free(j);
     alert_free(&a);
 
 values_free:
+
+    json_free(before);
 
     for (i = 0; i < 2; i++) {
         free(v[i]);
@@ -2297,6 +2473,7 @@ static void
 api_alert_delete(api_t *api, struct evhttp_request *req, const char *name)
 {
     int       rc;
+    json_t   *before;
     uint64_t  id;
 
     if (api_alert_id(name, &id) == -1) {
@@ -2304,14 +2481,18 @@ api_alert_delete(api_t *api, struct evhttp_request *req, const char *name)
         return;
     }
 
+    before = api_alert_json(api, id);
+
     rc = alert_delete(api->own, id);
 
     if (rc == ALERT_MISSING) {
+        json_free(before);
         api_error(req, HTTP_NOTFOUND, "not found", NULL);
         return;
     }
 
     if (rc != ALERT_OK) {
+        json_free(before);
         api_error(req, HTTP_INTERNAL, "internal error", NULL);
         return;
     }
@@ -2322,6 +2503,41 @@ api_alert_delete(api_t *api, struct evhttp_request *req, const char *name)
     evhttp_add_header(evhttp_request_get_output_headers(req),
                       "Cache-Control", "no-store");
     evhttp_send_reply(req, HTTP_NOCONTENT, NULL, NULL);
+
+    api_changed_json(api, req, "alert.delete", name, before, NULL,
+                     HTTP_NOCONTENT);
+    json_free(before);
+}
+
+
+/* the stored alert as the API shows it, or NULL */
+
+static json_t *
+api_alert_json(api_t *api, uint64_t id)
+{
+    json_t   *j;
+    alert_t   a;
+    MDB_txn  *txn;
+
+    if (store_txn_begin(api->own, MDB_RDONLY, &txn) != 0) {
+        return NULL;
+    }
+
+    j = NULL;
+
+    if (alert_get(api->own, txn, id, &a) == ALERT_OK) {
+        j = json_new();
+
+        if (j) {
+            alert_json(j, &a);
+        }
+
+        alert_free(&a);
+    }
+
+    mdb_txn_abort(txn);
+
+    return j;
 }
 
 

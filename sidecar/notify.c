@@ -1127,10 +1127,10 @@ notify_done(notify_delivery_t *d, const char *reason)
 static void
 notify_response(struct evhttp_request *req, void *arg)
 {
-    notify_delivery_t  *d = arg;
+    notify_delivery_t   *d = arg;
 
-    char                buf[128];
-    unsigned long       e;
+    char                 buf[128];
+    unsigned long        e;
     struct bufferevent  *bev;
 
     if (d->nd_state != NOTIFY_SENDING) {

@@ -292,6 +292,34 @@ $r = request('POST', $base, $token{admin},
 is($r->{status}, 201, 'deleting the open alert frees its rule and key');
 
 
+# every change above is a system_change event naming its actor
+
+my $changes = decode(request('GET', '/api/security/events/'
+                             . '?event_type=system_change&user=admin-1&limit=1000',
+                             $token{admin}))->{items};
+my %seen;
+$seen{ $_->{details}{action} }++ for @$changes;
+is_deeply([ sort keys %seen ],
+          [ qw(alert.delete alert.open alert.update policy.delete) ],
+          'changes through the API are recorded');
+is($seen{'alert.open'}, 8, 'one per alert opened');
+
+my ($ack) = reverse grep { $_->{method} eq 'PUT'
+                   && $_->{details}{after}{status} eq 'acknowledged' }
+            @$changes;
+is($ack->{details}{before}{status}, 'open', 'the change keeps what was');
+is($ack->{details}{target}, '1', 'and names its target');
+is_deeply([ @$ack{qw(method uri status user)} ],
+          [ 'PUT', "${base}1/", 200, 'admin-1' ], 'request, status, actor');
+
+my ($del) = grep { $_->{details}{action} eq 'policy.delete' } @$changes;
+is($del->{details}{before}{name}, 'scanning', 'a deleted policy is kept');
+is($del->{details}{after}, undef, 'and nothing after it');
+
+my $refused = grep { $_->{status} >= 400 } @$changes;
+is($refused, 0, 'refused requests change nothing and record nothing');
+
+
 # detection: a threshold policy, and failures appended to the ring
 
 my $policy = "$dir/policy.json";
