@@ -32,6 +32,8 @@
 #include "admin.h"
 #include "api.h"
 #include "respond.h"
+#include "change.h"
+#include "json.h"
 #include "log.h"
 #include "policy.h"
 
@@ -68,6 +70,9 @@ typedef struct {
 
 
 static void usage(void) __attribute__((noreturn));
+static int keryud_command(keryud_t *kd, int argc, char **argv);
+static void keryud_changed(keryud_t *kd, int argc, char **argv,
+    const char *before, size_t before_len);
 static int keryud_token(keryud_t *kd, int argc, char **argv);
 static int keryud_run(keryud_t *kd);
 static void keryud_free(keryud_t *kd);
@@ -179,32 +184,8 @@ main(int argc, char **argv)
         return 0;
     }
 
-    if (argc != 0 && (strcmp(argv[0], "key") == 0
-                      || strcmp(argv[0], "block") == 0
-                      || strcmp(argv[0], "apikey") == 0
-                      || strcmp(argv[0], "client") == 0))
-    {
-        rc = admin_main(&kd.conf, argc, argv);
-
-        if (rc == ADMIN_USAGE) {
-            usage();
-        }
-
-        return rc;
-    }
-
-    if (argc != 0 && strcmp(argv[0], "policy") == 0) {
-        rc = policy_main(&kd.conf, argc - 1, argv + 1);
-
-        if (rc == -1) {
-            usage();
-        }
-
-        return rc;
-    }
-
     if (argc != 0) {
-        return keryud_token(&kd, argc, argv);
+        return keryud_command(&kd, argc, argv);
     }
 
     /* keep the directory: paths in the configuration may be relative */
@@ -225,6 +206,163 @@ main(int argc, char **argv)
     }
 
     return rc == 0 ? 0 : 1;
+}
+
+
+/*
+ * runs a subcommand; one that changed something is recorded as a
+ * system_change event, its actor the login of whoever ran it
+ */
+
+static int
+keryud_command(keryud_t *kd, int argc, char **argv)
+{
+    int          rc, change;
+    char        *before;
+    size_t       blen;
+    const char  *sub;
+
+    sub = argc > 1 ? argv[1] : "";
+
+    change = strcmp(sub, "create") == 0 || strcmp(sub, "revoke") == 0
+             || strcmp(sub, "add") == 0 || strcmp(sub, "delete") == 0
+             || strcmp(sub, "apply") == 0;
+
+    before = NULL;
+    blen = 0;
+
+    if (strcmp(argv[0], "key") == 0 || strcmp(argv[0], "block") == 0
+        || strcmp(argv[0], "apikey") == 0 || strcmp(argv[0], "client") == 0)
+    {
+        rc = admin_main(&kd->conf, argc, argv);
+
+        if (rc == ADMIN_USAGE) {
+            usage();
+        }
+
+    } else if (strcmp(argv[0], "policy") == 0) {
+
+        /* a deleted policy is kept in the change that deleted it */
+
+        if (strcmp(sub, "delete") == 0 && argc == 3
+            && keryu_store_open(&kd->src, kd->conf.store, 0, 0) == 0)
+        {
+            before = change_policy(&kd->src, argv[2], &blen);
+            keryu_store_close(&kd->src);
+        }
+
+        rc = policy_main(&kd->conf, argc - 1, argv + 1);
+
+        if (rc == -1) {
+            usage();
+        }
+
+    } else {
+        rc = keryud_token(kd, argc, argv);
+    }
+
+    if (rc == 0 && change) {
+        keryud_changed(kd, argc, argv, before, blen);
+    }
+
+    free(before);
+
+    return rc;
+}
+
+
+static void
+keryud_changed(keryud_t *kd, int argc, char **argv, const char *before,
+    size_t before_len)
+{
+    int              i, rc;
+    char             actor[64], action[64], cmd[1024];
+    size_t           n, alen;
+    json_t          *j;
+    change_t         c;
+    const char      *target;
+    const uint8_t   *after;
+
+    target = "";
+
+    for (i = 2; i < argc; i++) {
+        if (argv[i][0] != '-') {
+            if (i == 2) {
+                target = argv[i];
+            }
+
+            continue;
+        }
+
+        if (i + 1 < argc
+            && (strcmp(argv[i], "--ip") == 0 || strcmp(argv[i], "--user") == 0
+                || strcmp(argv[i], "--kid") == 0
+                || strcmp(argv[i], "--id") == 0
+                || strcmp(argv[i], "--name") == 0))
+        {
+            target = argv[i + 1];
+        }
+    }
+
+    snprintf(action, sizeof(action), "%s.%s", argv[0], argv[1]);
+
+    n = snprintf(cmd, sizeof(cmd), "keryud");
+
+    for (i = 0; i < argc && n < sizeof(cmd); i++) {
+        n += snprintf(cmd + n, sizeof(cmd) - n, " %s", argv[i]);
+    }
+
+    /* secrets come from files, so the arguments are safe to keep */
+
+    j = json_new();
+    if (j == NULL) {
+        return;
+    }
+
+    json_map_open(j);
+    json_key(j, "argv");
+    json_array_open(j);
+
+    for (i = 0; i < argc; i++) {
+        json_cstring(j, argv[i]);
+    }
+
+    json_array_close(j);
+    json_map_close(j);
+
+    if (json_result(j, &after, &alen) != 0) {
+        json_free(j);
+        return;
+    }
+
+    rc = store_open(&kd->own, kd->conf.data, kd->conf.data_size);
+    if (rc != 0) {
+        fprintf(stderr, "keryud: recording the change failed: %s\n",
+                keryu_store_strerror(rc));
+        json_free(j);
+        return;
+    }
+
+    c.actor = change_cli_actor(actor, sizeof(actor));
+    c.action = action;
+    c.target = target;
+    c.before = before;
+    c.before_len = before_len;
+    c.after = (const char *) after;
+    c.after_len = alen;
+    c.method = "CLI";
+    c.uri = cmd;
+    c.addr = NULL;
+    c.status = 0;
+
+    rc = change_record(&kd->own, &c);
+    if (rc != 0) {
+        fprintf(stderr, "keryud: recording the change failed: %s\n",
+                keryu_store_strerror(rc));
+    }
+
+    store_close(&kd->own);
+    json_free(j);
 }
 
 

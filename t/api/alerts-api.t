@@ -332,6 +332,16 @@ EOF
 is(system("$keryud -c $conf policy apply $policy >/dev/null"), 0,
    'threshold policy applied');
 
+my $login = getpwuid($<);
+my ($cli) = grep { $_->{details}{action} eq 'policy.apply' }
+            @{ decode(request('GET', '/api/security/events/'
+                              . "?event_type=system_change&user=cli:$login",
+                              $token{admin}))->{items} };
+ok($cli, 'a change from the command line is recorded too');
+is($cli && $cli->{method}, 'CLI', 'as a CLI change');
+like($cli && $cli->{uri}, qr{^keryud policy apply \Q$policy\E$},
+     'with the command');
+
 sub failures {
     my ($n) = @_;
     system($fill, "$dir/store", $n, 'type=auth_failure', 'ip=192.0.2.66',
