@@ -596,7 +596,7 @@ policy_put(keryu_store_t *st, MDB_txn *txn, policy_doc_t *pd,
 int
 policy_list(keryu_store_t *st, FILE *out, char *err, size_t errlen)
 {
-    fprintf(out, "%-32s %-6s %-6s %-6s %5s  %s\n", "NAME", "TYPE", "ACTIVE",
+    fprintf(out, "%-32s %-9s %-6s %-6s %5s  %s\n", "NAME", "TYPE", "ACTIVE",
             "SHADOW", "RULES", "UPDATED");
 
     if (policy_each(st, policy_line, out, err, errlen) != POLICY_OK) {
@@ -625,7 +625,7 @@ policy_line(void *ctx, const char *name, size_t namelen, const char *doc,
         return 0;
     }
 
-    fprintf(out, "%-32s %-6s %-6s %-6s %5zu  %s\n", info.name,
+    fprintf(out, "%-32s %-9s %-6s %-6s %5zu  %s\n", info.name,
             info.type == KERYU_POLICY_IP ? "ip"
             : info.type == KERYU_POLICY_THRESHOLD ? "threshold" : "access",
             info.active ? "yes" : "no", info.shadow ? "yes" : "no",

@@ -34,7 +34,7 @@ write_file($conf, "store $dir/store;\ndata $dir/data;\n");
 
 my ($rc, $out, $err) = policy('list');
 is($rc, 0, 'list of an empty store');
-is($out, "NAME                             TYPE   ACTIVE SHADOW RULES  "
+is($out, "NAME                             TYPE      ACTIVE SHADOW RULES  "
          . "UPDATED\n", 'empty list has the header only');
 
 

@@ -203,6 +203,11 @@ test_notify(void **state)
 
     assert_int_equal(cf.notify.facility, LOG_LOCAL7);
     assert_string_equal(cf.notify.webhook, "");
+    assert_int_equal(cf.default_policies, 1);
+
+    assert_int_equal(parse("store s; data d; default_policies off;\n",
+                           &cf, err, sizeof(err)), 0);
+    assert_int_equal(cf.default_policies, 0);
 }
 
 
@@ -348,6 +353,11 @@ test_errors(void **state)
         { "store s; data d; syslog 1;",
           "1: invalid value \"1\" in \"syslog\" directive, "
           "expecting \"on\" or \"off\"" },
+        { "store s; data d; default_policies none;",
+          "1: invalid value \"none\" in \"default_policies\" directive, "
+          "expecting \"on\" or \"off\"" },
+        { "store s; data d; brute_force 10 60s 15m;",
+          "1: unknown directive \"brute_force\"" },
         { "store s; data d; syslog_facility local8;",
           "1: invalid value \"local8\" in \"syslog_facility\" directive, "
           "expecting daemon, user, auth or local0 to local7" },
