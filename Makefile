@@ -47,13 +47,14 @@ MODULE_SRCS =	$(wildcard ngx_module/*.c ngx_module/*.h) config $(SHARED_SRCS) \
 LIB_OBJS =	$(patsubst %.c,$(BUILD)/obj/%.o,$(SHARED_SRCS) $(SIDECAR_SRCS))
 UNIT_SRCS =	$(wildcard t/unit/test_*.c)
 UNIT_BINS =	$(patsubst t/unit/%.c,$(BUILD)/t/%,$(UNIT_SRCS))
+BENCH_BIN =	$(BUILD)/t/consume_bench
 
 # the real Test::Nginx when perl finds it, else the compatible runner
 PROVE_LIB =	$(shell perl -MTest::Nginx::Socket -e1 2>/dev/null || echo -I t/compat)
 
 .PHONY: all deps module keryud run stop test unit test-demo test-nginx test-e2e \
 	memcheck \
-	bench \
+	bench bench-keryud \
 	install clean
 
 all: module keryud
@@ -109,6 +110,10 @@ $(KERYUD): $(BUILD)/obj/sidecar/keryud.o $(LIB_OBJS)
 	$(CC) $(LDFLAGS) -o $@.new $^ $(LIBS)
 	mv $@.new $@
 
+$(BENCH_BIN): t/bench/consume_bench.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.o,$^) $(LIBS)
+
 $(BUILD)/t/%: t/unit/%.c t/unit/unit.h $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.o,$^) $(LIBS) -lcmocka
@@ -138,8 +143,13 @@ test-e2e: all
 memcheck: $(MODULE)
 	KERYU_NGINX=$(NGINX_BIN) sh t/memcheck.sh
 
-bench: deps all
+bench: deps all $(BENCH_BIN)
 	@sh t/bench/run.sh
+	@KERYUD=$(KERYUD) CONSUME_BENCH=$(BENCH_BIN) bash t/bench/keryud.sh
+
+# keryud alone: the consumer's rate and the API's latency over its store
+bench-keryud: $(KERYUD) $(BENCH_BIN)
+	@KERYUD=$(KERYUD) CONSUME_BENCH=$(BENCH_BIN) bash t/bench/keryud.sh
 
 install: all
 	install -d $(DESTDIR)$(prefix)/sbin $(DESTDIR)$(prefix)/lib/nginx/modules

@@ -147,6 +147,11 @@ ngx_http_keryu_access_handler(ngx_http_request_t *r)
         if (klcf->fail == NGX_HTTP_KERYU_FAIL_OPEN) {
             ctx->decision = ngx_http_keryu_allow;
             ctx->rule = ngx_http_keryu_fail_open;
+
+            if (ngx_http_keryu_details(r, ctx, NULL, NULL) != NGX_OK) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
             return NGX_OK;
         }
 
@@ -316,10 +321,10 @@ ngx_http_keryu_decide(ngx_http_request_t *r, ngx_http_keryu_loc_conf_t *klcf,
     if (d.effect == KERYU_EFFECT_ALLOW) {
         ctx->decision = ngx_http_keryu_allow;
 
-        if (shadow.len) {
-            if (ngx_http_keryu_details(r, ctx, NULL, &shadow) != NGX_OK) {
-                return NGX_HTTP_INTERNAL_SERVER_ERROR;
-            }
+        if (ngx_http_keryu_details(r, ctx, NULL, shadow.len ? &shadow : NULL)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
         return NGX_OK;
@@ -411,6 +416,7 @@ ngx_http_keryu_refresh(ngx_http_keryu_main_conf_t *kmcf, ngx_log_t *log)
         if (ngx_http_keryu_rebuild(kmcf, state->txn, config, log) == NGX_OK) {
             state->config_version = config;
             state->ready = 1;
+            kmcf->report = NGX_HTTP_KERYU_REPORT_PUT;
 
         } else {
             state->rejected_version = config;
@@ -424,6 +430,7 @@ ngx_http_keryu_refresh(ngx_http_keryu_main_conf_t *kmcf, ngx_log_t *log)
             keryu_blocklist_free(state->blocks);
             state->blocks = bl;
             state->block_version = blocks;
+            kmcf->report = NGX_HTTP_KERYU_REPORT_PUT;
 
         } else if (state->blocks == NULL) {
             ngx_log_error(NGX_LOG_ERR, log, 0,

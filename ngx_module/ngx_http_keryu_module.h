@@ -37,6 +37,11 @@
 #define NGX_HTTP_KERYU_COOKIE        0x02
 #define NGX_HTTP_KERYU_SIGNED        0x04
 
+/* what the next flush tells the store about this worker's state */
+#define NGX_HTTP_KERYU_REPORT_NONE   0
+#define NGX_HTTP_KERYU_REPORT_PUT    1
+#define NGX_HTTP_KERYU_REPORT_DEL    2
+
 
 /*
  * records wait in shared memory until a worker commits them to the store
@@ -103,6 +108,7 @@ typedef struct {
     ngx_int_t                       token_cache;
     ngx_flag_t                      enforce;
     ngx_http_keryu_state_t          state;
+    ngx_uint_t                      report;
 } ngx_http_keryu_main_conf_t;
 
 

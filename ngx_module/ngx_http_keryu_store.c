@@ -21,6 +21,8 @@ static ngx_int_t ngx_http_keryu_init_seq(ngx_http_keryu_main_conf_t *kmcf,
 static void ngx_http_keryu_flush(ngx_http_keryu_main_conf_t *kmcf,
     ngx_log_t *log);
 static void ngx_http_keryu_flush_handler(ngx_event_t *ev);
+static int ngx_http_keryu_report(ngx_http_keryu_main_conf_t *kmcf,
+    MDB_txn *txn);
 static void ngx_http_keryu_store_error(ngx_http_keryu_main_conf_t *kmcf,
     ngx_log_t *log, const char *call, int rc);
 static ngx_int_t ngx_http_keryu_chown(ngx_cycle_t *cycle, u_char *path,
@@ -294,6 +296,15 @@ ngx_http_keryu_store_init_worker(ngx_cycle_t *cycle,
         }
     }
 
+    /*
+     * an enforcing worker compiles the set now and reports it with the
+     * first flush, so the store knows what every worker enforces
+     */
+
+    if (kmcf->enforce) {
+        (void) ngx_http_keryu_refresh(kmcf, cycle->log);
+    }
+
     /* records that a killed worker staged are committed without delay */
 
     ngx_http_keryu_flush(kmcf, cycle->log);
@@ -357,6 +368,10 @@ ngx_http_keryu_store_exit_worker(ngx_cycle_t *cycle,
     ngx_http_keryu_main_conf_t *kmcf)
 {
     if (kmcf->open) {
+        if (kmcf->enforce) {
+            kmcf->report = NGX_HTTP_KERYU_REPORT_DEL;
+        }
+
         ngx_http_keryu_flush(kmcf, cycle->log);
         ngx_http_keryu_state_free(&kmcf->state);
         keryu_store_close(&kmcf->store);
@@ -437,7 +452,8 @@ ngx_http_keryu_store_record(ngx_http_keryu_main_conf_t *kmcf,
  * Commits the staged records in one write transaction.  The records are
  * copied out under the lock and committed without it; the tail moves only
  * after the commit, so a worker killed in between leaves them staged for
- * the next flush, which skips whatever the store already holds.
+ * the next flush, which skips whatever the store already holds.  A pending
+ * report of this worker's versions rides in the same transaction.
  */
 
 static void
@@ -480,7 +496,9 @@ ngx_http_keryu_flush(ngx_http_keryu_main_conf_t *kmcf, ngx_log_t *log)
 
     ngx_shmtx_unlock(&kmcf->shpool->mutex);
 
-    if (blen == 0 && overflow == 0 && failed == 0) {
+    if (blen == 0 && overflow == 0 && failed == 0
+        && kmcf->report == NGX_HTTP_KERYU_REPORT_NONE)
+    {
         return;
     }
 
@@ -503,6 +521,10 @@ ngx_http_keryu_flush(ngx_http_keryu_main_conf_t *kmcf, ngx_log_t *log)
                                   failed);
     }
 
+    if (rc == 0 && kmcf->report != NGX_HTTP_KERYU_REPORT_NONE) {
+        rc = ngx_http_keryu_report(kmcf, txn);
+    }
+
     if (rc != 0) {
         mdb_txn_abort(txn);
         ngx_http_keryu_store_error(kmcf, log, "mdb_put", rc);
@@ -521,6 +543,8 @@ ngx_http_keryu_flush(ngx_http_keryu_main_conf_t *kmcf, ngx_log_t *log)
                    "keryu flush: %uL appended, %uL skipped, %uL trimmed, "
                    "last %uL", res.appended, res.skipped, res.trimmed,
                    res.last_seq);
+
+    kmcf->report = NGX_HTTP_KERYU_REPORT_NONE;
 
     ngx_shmtx_lock(&kmcf->shpool->mutex);
 
@@ -545,6 +569,31 @@ failed:
     stg->failed += failed;
 
     ngx_shmtx_unlock(&kmcf->shpool->mutex);
+}
+
+
+/* writes or deletes this worker's worker.<pid> entry in the store's meta */
+
+static int
+ngx_http_keryu_report(ngx_http_keryu_main_conf_t *kmcf, MDB_txn *txn)
+{
+    int              rc;
+    ngx_time_t      *tp;
+    keryu_worker_t   w;
+
+    if (kmcf->report == NGX_HTTP_KERYU_REPORT_DEL) {
+        rc = keryu_store_worker_del(&kmcf->store, txn, (uint64_t) ngx_pid);
+        return (rc == MDB_NOTFOUND) ? 0 : rc;
+    }
+
+    tp = ngx_timeofday();
+
+    w.pid = (uint64_t) ngx_pid;
+    w.config_version = kmcf->state.config_version;
+    w.block_version = kmcf->state.block_version;
+    w.time_us = (uint64_t) tp->sec * 1000000 + tp->msec * 1000;
+
+    return keryu_store_worker_put(&kmcf->store, txn, &w);
 }
 
 

@@ -21,6 +21,9 @@
 
 
 static int keryu_store_init_schema(keryu_store_t *st);
+static size_t keryu_store_worker_key(char *key, uint64_t pid);
+static void keryu_store_le_put(uint8_t *p, uint64_t v);
+static uint64_t keryu_store_le_get(const uint8_t *p);
 
 
 void
@@ -439,6 +442,161 @@ keryu_store_meta_add(keryu_store_t *st, MDB_txn *txn, const char *name,
     }
 
     return keryu_store_meta_put(st, txn, name, value + delta);
+}
+
+
+/* "worker." and the pid in decimal; returns the key's length */
+
+static size_t
+keryu_store_worker_key(char *key, uint64_t pid)
+{
+    char    digits[20];
+    size_t  n, len;
+
+    n = 0;
+
+    do {
+        digits[n++] = (char) ('0' + pid % 10);
+        pid /= 10;
+    } while (pid);
+
+    len = sizeof(KERYU_META_WORKER) - 1;
+    memcpy(key, KERYU_META_WORKER, len);
+
+    while (n) {
+        key[len++] = digits[--n];
+    }
+
+    return len;
+}
+
+
+static void
+keryu_store_le_put(uint8_t *p, uint64_t v)
+{
+    int  i;
+
+    for (i = 0; i < 8; i++) {
+        p[i] = (uint8_t) (v >> (8 * i));
+    }
+}
+
+
+static uint64_t
+keryu_store_le_get(const uint8_t *p)
+{
+    int       i;
+    uint64_t  v;
+
+    v = 0;
+
+    for (i = 7; i >= 0; i--) {
+        v = (v << 8) | p[i];
+    }
+
+    return v;
+}
+
+
+int
+keryu_store_worker_put(keryu_store_t *st, MDB_txn *txn,
+    const keryu_worker_t *w)
+{
+    char     kbuf[sizeof(KERYU_META_WORKER) + 20];
+    MDB_val  key, val;
+    uint8_t  buf[24];
+
+    keryu_store_le_put(buf, w->config_version);
+    keryu_store_le_put(buf + 8, w->block_version);
+    keryu_store_le_put(buf + 16, w->time_us);
+
+    key.mv_size = keryu_store_worker_key(kbuf, w->pid);
+    key.mv_data = kbuf;
+    val.mv_size = sizeof(buf);
+    val.mv_data = buf;
+
+    return mdb_put(txn, st->meta, &key, &val, 0);
+}
+
+
+int
+keryu_store_worker_del(keryu_store_t *st, MDB_txn *txn, uint64_t pid)
+{
+    char     kbuf[sizeof(KERYU_META_WORKER) + 20];
+    MDB_val  key;
+
+    key.mv_size = keryu_store_worker_key(kbuf, pid);
+    key.mv_data = kbuf;
+
+    return mdb_del(txn, st->meta, &key, NULL);
+}
+
+
+int
+keryu_store_workers(keryu_store_t *st, MDB_txn *txn,
+    keryu_worker_pt handler, void *ctx)
+{
+    int              rc;
+    size_t           i, plen;
+    MDB_val          key, val;
+    MDB_cursor      *cur;
+    const char      *k;
+    keryu_worker_t   w;
+
+    rc = mdb_cursor_open(txn, st->meta, &cur);
+    if (rc != 0) {
+        return rc;
+    }
+
+    plen = sizeof(KERYU_META_WORKER) - 1;
+
+    key.mv_size = plen;
+    key.mv_data = (void *) KERYU_META_WORKER;
+
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+         rc == 0;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
+    {
+        k = key.mv_data;
+
+        if (key.mv_size < plen || memcmp(k, KERYU_META_WORKER, plen) != 0) {
+            rc = MDB_NOTFOUND;
+            break;
+        }
+
+        if (key.mv_size == plen || key.mv_size > plen + 19
+            || val.mv_size != 24)
+        {
+            continue;
+        }
+
+        w.pid = 0;
+
+        for (i = plen; i < key.mv_size; i++) {
+            if (k[i] < '0' || k[i] > '9') {
+                break;
+            }
+
+            w.pid = w.pid * 10 + (uint64_t) (k[i] - '0');
+        }
+
+        if (i != key.mv_size || w.pid == 0) {
+            continue;
+        }
+
+        w.config_version = keryu_store_le_get(val.mv_data);
+        w.block_version = keryu_store_le_get((uint8_t *) val.mv_data + 8);
+        w.time_us = keryu_store_le_get((uint8_t *) val.mv_data + 16);
+
+        if (handler(ctx, &w) != 0) {
+            rc = MDB_NOTFOUND;
+            break;
+        }
+    }
+
+    mdb_cursor_close(cur);
+
+    return (rc == MDB_NOTFOUND) ? 0 : rc;
 }
 
 

@@ -28,6 +28,17 @@
  *                        compiled
  *          block_version raised by every change to blocks
  *
+ *          besides the counters, one entry per nginx worker that enforces
+ *          policies:
+ *          worker.<pid>  key: "worker." and the worker's process id in
+ *                        decimal; value: 24 bytes, the config_version and
+ *                        the block_version that worker has in force, and
+ *                        the time of its report in microseconds since the
+ *                        epoch, each 8 bytes little-endian.  A worker
+ *                        writes it in its next flush after it started or
+ *                        compiled a new set and deletes it when it exits;
+ *                        keryud deletes the entries of workers that died
+ *
  *   policies  key: the policy's name
  *          value: the policy as a JSON document (keryu_policy.h)
  *
@@ -88,6 +99,7 @@
 #define KERYU_META_STORE_ID       "store_id"
 #define KERYU_META_CONFIG_VERSION "config_version"
 #define KERYU_META_BLOCK_VERSION  "block_version"
+#define KERYU_META_WORKER         "worker."
 
 #define KERYU_BLOCK_ADDR          'a'
 #define KERYU_BLOCK_USER          'u'
@@ -115,6 +127,18 @@ typedef struct {
     size_t              reason_len;
     const char         *reason;
 } keryu_block_t;
+
+
+/** what a worker reported in its worker.<pid> meta entry */
+typedef struct {
+    uint64_t            pid;
+    uint64_t            config_version;   /**< the set the worker enforces */
+    uint64_t            block_version;    /**< the blocks it enforces */
+    uint64_t            time_us;          /**< when it reported */
+} keryu_worker_t;
+
+
+typedef int (*keryu_worker_pt)(void *ctx, const keryu_worker_t *w);
 
 
 /** what one keryu_store_append() did */
@@ -164,6 +188,21 @@ int keryu_store_meta_put(keryu_store_t *st, MDB_txn *txn, const char *name,
 
 int keryu_store_meta_add(keryu_store_t *st, MDB_txn *txn, const char *name,
     uint64_t delta);
+
+/** writes the worker.<pid> entry of w->pid */
+int keryu_store_worker_put(keryu_store_t *st, MDB_txn *txn,
+    const keryu_worker_t *w);
+
+/** deletes the worker.<pid> entry of pid; MDB_NOTFOUND if there is none */
+int keryu_store_worker_del(keryu_store_t *st, MDB_txn *txn, uint64_t pid);
+
+/**
+ * Calls handler for each worker.<pid> entry, in key order, until it
+ * returns non-zero; entries that do not decode are skipped.  Returns 0, or
+ * an LMDB code.
+ */
+int keryu_store_workers(keryu_store_t *st, MDB_txn *txn,
+    keryu_worker_pt handler, void *ctx);
 
 /**
  * Puts or deletes (val NULL) one entry of dbi and raises the meta counter

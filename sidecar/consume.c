@@ -20,6 +20,11 @@
  * keryud's own store, so that alerts name records by keryud's ids.  What
  * cannot be answered is logged and skipped; it never holds up
  * consumption.
+ *
+ * The counters behind the metrics (cs_stats) grow as records are stored:
+ * by event type, and by the decision and rule the module wrote into a
+ * record's details.  A batch's counts are kept apart until its commit, so
+ * that a batch read again after a failure is not counted twice.
  */
 
 
@@ -37,6 +42,12 @@
 static int consume_rtxn(consumer_t *cs);
 static int consume_quiet(consumer_t *cs);
 static void consume_ack(consumer_t *cs, uint64_t seq);
+static int consume_count(consume_stats_t *st, const keryu_record_t *rec);
+static const uint8_t *consume_value(const uint8_t *p, const uint8_t *end,
+    const char *key, size_t klen, size_t *len);
+static consume_rule_t *consume_rule(consume_stats_t *st, const uint8_t *name,
+    size_t len);
+static void consume_settle(consume_stats_t *st, int keep);
 
 
 int
@@ -48,6 +59,10 @@ consume_init(consumer_t *cs, keryu_store_t *src, store_t *dst,
     cs->cs_src = src;
     cs->cs_dst = dst;
     cs->cs_batch = batch;
+
+    memcpy(cs->cs_stats.rules[CONSUME_RULES_MAX].name, "other",
+           sizeof("other"));
+    cs->cs_stats.rules[CONSUME_RULES_MAX].len = sizeof("other") - 1;
 
     return 0;
 }
@@ -110,13 +125,15 @@ consume_quiet(consumer_t *cs)
 int
 consume_batch(consumer_t *cs, consume_res_t *res)
 {
-    int              rc, changed;
+    int              rc, changed, ruled;
+    unsigned         i;
     store_t         *dst;
     uint8_t          kbuf[8], ibuf[8];
     MDB_val          key, val, ikey;
     MDB_txn         *wtxn;
     uint64_t         store_id, src_id, src_seq, next_id, consumed, lost,
-                     invalid, seq, expect, gap_lo, gap_hi, bad_seq, first_id;
+                     invalid, seq, expect, gap_lo, gap_hi, bad_seq, first_id,
+                     events[KERYU_EVENT_MAX];
     MDB_cursor      *cur;
     keryu_store_t   *src;
     keryu_record_t   rec;
@@ -125,6 +142,8 @@ consume_batch(consumer_t *cs, consume_res_t *res)
     dst = cs->cs_dst;
 
     memset(res, 0, sizeof(consume_res_t));
+
+    ruled = 0;
 
     if (src->env == NULL) {
         return -1;
@@ -199,6 +218,8 @@ consume_batch(consumer_t *cs, consume_res_t *res)
     gap_hi = 0;
     bad_seq = 0;
 
+    memset(events, 0, sizeof(events));
+
     keryu_store_key_encode(kbuf, expect);
 
     key.mv_size = 8;
@@ -254,6 +275,9 @@ consume_batch(consumer_t *cs, consume_res_t *res)
 
         next_id++;
         res->stored++;
+
+        events[rec.type]++;
+        ruled |= consume_count(&cs->cs_stats, &rec);
     }
 
     mdb_cursor_close(cur);
@@ -311,6 +335,14 @@ consume_batch(consumer_t *cs, consume_res_t *res)
 
     mdb_txn_reset(cs->cs_rtxn);
 
+    for (i = 0; i < KERYU_EVENT_MAX; i++) {
+        cs->cs_stats.events[i] += events[i];
+    }
+
+    if (ruled) {
+        consume_settle(&cs->cs_stats, 1);
+    }
+
     if (cs->cs_respond) {
         respond_batch(cs->cs_respond, first_id, next_id - 1);
 
@@ -352,6 +384,10 @@ rtxn_reset:
 
     mdb_txn_reset(cs->cs_rtxn);
 
+    if (ruled) {
+        consume_settle(&cs->cs_stats, 0);
+    }
+
     return -1;
 }
 
@@ -390,5 +426,199 @@ failed:
     if (!consume_quiet(cs)) {
         log_warnx("%s: writing consumer_seq to shared store failed: %s",
                   __func__, keryu_store_strerror(rc));
+    }
+}
+
+
+/*
+ * counts a stored record under the decision and rule in its details, as
+ * the module writes them: {"reason":..,"rule":..,"shadow":..,"block":..}.
+ * A "shadow" rule would have denied a request that was let through; a
+ * "reason" comes only with a denial.  Returns 1 if the record was counted,
+ * 0 for one without a rule.
+ */
+
+static int
+consume_count(consume_stats_t *st, const keryu_record_t *rec)
+{
+    int              decision;
+    size_t           rlen, slen, len;
+    const uint8_t   *p, *end, *rule, *shadow, *reason;
+    consume_rule_t  *r;
+
+    p = rec->details.data;
+    end = p + rec->details.len;
+
+    if (rec->details.len < sizeof("{\"rule\":\"\"}") - 1) {
+        return 0;
+    }
+
+    rule = consume_value(p, end, "rule", 4, &rlen);
+    if (rule == NULL) {
+        return 0;
+    }
+
+    shadow = consume_value(p, end, "shadow", 6, &slen);
+    reason = consume_value(p, end, "reason", 6, &len);
+
+    if (shadow) {
+        decision = CONSUME_SHADOW_DENY;
+        rule = shadow;
+        rlen = slen;
+
+    } else if (reason) {
+        decision = (len == 6 && memcmp(reason, "shadow", 6) == 0)
+                   ? CONSUME_SHADOW_DENY : CONSUME_DENY;
+
+    } else {
+        decision = CONSUME_ALLOW;
+    }
+
+    r = consume_rule(st, rule, rlen);
+    r->pending[decision]++;
+
+    return 1;
+}
+
+
+/*
+ * finds "key":"value" in the JSON object at p and returns the value's
+ * first byte, its length, escapes and all, in len; NULL if it is not
+ * there.  A quote inside a JSON string is escaped, so the pattern only
+ * matches where a key starts.
+ */
+
+static const uint8_t *
+consume_value(const uint8_t *p, const uint8_t *end, const char *key,
+    size_t klen, size_t *len)
+{
+    const uint8_t  *v;
+
+    for ( ;; ) {
+        p = memchr(p, '"', end - p);
+
+        if (p == NULL || (size_t) (end - p) < klen + 4) {
+            return NULL;
+        }
+
+        p++;
+
+        if (memcmp(p, key, klen) != 0 || p[klen] != '"' || p[klen + 1] != ':'
+            || p[klen + 2] != '"')
+        {
+            continue;
+        }
+
+        v = p + klen + 3;
+
+        for (p = v; p < end && *p != '"'; p++) {
+            if (*p == '\\' && p + 1 < end) {
+                p++;
+            }
+        }
+
+        if (p >= end) {
+            return NULL;
+        }
+
+        *len = p - v;
+
+        return v;
+    }
+}
+
+
+/*
+ * the entry of a rule, made when it is new; an empty rule (the module had
+ * none to name) is "none", and a full table or a name of other than
+ * A-Z a-z 0-9 . _ - / (escapes included) gets "other"
+ */
+
+static consume_rule_t *
+consume_rule(consume_stats_t *st, const uint8_t *name, size_t len)
+{
+    size_t           i;
+    uint32_t         h;
+    consume_rule_t  *r, *other;
+
+    other = &st->rules[CONSUME_RULES_MAX];
+
+    if (len == 0) {
+        name = (const uint8_t *) "none";
+        len = 4;
+    }
+
+    if (len > CONSUME_RULE_LEN) {
+        return other;
+    }
+
+    h = 2166136261u;
+
+    for (i = 0; i < len; i++) {
+        if (!((name[i] >= 'a' && name[i] <= 'z')
+              || (name[i] >= 'A' && name[i] <= 'Z')
+              || (name[i] >= '0' && name[i] <= '9')
+              || name[i] == '.' || name[i] == '_' || name[i] == '-'
+              || name[i] == '/'))
+        {
+            return other;
+        }
+
+        h = (h ^ name[i]) * 16777619u;
+    }
+
+    if (len == other->len && memcmp(name, other->name, len) == 0) {
+        return other;
+    }
+
+    /* the table has twice the slots of entries: a free one always comes */
+
+    for (i = h & (CONSUME_RULE_SLOTS - 1);
+         st->slots[i];
+         i = (i + 1) & (CONSUME_RULE_SLOTS - 1))
+    {
+        r = &st->rules[st->slots[i] - 1];
+
+        if (r->len == len && memcmp(r->name, name, len) == 0) {
+            return r;
+        }
+    }
+
+    if (st->nrules == CONSUME_RULES_MAX) {
+        return other;
+    }
+
+    r = &st->rules[st->nrules++];
+
+    memcpy(r->name, name, len);
+    r->name[len] = '\0';
+    r->len = len;
+
+    st->slots[i] = (uint16_t) st->nrules;
+
+    return r;
+}
+
+
+/* adds the counts of a committed batch, or drops those of a failed one */
+
+static void
+consume_settle(consume_stats_t *st, int keep)
+{
+    unsigned         i, d, n;
+    consume_rule_t  *r;
+
+    n = st->nrules;
+
+    for (i = 0; i <= n; i++) {
+        r = (i < n) ? &st->rules[i] : &st->rules[CONSUME_RULES_MAX];
+
+        for (d = 0; d < CONSUME_DECISIONS; d++) {
+            if (keep) {
+                r->count[d] += r->pending[d];
+            }
+
+            r->pending[d] = 0;
+        }
     }
 }

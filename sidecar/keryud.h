@@ -62,6 +62,14 @@
 
 #define TIME_STR_MAX         32
 
+/*
+ * the rules that decided requests, counted by the consumer from the
+ * records' details: a bounded table, the rules past it counted as "other"
+ */
+#define CONSUME_RULES_MAX    1024
+#define CONSUME_RULE_SLOTS   2048             /* hash slots, a power of 2 */
+#define CONSUME_RULE_LEN     129              /* "policy/rule" */
+
 
 typedef struct {
     char                store[CONF_PATH_MAX];
@@ -108,6 +116,35 @@ typedef enum {
 } role_e;
 
 
+/* how the module decided a request, as its record's details tell */
+typedef enum {
+    CONSUME_ALLOW = 0,
+    CONSUME_DENY,
+    CONSUME_SHADOW_DENY,
+    CONSUME_DECISIONS
+} consume_decision_e;
+
+
+typedef struct {
+    uint64_t            count[CONSUME_DECISIONS];
+    uint32_t            pending[CONSUME_DECISIONS];  /* in the open batch */
+    size_t              len;
+    char                name[CONSUME_RULE_LEN + 1];
+} consume_rule_t;
+
+
+/*
+ * what the consumer stored since keryud started; rules[CONSUME_RULES_MAX]
+ * is "other", for rules past the table and names that are not plain
+ */
+typedef struct {
+    uint64_t            events[KERYU_EVENT_MAX];
+    unsigned            nrules;
+    uint16_t            slots[CONSUME_RULE_SLOTS];  /* rule index + 1 */
+    consume_rule_t      rules[CONSUME_RULES_MAX + 1];
+} consume_stats_t;
+
+
 typedef struct {
     keryu_store_t      *cs_src;
     store_t            *cs_dst;
@@ -115,6 +152,7 @@ typedef struct {
     uint64_t            cs_batch;
     time_t              cs_warned;
     struct respond_s   *cs_respond;       /* NULL: no detection */
+    consume_stats_t     cs_stats;
 } consumer_t;
 
 

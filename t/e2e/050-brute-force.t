@@ -173,6 +173,9 @@ ok(!-e "$dir/hook.3", 'delivered once');
 is(stop_keryud($kd, 'TERM'), 0, 'keryud stops on TERM');
 stop_nginx($dir);
 
+unlike(`cat $dir/logs/keryud.log`, qr/Sanitizer|runtime error/,
+       'no sanitizer reports from keryud');
+
 kill 'TERM', $receiver;
 waitpid $receiver, 0;
 
