@@ -244,6 +244,13 @@ detect_same_counting(const keryu_threshold_t *a, const keryu_threshold_t *b)
 
 
 int
+detect_any(const detect_t *d)
+{
+    return d->types != 0;
+}
+
+
+int
 detect_wants(const detect_t *d, unsigned type)
 {
     return type < 32 && (d->types & ((uint32_t) 1 << type));

@@ -81,6 +81,9 @@ void detect_free(detect_t *d);
  */
 int detect_load(detect_t *d, keryu_policy_set_t *set);
 
+/* are there any rules at all */
+int detect_any(const detect_t *d);
+
 /* can a record of this type count for any rule */
 int detect_wants(const detect_t *d, unsigned type);
 

@@ -286,7 +286,7 @@ respond_batch(respond_t *r, uint64_t first, uint64_t last)
     MDB_cursor      *cur;
     keryu_record_t   rec;
 
-    if (first > last) {
+    if (first > last || !detect_any(r->det)) {
         return;
     }
 
