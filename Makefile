@@ -119,7 +119,8 @@ $(BUILD)/t/%: t/unit/%.c t/unit/unit.h $(LIB_OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.o,$^) $(LIBS) -lcmocka
 
 run: deps all
-	@sh conf/demo.sh start
+	@KERYU_NGINX=$(NGINX_BIN) KERYUD=$(abspath $(KERYUD)) \
+	    MODULE=$(abspath $(MODULE)) sh conf/demo.sh start
 
 stop:
 	@sh conf/demo.sh stop

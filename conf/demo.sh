@@ -7,14 +7,17 @@
 # 127.0.0.1:8081.  Everything it writes stays under run/.
 #
 #   sh conf/demo.sh start | stop
+#
+# KERYU_NGINX, KERYUD and MODULE name other binaries than the installed
+# nginx and those of build/.
 
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 run=$top/run
 nginx=${KERYU_NGINX:-/usr/sbin/nginx}
-keryud=$top/build/keryud
-module=$top/build/ngx_http_keryu_module.so
+keryud=${KERYUD:-$top/build/keryud}
+module=${MODULE:-$top/build/ngx_http_keryu_module.so}
 
 # waits up to 5 seconds for a URL to answer; $2 is an optional header
 wait_for() {
@@ -76,6 +79,11 @@ start() {
         || head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' \
            > "$run/app-secret"
 
+    # signs keryud's alert webhook to the app; keryud wants it 0600
+    [ -f "$run/webhook-secret" ] \
+        || head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' \
+           > "$run/webhook-secret"
+
     # the policies and the key that verifies the app's tokens, in the store
     # before nginx starts
     "$keryud" -c "$run/keryud.conf" policy apply \
@@ -84,8 +92,14 @@ start() {
     "$keryud" -c "$run/keryud.conf" key add --kid demo --alg HS256 \
         --secret-file "$run/app-secret" > /dev/null
 
+    # a block of this host, left by an earlier run's alert flow, would
+    # refuse the health check below and every "Try:" request
+    "$keryud" -c "$run/keryud.conf" block delete --ip 127.0.0.1 \
+        > /dev/null 2>&1 || true
+
     python3 "$top/demo/app.py" --listen 127.0.0.1:8090 \
         --secret-file "$run/app-secret" --pid-file "$run/app.pid" \
+        --webhook-secret-file "$run/webhook-secret" \
         > /dev/null 2>> "$run/logs/app.log" &
 
     "$nginx" -t -q -p "$run" -c "$run/nginx.conf"
@@ -123,6 +137,18 @@ Try:
   curl -H "Authorization: Bearer \$TOKEN" http://127.0.0.1:8080/api/orders/2
   curl -H "Authorization: Bearer \$(cat run/admin-token)" \\
       'http://127.0.0.1:8081/api/security/events/?limit=5'
+
+Ten bad logins from one address within a minute open a brute-force alert
+and block the address for 15 minutes: a moment later nginx refuses it
+(403). keryud posts the alert, signed, to the app's webhook receiver,
+which only the app's own port serves:
+  for i in \$(seq 11); do curl -s -o /dev/null -w '%{http_code} ' \\
+      -d username=bob -d password=wrong http://127.0.0.1:8080/login; done
+  curl -H "Authorization: Bearer \$(cat run/admin-token)" \\
+      'http://127.0.0.1:8081/api/security/alerts/?key=127.0.0.1'
+  curl http://127.0.0.1:8090/hooks/keryu
+  curl -X DELETE -H "Authorization: Bearer \$(cat run/admin-token)" \\
+      'http://127.0.0.1:8081/api/security/decisions/?ip=127.0.0.1'
 
 Stop it with "make stop".
 EOF

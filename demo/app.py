@@ -12,12 +12,16 @@ It offers:
   in the JSON body and in a ``session`` cookie);
 * ``/api/...``: a small JSON API with per-user objects (orders);
 * ``/admin/...``: an "admin" area for access-policy demos;
-* ``/`` and ``/health``.
+* ``/`` and ``/health``;
+* with ``--webhook-secret-file``, ``/hooks/keryu``: a receiver for keryud's
+  signed alert webhook (``POST``), and the last deliveries it verified
+  (``GET``). The demo's nginx refuses ``/hooks/``: only keryud, on the
+  app's own port, reaches it.
 
 Usage::
 
     python3 demo/app.py --listen 127.0.0.1:8090 [--secret-file PATH]
-                        [--pid-file PATH]
+                        [--webhook-secret-file PATH] [--pid-file PATH]
 
 The first line written to stdout is ``listening on HOST:PORT`` (useful with
 port 0, which binds an ephemeral port). One line per request is logged to
@@ -26,6 +30,7 @@ stderr. SIGTERM and SIGINT stop the server cleanly.
 
 import argparse
 import base64
+import collections
 import hashlib
 import hmac
 import json
@@ -49,6 +54,10 @@ IDLE_TIMEOUT = 60               # seconds before an idle keep-alive is closed
 LINGER_LIMIT = 1024 * 1024      # unread body we drain before closing
 LINGER_TIMEOUT = 1.0
 MAX_USER_HEADER = 256           # longest X-Keryu-User value we echo back
+HOOK_PATH = "/hooks/keryu"
+HOOK_MAX_BODY = 1024 * 1024     # webhook body cap (413 beyond)
+HOOK_MAX_AGE = 300              # seconds a signed timestamp stays valid
+HOOK_KEEP = 100                 # verified deliveries kept in memory
 
 # Demo accounts. The plain passwords only live in this start-up literal; the
 # UserStore keeps salted PBKDF2 hashes.
@@ -103,6 +112,7 @@ TEXT_TYPE = "text/plain; charset=utf-8"
 _HEADER_SAFE = "".join(chr(c) for c in range(0x20, 0x7F) if chr(c) != "%")
 _LOG_ESCAPES = {c: "\\x%02x" % c for c in (*range(0x20), 0x7F)}
 _DIGITS = re.compile(r"[0-9]+")
+_DELIVERY_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
 
 
 def _hash_password(password, salt):
@@ -164,12 +174,79 @@ class UserStore:
                 for name, record in self._users.items()]
 
 
+class WebhookInbox:
+    """keryud's alert deliveries that verified, the newest HOOK_KEEP."""
+
+    def __init__(self, secret, keep=HOOK_KEEP, max_age=HOOK_MAX_AGE):
+        self._secret = secret
+        self._keep = keep
+        self._max_age = max_age
+        self._lock = threading.Lock()
+        self._deliveries = collections.OrderedDict()    # oldest first
+
+    def verify(self, headers, body):
+        """Check a delivery's timestamp and signature over the raw body.
+
+        Raises BadRequest (401) when they are missing or wrong.
+        """
+        timestamp = headers.get("X-Keryu-Timestamp", "")
+        signature = headers.get("X-Keryu-Signature", "")
+        if not timestamp or not signature:
+            raise BadRequest(401, "missing signature")
+        if not _DIGITS.fullmatch(timestamp) or len(timestamp) > 12:
+            raise BadRequest(401, "bad timestamp")
+        # a captured delivery cannot be replayed once its timestamp is
+        # this old; the same bound refuses a clock far ahead of ours
+        if abs(time.time() - int(timestamp)) > self._max_age:
+            raise BadRequest(401, "stale timestamp")
+        mac = hmac.new(self._secret, timestamp.encode("ascii") + b"." + body,
+                       hashlib.sha256)
+        expected = b"sha256=" + mac.hexdigest().encode("ascii")
+        # header values arrive decoded as latin-1, so this cannot fail
+        if not hmac.compare_digest(expected, signature.encode("latin-1")):
+            raise BadRequest(401, "bad signature")
+
+    def add(self, delivery, event, alert):
+        """Keep a verified delivery; return False if it is a repeat."""
+        received_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        with self._lock:
+            if delivery in self._deliveries:
+                return False
+            self._deliveries[delivery] = {
+                "delivery": delivery,
+                "event": event,
+                "received_at": received_at,
+                "alert": alert,
+            }
+            while len(self._deliveries) > self._keep:
+                self._deliveries.popitem(last=False)
+        return True
+
+    def listing(self):
+        """The deliveries kept, newest first."""
+        with self._lock:
+            return list(reversed(self._deliveries.values()))
+
+
+def parse_delivery(body):
+    """Return (event, alert) from a webhook body; raise BadRequest (400)."""
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise BadRequest(400, "malformed JSON body") from None
+    if not isinstance(data, dict) or not isinstance(data.get("event"), str) \
+            or not isinstance(data.get("alert"), dict):
+        raise BadRequest(400, "body must be {\"event\":...,\"alert\":{...}}")
+    return data["event"], data["alert"]
+
+
 class DemoApp:
     """Application state shared by all request handler threads."""
 
-    def __init__(self, secret):
+    def __init__(self, secret, hooks=None):
         self.secret = secret
         self.users = UserStore(SEED_USERS)
+        self.hooks = hooks      # a WebhookInbox, or None: no /hooks/keryu
 
     def issue_token(self, username, roles):
         # "orders" lists the objects the user owns, so that the proxy can
@@ -254,6 +331,12 @@ class DemoHandler(BaseHTTPRequestHandler):
         (re.compile(r"/admin/users"), {"GET": "_admin_users"}),
     ]
 
+    # only with --webhook-secret-file; else the path is not found
+    HOOK_ROUTES = [
+        (re.compile(re.escape(HOOK_PATH)),
+         {"GET": "_hook_list", "POST": "_hook_receive"}),
+    ]
+
     def version_string(self):
         return self.server_version   # no Python version in Server header
 
@@ -264,11 +347,14 @@ class DemoHandler(BaseHTTPRequestHandler):
     # -- dispatch ---------------------------------------------------------
 
     def do_GET(self):
-        body = self._read_body()
+        path = self.path.split("?", 1)[0]
+        body = self._read_body(self._body_limit(path))
         if body is None:
             return
-        path = self.path.split("?", 1)[0]
-        for pattern, methods in self.ROUTES:
+        routes = self.ROUTES
+        if self.app.hooks is not None:
+            routes = routes + self.HOOK_ROUTES
+        for pattern, methods in routes:
             match = pattern.fullmatch(path)
             if match:
                 break
@@ -286,7 +372,12 @@ class DemoHandler(BaseHTTPRequestHandler):
 
     do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_GET
 
-    def _read_body(self):
+    def _body_limit(self, path):
+        if self.app.hooks is not None and path == HOOK_PATH:
+            return HOOK_MAX_BODY
+        return MAX_BODY
+
+    def _read_body(self, limit):
         """Read the request body; on error send a response, return None."""
         if "Transfer-Encoding" in self.headers:
             # Chunked uploads are not needed by the demo (nginx sends
@@ -302,7 +393,7 @@ class DemoHandler(BaseHTTPRequestHandler):
                             close=True)
             return None
         length = int(lengths[0])
-        if length > MAX_BODY:
+        if length > limit:
             self._send_json(413, {"error": "request body too large"},
                             close=True)
             self._linger(length)
@@ -316,7 +407,8 @@ class DemoHandler(BaseHTTPRequestHandler):
     def handle_expect_100(self):
         # Refuse oversized bodies before the client sends them.
         length = self.headers.get("Content-Length", "")
-        if _DIGITS.fullmatch(length) and int(length) > MAX_BODY:
+        limit = self._body_limit(self.path.split("?", 1)[0])
+        if _DIGITS.fullmatch(length) and int(length) > limit:
             self._send_json(413, {"error": "request body too large"},
                             close=True)
             return False
@@ -341,8 +433,9 @@ class DemoHandler(BaseHTTPRequestHandler):
 
     def _send(self, status, body, content_type, headers=(), close=False):
         self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
+        if status != 204:       # 204 has neither body nor length
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
         self.send_header("X-Content-Type-Options", "nosniff")
         for name, value in headers:
@@ -451,6 +544,45 @@ class DemoHandler(BaseHTTPRequestHandler):
     def _admin_users(self, body):
         self._send_json(200, self.app.users.listing())
 
+    # keryud's alert webhook: the signature covers the timestamp and the
+    # raw body, so it is checked before the body is parsed
+    def _hook_receive(self, body):
+        hooks = self.app.hooks
+        delivery = self.headers.get("X-Keryu-Delivery", "")
+        try:
+            hooks.verify(self.headers, body)
+            # XXX the delivery id is not signed: a captured delivery sent
+            # again under a new id within HOOK_MAX_AGE is kept twice
+            if not _DELIVERY_ID.fullmatch(delivery):
+                raise BadRequest(400, "missing or invalid X-Keryu-Delivery")
+            event, alert = parse_delivery(body)
+        except BadRequest as exc:
+            self.log_message("webhook: delivery refused: %s", exc.message)
+            headers = []
+            if exc.status == 401:
+                headers.append(("WWW-Authenticate",
+                                'Keryu-Signature realm="%s"' % ISSUER))
+            self._send_json(exc.status, {"error": exc.message}, headers)
+            return
+        if hooks.add(delivery, event, alert):
+            block = alert.get("block")
+            if isinstance(block, dict):
+                outcome = "blocked %s" % block.get("target")
+            else:
+                outcome = "no block"
+            self.log_message(
+                "webhook %s: alert %s %s, %s %s, count %s, severity %s, %s, "
+                "delivery %s", event, alert.get("id"), alert.get("rule"),
+                alert.get("key_type"), alert.get("key"), alert.get("count"),
+                alert.get("severity"), outcome, delivery)
+        else:
+            self.log_message("webhook: delivery %s repeated, ignored",
+                             delivery)
+        self._send(204, b"", None)
+
+    def _hook_list(self, body):
+        self._send_json(200, {"deliveries": self.app.hooks.listing()})
+
 
 class DemoServer(ThreadingHTTPServer):
     daemon_threads = True   # idle keep-alive connections don't block exit
@@ -490,6 +622,17 @@ def load_secret(path):
     return secret
 
 
+def load_webhook_secret(path):
+    """Read the secret as keryud does: one trailing newline dropped."""
+    with open(path, "rb") as handle:
+        secret = handle.read()
+    if secret.endswith(b"\n"):
+        secret = secret[:-1]
+    if not secret:
+        raise ValueError("webhook secret file %s is empty" % path)
+    return secret
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         description="Keryu Security demo upstream application.")
@@ -498,6 +641,9 @@ def main(argv=None):
                         help="address to listen on (port 0: ephemeral)")
     parser.add_argument("--secret-file", metavar="PATH",
                         help="HS256 key file (default: random key)")
+    parser.add_argument("--webhook-secret-file", metavar="PATH",
+                        help="keryud's webhook_secret: receive its alerts "
+                             "on %s (default: no receiver)" % HOOK_PATH)
     parser.add_argument("--pid-file", metavar="PATH",
                         help="write the process id to PATH")
     args = parser.parse_args(argv)
@@ -510,8 +656,15 @@ def main(argv=None):
     else:
         secret = secrets.token_bytes(32)
 
+    hooks = None
+    if args.webhook_secret_file:
+        try:
+            hooks = WebhookInbox(load_webhook_secret(args.webhook_secret_file))
+        except (OSError, ValueError) as exc:
+            parser.exit(2, "app.py: cannot load webhook secret: %s\n" % exc)
+
     try:
-        server = DemoServer(args.listen, DemoApp(secret))
+        server = DemoServer(args.listen, DemoApp(secret, hooks))
     except OSError as exc:
         parser.exit(1, "app.py: cannot listen on %s:%d: %s\n"
                     % (args.listen + (exc,)))

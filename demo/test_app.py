@@ -22,10 +22,12 @@ import sys
 import tempfile
 import time
 import unittest
+import uuid
 from urllib.parse import urlencode
 
 APP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "app.py")
 SECRET = b"test-secret-\x00\xff-not-for-production"
+HOOK_SECRET = b"0123456789abcdef-webhook-test-secret"
 STARTUP_TIMEOUT = 30
 USERS = {
     "alice": ("alice-pass", ["user"]),
@@ -41,11 +43,14 @@ def b64url_decode(text):
 class AppProcess:
     """The demo app running in a subprocess on an ephemeral port."""
 
-    def __init__(self, workdir, secret_file=None, pid_file=None):
+    def __init__(self, workdir, secret_file=None, pid_file=None,
+                 webhook_secret_file=None):
         self.log_path = os.path.join(workdir, "app.log")
         args = [sys.executable, APP, "--listen", "127.0.0.1:0"]
         if secret_file:
             args += ["--secret-file", secret_file]
+        if webhook_secret_file:
+            args += ["--webhook-secret-file", webhook_secret_file]
         if pid_file:
             args += ["--pid-file", pid_file]
         # stderr goes to a file: a pipe nobody reads could fill up and
@@ -79,15 +84,8 @@ class AppProcess:
             self.proc.stdout.close()
 
 
-class DemoAppTest(unittest.TestCase):
-
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.TemporaryDirectory()
-        secret_file = os.path.join(cls.tmp.name, "secret")
-        with open(secret_file, "wb") as handle:
-            handle.write(SECRET + b"\n")   # trailing newline is stripped
-        cls.app = AppProcess(cls.tmp.name, secret_file=secret_file)
+class AppTestCase(unittest.TestCase):
+    """Requests to the app that setUpClass starts as cls.app."""
 
     @classmethod
     def tearDownClass(cls):
@@ -110,6 +108,17 @@ class DemoAppTest(unittest.TestCase):
         resp, data = self.request(method, path, body, headers)
         self.assertEqual(resp.getheader("Content-Type"), "application/json")
         return resp, json.loads(data)
+
+
+class DemoAppTest(AppTestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        secret_file = os.path.join(cls.tmp.name, "secret")
+        with open(secret_file, "wb") as handle:
+            handle.write(SECRET + b"\n")   # trailing newline is stripped
+        cls.app = AppProcess(cls.tmp.name, secret_file=secret_file)
 
     def login(self, username, password, as_json=False):
         if as_json:
@@ -328,6 +337,13 @@ class DemoAppTest(unittest.TestCase):
         self.assertTrue(reply.startswith(b"HTTP/1.1 413 "), reply)
         self.assertNotIn(b"100 Continue", reply)
 
+    def test_no_webhook_without_secret(self):
+        for method, body in (("GET", None), ("POST", b"{}")):
+            with self.subTest(method=method):
+                resp, data = self.json_request(method, "/hooks/keryu", body)
+                self.assertEqual(resp.status, 404)
+                self.assertEqual(data, {"error": "not found"})
+
     def test_keep_alive(self):
         self.request("GET", "/health")
         sock = self.conn.sock
@@ -343,6 +359,178 @@ class DemoAppTest(unittest.TestCase):
             self.assertEqual(resp.status, status)
             self.assertIsNotNone(resp.getheader("Content-Length"))
             self.assertIs(self.conn.sock, sock, "connection was reopened")
+
+
+def hook_alert(alert_id, key="203.0.113.7"):
+    """An alert as keryud sends it (the fields the receiver reads)."""
+    return {"id": alert_id, "rule": "brute-force/auth-failures",
+            "severity": "high", "status": "open", "key": key,
+            "key_type": "ip", "summary": "10 auth_failure from %s" % key,
+            "count": 10, "first_seen": "2026-01-01T00:00:00Z",
+            "last_seen": "2026-01-01T00:00:09Z", "samples": [1, 2, 3],
+            "block": {"target": key, "duration_s": 900,
+                      "expires_at": "2026-01-01T00:15:09Z", "offences": 1},
+            "responses": []}
+
+
+def hook_headers(body, secret=HOOK_SECRET, timestamp=None, delivery=None,
+                 event="alert.opened"):
+    """keryud's webhook headers for ``body``, signed with ``secret``."""
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    mac = hmac.new(secret, ts.encode() + b"." + body, hashlib.sha256)
+    return {"Content-Type": "application/json",
+            "X-Keryu-Event": event,
+            "X-Keryu-Delivery": delivery or str(uuid.uuid4()),
+            "X-Keryu-Timestamp": ts,
+            "X-Keryu-Signature": "sha256=" + mac.hexdigest()}
+
+
+class WebhookTest(AppTestCase):
+    """The app started with --webhook-secret-file."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        hook_file = os.path.join(cls.tmp.name, "webhook-secret")
+        with open(hook_file, "wb") as handle:
+            handle.write(HOOK_SECRET + b"\n")   # one newline is dropped
+        cls.app = AppProcess(cls.tmp.name, webhook_secret_file=hook_file)
+
+    def post_hook(self, body, headers):
+        return self.request("POST", "/hooks/keryu", body, headers)
+
+    def deliveries(self):
+        resp, data = self.json_request("GET", "/hooks/keryu")
+        self.assertEqual(resp.status, 200)
+        return data["deliveries"]
+
+    def test_hook_good_signature(self):
+        body = json.dumps({"event": "alert.opened",
+                           "alert": hook_alert(12)}).encode()
+        headers = hook_headers(body)
+        resp, data = self.post_hook(body, headers)
+        self.assertEqual(resp.status, 204)
+        self.assertEqual(data, b"")
+        self.assertIsNone(resp.getheader("Content-Length"))
+
+        newest = self.deliveries()[0]
+        self.assertEqual(set(newest),
+                         {"delivery", "event", "received_at", "alert"})
+        self.assertEqual(newest["delivery"], headers["X-Keryu-Delivery"])
+        self.assertEqual(newest["event"], "alert.opened")
+        self.assertEqual(newest["alert"], hook_alert(12))
+        received = time.mktime(time.strptime(newest["received_at"],
+                                             "%Y-%m-%dT%H:%M:%SZ"))
+        self.assertLess(abs(received - time.mktime(time.gmtime())), 60)
+
+        log = self.app.log()
+        self.assertIn("webhook alert.opened: alert 12 "
+                      "brute-force/auth-failures, ip 203.0.113.7, count 10, "
+                      "severity high, blocked 203.0.113.7, delivery "
+                      + headers["X-Keryu-Delivery"], log)
+        self.assertNotIn(HOOK_SECRET.decode(), log)
+        self.assertNotIn(headers["X-Keryu-Signature"], log)
+
+    def test_hook_newest_first_and_bounded(self):
+        ids = []
+        for alert_id in range(1000, 1105):
+            body = json.dumps({"event": "alert.updated",
+                               "alert": hook_alert(alert_id)}).encode()
+            headers = hook_headers(body, event="alert.updated")
+            resp, _ = self.post_hook(body, headers)
+            self.assertEqual(resp.status, 204)
+            ids.append(headers["X-Keryu-Delivery"])
+        listed = self.deliveries()
+        self.assertEqual([d["delivery"] for d in listed],
+                         list(reversed(ids))[:100])
+        self.assertEqual(listed[0]["alert"]["id"], 1104)
+
+    def test_hook_bad_signature(self):
+        body = json.dumps({"event": "alert.opened",
+                           "alert": hook_alert(13)}).encode()
+        wrong_key = hook_headers(body, secret=b"not-the-secret-at-all")
+        tampered = hook_headers(body)
+        unsigned = hook_headers(body)
+        del unsigned["X-Keryu-Signature"]
+        no_time = hook_headers(body)
+        del no_time["X-Keryu-Timestamp"]
+        garbled = hook_headers(body)
+        garbled["X-Keryu-Signature"] = "sha256=\u00e9"
+        for name, payload, headers in (
+                ("wrong key", body, wrong_key),
+                ("tampered body", body.replace(b"13", b"14"), tampered),
+                ("no signature", body, unsigned),
+                ("no timestamp", body, no_time),
+                ("not hex", body, garbled)):
+            with self.subTest(case=name):
+                resp, data = self.post_hook(payload, headers)
+                self.assertEqual(resp.status, 401)
+                self.assertIn("error", json.loads(data))
+                self.assertIsNotNone(resp.getheader("WWW-Authenticate"))
+        delivered = {d["delivery"] for d in self.deliveries()}
+        for headers in (wrong_key, tampered, unsigned, no_time, garbled):
+            self.assertNotIn(headers["X-Keryu-Delivery"], delivered)
+
+    def test_hook_stale_timestamp(self):
+        body = json.dumps({"event": "alert.opened",
+                           "alert": hook_alert(14)}).encode()
+        now = int(time.time())
+        for name, ts in (("old", now - 301), ("ahead", now + 301)):
+            with self.subTest(case=name):
+                headers = hook_headers(body, timestamp=ts)
+                resp, data = self.post_hook(body, headers)
+                self.assertEqual(resp.status, 401)
+                self.assertEqual(json.loads(data),
+                                 {"error": "stale timestamp"})
+        # a few seconds old is fine
+        resp, _ = self.post_hook(body, hook_headers(body, timestamp=now - 5))
+        self.assertEqual(resp.status, 204)
+
+    def test_hook_duplicate_delivery(self):
+        body = json.dumps({"event": "alert.opened",
+                           "alert": hook_alert(15)}).encode()
+        delivery = str(uuid.uuid4())
+        # a retry: same delivery id, signed again with a later timestamp
+        now = int(time.time())
+        for ts in (now - 2, now):
+            resp, _ = self.post_hook(body, hook_headers(body, timestamp=ts,
+                                                        delivery=delivery))
+            self.assertEqual(resp.status, 204)
+        listed = [d for d in self.deliveries() if d["delivery"] == delivery]
+        self.assertEqual(len(listed), 1)
+        self.assertEqual(self.app.log().count("alert 15 "), 1)
+
+    def test_hook_bad_json(self):
+        for body in (b"{not json", b"[1, 2]", b'{"event": "alert.opened"}',
+                     b'{"event": 1, "alert": {}}', b"\xff\xfe"):
+            with self.subTest(body=body):
+                resp, data = self.post_hook(body, hook_headers(body))
+                self.assertEqual(resp.status, 400)
+                self.assertIn("error", json.loads(data))
+
+    def test_hook_bad_delivery_id(self):
+        body = json.dumps({"event": "alert.opened",
+                           "alert": hook_alert(16)}).encode()
+        for delivery in ("", "a b", "x" * 65):
+            with self.subTest(delivery=delivery):
+                headers = hook_headers(body)
+                headers["X-Keryu-Delivery"] = delivery
+                resp, _ = self.post_hook(body, headers)
+                self.assertEqual(resp.status, 400)
+
+    def test_hook_body_limit(self):
+        alert = hook_alert(17)
+        alert["summary"] = ""
+        body = json.dumps({"event": "alert.opened", "alert": alert}).encode()
+        alert["summary"] = "x" * (1024 * 1024 - len(body))
+        body = json.dumps({"event": "alert.opened", "alert": alert}).encode()
+        self.assertEqual(len(body), 1024 * 1024)
+        resp, _ = self.post_hook(body, hook_headers(body))
+        self.assertEqual(resp.status, 204)      # at the limit: accepted
+        body += b" "
+        resp, data = self.post_hook(body, hook_headers(body))
+        self.assertEqual(resp.status, 413)
+        self.assertEqual(json.loads(data), {"error": "request body too large"})
 
 
 class LifecycleTest(unittest.TestCase):
