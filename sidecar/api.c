@@ -4,13 +4,17 @@
  * The HTTP API.  Every request carries "Authorization: Bearer TOKEN";
  * the token is checked before the path, so a client without one learns
  * nothing about the API.  Each request runs in one short read transaction
- * on keryud's own store, and the status endpoint in one more on the shared
- * store.  Every answer is JSON, errors included: {"error":"<reason>"},
- * with "parameter" naming a bad query parameter.
+ * on keryud's own store, and the status and metrics endpoints in one more
+ * on the shared store.  Every answer but the metrics is JSON, errors
+ * included: {"error":"<reason>"}, with "parameter" naming a bad query
+ * parameter.
  *
  *   GET /api/security/logs/     every record; admin and auditor
  *   GET /api/security/events/   records that are not plain requests
- *   GET /api/security/status/   counters of keryud and of the shared store
+ *   GET /api/security/status/   counters of keryud, the shared store, the
+ *                               nginx workers, keys, alerts (metrics.c)
+ *   GET /api/security/metrics   the same and more in the Prometheus text
+ *                               format; admin and auditor
  *
  *   GET    /api/security/policies/        stored policies; admin, auditor
  *   POST   /api/security/policies/        a new policy; admin
@@ -42,6 +46,9 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
@@ -53,6 +60,7 @@
 #include "respond.h"
 #include "change.h"
 #include "log.h"
+#include "metrics.h"
 #include "keryu_policy.h"
 #include "policy.h"
 #include "tls.h"
@@ -73,6 +81,7 @@
 #define API_AUTH_ADDR_MAX  64
 
 #define API_INTERNAL_BODY  "{\"error\":\"internal error\"}"
+#define API_METRICS_TYPE   "text/plain; version=0.0.4; charset=utf-8"
 
 
 typedef enum {
@@ -81,7 +90,8 @@ typedef enum {
     API_STATUS,
     API_POLICIES,
     API_DECISIONS,
-    API_ALERTS
+    API_ALERTS,
+    API_METRICS
 } api_endpoint_e;
 
 
@@ -138,6 +148,9 @@ struct api_s {
     keryu_store_t      *src;
     time_t              started;
     struct respond_s   *respond;
+    consumer_t         *consumer;     /* NULL: no consumer counts */
+    notify_t           *notify;       /* NULL: no notifications */
+    metrics_api_t       calls;
     char                actor[TOKEN_NAME_MAX + 1];  /* the request's token */
     api_auth_fail_t     fails[API_AUTH_SLOTS];
 };
@@ -156,6 +169,7 @@ typedef struct {
 
 
 static void api_dispatch(struct evhttp_request *req, void *arg);
+static void api_handle(api_t *api, struct evhttp_request *req);
 static int api_bearer(const char *header, const char **token, size_t *len);
 static const char *api_peer(struct evhttp_request *req);
 static time_t api_now(void);
@@ -178,6 +192,8 @@ static int api_walk_record(api_walk_t *w, api_walk_src_t *s, MDB_val *val);
 static int api_walk_next(api_walk_t *w, api_walk_src_t *s);
 static void api_walk_close(api_walk_t *w);
 static void api_status(api_t *api, struct evhttp_request *req, MDB_txn *txn);
+static void api_metrics(api_t *api, struct evhttp_request *req,
+    MDB_txn *txn);
 static void api_reply(struct evhttp_request *req, int code, json_t *j);
 static void api_send(struct evhttp_request *req, int code, const void *buf,
     size_t len);
@@ -231,6 +247,8 @@ static const api_route_t  api_routes[] = {
     { "/api/security/events",     API_EVENTS,    0, API_GET, 0 },
     { "/api/security/status/",    API_STATUS,    0, API_GET, 0 },
     { "/api/security/status",     API_STATUS,    0, API_GET, 0 },
+    { "/api/security/metrics/",   API_METRICS,   1, API_GET, 0 },
+    { "/api/security/metrics",    API_METRICS,   1, API_GET, 0 },
     { "/api/security/policies/",  API_POLICIES,  1,
       EVHTTP_REQ_GET | EVHTTP_REQ_POST, EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE },
     { "/api/security/policies",   API_POLICIES,  1,
@@ -252,7 +270,9 @@ api_t *
 api_new(struct event_base *base, const conf_t *cf, store_t *own,
     keryu_store_t *src)
 {
-    api_t  *api;
+    int                           one;
+    api_t                        *api;
+    struct evhttp_bound_socket   *bound;
 
     api = calloc(1, sizeof(api_t));
     if (api == NULL) {
@@ -298,13 +318,27 @@ api_new(struct event_base *base, const conf_t *cf, store_t *own,
         evhttp_set_bevcb(api->http, tls_bufferevent, api->tls);
     }
 
-    if (evhttp_bind_socket_with_handle(api->http, cf->listen_addr,
-                                       cf->listen_port)
-        == NULL)
-    {
+    bound = evhttp_bind_socket_with_handle(api->http, cf->listen_addr,
+                                           cf->listen_port);
+    if (bound == NULL) {
         log_warn("cannot listen on %s port %u", cf->listen_addr,
                  cf->listen_port);
         goto http_free;
+    }
+
+    /*
+     * accepted sockets inherit it from the listener: the last segment of
+     * a reply on a kept-alive connection is not held back until the
+     * client's delayed ACK of the one before
+     */
+
+    one = 1;
+
+    if (setsockopt(evhttp_bound_socket_get_fd(bound), IPPROTO_TCP,
+                   TCP_NODELAY, &one, sizeof(one))
+        == -1)
+    {
+        log_warn("%s: setsockopt(TCP_NODELAY)", __func__);
     }
 
     log_info("listening on %s port %u%s", cf->listen_addr, cf->listen_port,
@@ -341,11 +375,36 @@ api_free(api_t *api)
 }
 
 
+/*
+ * times each request for the metrics; libevent writes a reply from the
+ * event loop, so req and its response code outlive api_handle()
+ */
+
 static void
 api_dispatch(struct evhttp_request *req, void *arg)
 {
-    api_t                     *api = arg;
+    api_t            *api = arg;
 
+    int64_t           ns;
+    struct timespec   t0, t1;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+
+    api_handle(api, req);
+
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+
+    ns = (int64_t) (t1.tv_sec - t0.tv_sec) * 1000000000
+         + (t1.tv_nsec - t0.tv_nsec);
+
+    metrics_api_observe(&api->calls, evhttp_request_get_response_code(req),
+                        ns > 0 ? (uint64_t) ns : 0);
+}
+
+
+static void
+api_handle(api_t *api, struct evhttp_request *req)
+{
     int                        rc;
     char                       name[KERYU_POLICY_NAME_MAX + 1], buf[24];
     role_e                     role;
@@ -512,6 +571,10 @@ api_dispatch(struct evhttp_request *req, void *arg)
             api_alert_delete(api, req, name);
         }
 
+        break;
+
+    case API_METRICS:
+        api_metrics(api, req, txn);
         break;
 
     default:
@@ -1209,19 +1272,15 @@ api_walk_close(api_walk_t *w)
 static void
 api_status(api_t *api, struct evhttp_request *req, MDB_txn *txn)
 {
-    int        rc;
-    char       tbuf[TIME_STR_MAX];
-    json_t    *j;
-    MDB_txn   *stxn;
-    uint64_t   consumed, lost, invalid, src_seq, last_seq, last_time,
-               trimmed, dropped, overflow, failed, consumer_seq, expired;
+    int                rc, sev;
+    char               tbuf[TIME_STR_MAX];
+    json_t            *j;
+    unsigned           i;
+    metrics_own_t      own;
+    metrics_shared_t   sh;
 
-    if ((rc = store_meta_get(api->own, txn, STORE_META_CONSUMED, &consumed))
-        || (rc = store_meta_get(api->own, txn, STORE_META_LOST, &lost))
-        || (rc = store_meta_get(api->own, txn, STORE_META_INVALID, &invalid))
-        || (rc = store_meta_get(api->own, txn, STORE_META_EXPIRED, &expired))
-        || (rc = store_meta_get(api->own, txn, STORE_META_SRC_SEQ, &src_seq)))
-    {
+    rc = metrics_own_read(api->own, txn, &own);
+    if (rc != 0) {
         log_warnx("%s: reading own meta failed: %s", __func__,
                   mdb_strerror(rc));
         api_error(req, HTTP_INTERNAL, "internal error", NULL);
@@ -1233,38 +1292,13 @@ api_status(api_t *api, struct evhttp_request *req, MDB_txn *txn)
         return;
     }
 
-    rc = keryu_store_txn_begin(api->src, MDB_RDONLY, &stxn);
+    rc = metrics_shared_read(api->src, &sh);
     if (rc != 0) {
-        log_warnx("%s: mdb_txn_begin() on shared store failed: %s",
-                  __func__, keryu_store_strerror(rc));
-        api_error(req, HTTP_INTERNAL, "internal error", NULL);
-        return;
-    }
-
-    if ((rc = keryu_store_meta_get(api->src, stxn, KERYU_META_LAST_SEQ,
-                                   &last_seq))
-        || (rc = keryu_store_meta_get(api->src, stxn, KERYU_META_LAST_TIME,
-                                      &last_time))
-        || (rc = keryu_store_meta_get(api->src, stxn, KERYU_META_TRIMMED,
-                                      &trimmed))
-        || (rc = keryu_store_meta_get(api->src, stxn, KERYU_META_DROPPED,
-                                      &dropped))
-        || (rc = keryu_store_meta_get(api->src, stxn, KERYU_META_OVERFLOW,
-                                      &overflow))
-        || (rc = keryu_store_meta_get(api->src, stxn, KERYU_META_FAILED,
-                                      &failed))
-        || (rc = keryu_store_meta_get(api->src, stxn,
-                                      KERYU_META_CONSUMER_SEQ,
-                                      &consumer_seq)))
-    {
-        mdb_txn_abort(stxn);
-        log_warnx("%s: reading shared meta failed: %s", __func__,
+        log_warnx("%s: reading the shared store failed: %s", __func__,
                   keryu_store_strerror(rc));
         api_error(req, HTTP_INTERNAL, "internal error", NULL);
         return;
     }
-
-    mdb_txn_abort(stxn);
 
     j = json_new();
     if (j == NULL) {
@@ -1279,41 +1313,133 @@ api_status(api_t *api, struct evhttp_request *req, MDB_txn *txn)
     json_map_open(j);
     json_key(j, "uptime");
     json_uint(j, (uint64_t) (time(NULL) - api->started));
+    json_key(j, "uptime_s");
+    json_uint(j, (uint64_t) (time(NULL) - api->started));
     json_key(j, "consumed");
-    json_uint(j, consumed);
+    json_uint(j, own.consumed);
     json_key(j, "lost");
-    json_uint(j, lost);
+    json_uint(j, own.lost);
     json_key(j, "invalid");
-    json_uint(j, invalid);
+    json_uint(j, own.invalid);
     json_key(j, "expired");
-    json_uint(j, expired);
+    json_uint(j, own.expired);
     json_key(j, "last_seq");
-    json_uint(j, src_seq);
+    json_uint(j, own.src_seq);
+    json_key(j, "lag");
+    json_uint(j, sh.last_seq > own.src_seq ? sh.last_seq - own.src_seq : 0);
     json_map_close(j);
 
     json_key(j, "store");
     json_map_open(j);
     json_key(j, "last_seq");
-    json_uint(j, last_seq);
+    json_uint(j, sh.last_seq);
     json_key(j, "last_time");
 
-    if (last_time) {
-        json_string(j, (uint8_t *) tbuf, time_format(last_time, tbuf));
+    if (sh.last_time) {
+        json_string(j, (uint8_t *) tbuf, time_format(sh.last_time, tbuf));
 
     } else {
         json_null(j);
     }
 
     json_key(j, "trimmed");
-    json_uint(j, trimmed);
+    json_uint(j, sh.trimmed);
     json_key(j, "dropped");
-    json_uint(j, dropped);
+    json_uint(j, sh.dropped);
     json_key(j, "overflow");
-    json_uint(j, overflow);
+    json_uint(j, sh.overflow);
     json_key(j, "failed");
-    json_uint(j, failed);
+    json_uint(j, sh.failed);
     json_key(j, "lag");
-    json_uint(j, last_seq > consumer_seq ? last_seq - consumer_seq : 0);
+    json_uint(j, sh.last_seq > sh.consumer_seq
+                 ? sh.last_seq - sh.consumer_seq : 0);
+    json_map_close(j);
+
+    /* what the nginx workers write, and what they enforce */
+
+    json_key(j, "module");
+    json_map_open(j);
+    json_key(j, "last_record_time");
+
+    if (sh.last_time) {
+        json_string(j, (uint8_t *) tbuf, time_format(sh.last_time, tbuf));
+
+    } else {
+        json_null(j);
+    }
+
+    json_key(j, "dropped");
+    json_uint(j, sh.dropped);
+    json_key(j, "overflow");
+    json_uint(j, sh.overflow);
+    json_key(j, "failed");
+    json_uint(j, sh.failed);
+    json_key(j, "store_bytes");
+    json_uint(j, sh.bytes);
+    json_key(j, "store_map_bytes");
+    json_uint(j, sh.map_bytes);
+    json_key(j, "workers");
+    json_array_open(j);
+
+    for (i = 0; i < sh.nworkers; i++) {
+        json_map_open(j);
+        json_key(j, "pid");
+        json_uint(j, sh.workers[i].pid);
+        json_key(j, "config_version");
+        json_uint(j, sh.workers[i].config_version);
+        json_key(j, "block_version");
+        json_uint(j, sh.workers[i].block_version);
+        json_key(j, "reported_at");
+        json_string(j, (uint8_t *) tbuf,
+                    time_format(sh.workers[i].time_us, tbuf));
+        json_map_close(j);
+    }
+
+    json_array_close(j);
+    json_map_close(j);
+
+    json_key(j, "keys");
+    json_map_open(j);
+    json_key(j, "jwt");
+    json_uint(j, sh.keys);
+    json_key(j, "apikeys");
+    json_uint(j, sh.apikeys);
+    json_key(j, "clients");
+    json_uint(j, sh.clients);
+    json_map_close(j);
+
+    json_key(j, "alerts");
+    json_map_open(j);
+
+    for (i = ALERT_OPEN; i <= ALERT_RESOLVED; i++) {
+        json_key(j, alert_status_name((int) i));
+        json_uint(j, own.alerts[i][KERYU_SEVERITY_LOW]
+                     + own.alerts[i][KERYU_SEVERITY_MEDIUM]
+                     + own.alerts[i][KERYU_SEVERITY_HIGH]
+                     + own.alerts[i][KERYU_SEVERITY_CRITICAL]);
+    }
+
+    json_key(j, "by_severity");
+    json_map_open(j);
+
+    for (sev = KERYU_SEVERITY_LOW; sev <= KERYU_SEVERITY_CRITICAL; sev++) {
+        json_key(j, keryu_severity_name(sev));
+        json_uint(j, own.alerts[ALERT_OPEN][sev]);
+    }
+
+    json_map_close(j);
+    json_map_close(j);
+
+    json_key(j, "enforcement");
+    json_map_open(j);
+    json_key(j, "policy_version");
+    json_uint(j, sh.config_version);
+    json_key(j, "block_version");
+    json_uint(j, sh.block_version);
+    json_key(j, "workers");
+    json_uint(j, sh.nworkers);
+    json_key(j, "workers_behind");
+    json_uint(j, sh.behind);
     json_map_close(j);
 
     json_map_close(j);
@@ -1321,6 +1447,80 @@ api_status(api_t *api, struct evhttp_request *req, MDB_txn *txn)
     api_reply(req, HTTP_OK, j);
 
     json_free(j);
+}
+
+
+/*
+ * the Prometheus text exposition (metrics.c); with the shared store away,
+ * what keryud knows by itself, and keryu_shared_store_up 0
+ */
+
+static void
+api_metrics(api_t *api, struct evhttp_request *req, MDB_txn *txn)
+{
+    int                 rc;
+    metrics_t           m;
+    metrics_own_t       own;
+    notify_stats_t      ns;
+    struct evbuffer    *body;
+    metrics_shared_t    sh;
+    struct evkeyvalq   *h;
+
+    rc = metrics_own_read(api->own, txn, &own);
+    if (rc != 0) {
+        log_warnx("%s: reading own meta failed: %s", __func__,
+                  mdb_strerror(rc));
+        api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        return;
+    }
+
+    memset(&m, 0, sizeof(metrics_t));
+
+    m.uptime = (uint64_t) (time(NULL) - api->started);
+    m.own = &own;
+    m.respond = api->respond;
+    m.api = &api->calls;
+
+    if (api->src->env) {
+        rc = metrics_shared_read(api->src, &sh);
+
+        if (rc != 0) {
+            log_warnx("%s: reading the shared store failed: %s", __func__,
+                      keryu_store_strerror(rc));
+
+        } else {
+            m.shared = &sh;
+        }
+    }
+
+    if (api->consumer) {
+        m.consume = &api->consumer->cs_stats;
+    }
+
+    notify_stats(api->notify, &ns);
+    m.notify = &ns;
+
+    body = evbuffer_new();
+    if (body == NULL) {
+        log_warnx("%s: evbuffer_new() failed", __func__);
+        api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        return;
+    }
+
+    if (metrics_text(body, &m) == -1) {
+        log_warnx("%s: evbuffer_add_printf() failed", __func__);
+        evbuffer_free(body);
+        api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        return;
+    }
+
+    h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "Content-Type", API_METRICS_TYPE);
+    evhttp_add_header(h, "Cache-Control", "no-store");
+
+    evhttp_send_reply(req, HTTP_OK, NULL, body);
+
+    evbuffer_free(body);
 }
 
 
@@ -1909,6 +2109,14 @@ void
 api_set_respond(api_t *api, struct respond_s *r)
 {
     api->respond = r;
+}
+
+
+void
+api_set_sources(api_t *api, consumer_t *cs, notify_t *n)
+{
+    api->consumer = cs;
+    api->notify = n;
 }
 
 

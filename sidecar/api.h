@@ -28,6 +28,9 @@ void api_free(api_t *api);
 /* alerts raised and changed through the API are answered by r */
 void api_set_respond(api_t *api, struct respond_s *r);
 
+/* where the metrics find the consumer's and the notifications' counts */
+void api_set_sources(api_t *api, consumer_t *cs, notify_t *n);
+
 /*
  * writes {"items":[...],"next_cursor":...} for the records of logs that
  * match q, newest first, looking at no more than scan_max of them;

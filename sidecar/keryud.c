@@ -35,11 +35,15 @@
 #include "change.h"
 #include "json.h"
 #include "log.h"
+#include "metrics.h"
 #include "policy.h"
 
 
 /* expired blocks removed per sync tick, each tick one write transaction */
 #define KERYUD_PRUNE_MAX    1000
+
+/* entries of dead nginx workers removed per sync tick */
+#define KERYUD_WORKERS_PRUNE_MAX  64
 
 /* expired tokens removed per retention tick */
 #define KERYUD_TOKEN_EXPIRE_MAX  1000
@@ -69,6 +73,14 @@ typedef struct {
 } keryud_t;
 
 
+/* the pids of dead workers found in the shared store's meta */
+
+typedef struct {
+    size_t              n;
+    uint64_t            pids[KERYUD_WORKERS_PRUNE_MAX];
+} keryud_dead_t;
+
+
 static void usage(void) __attribute__((noreturn));
 static int keryud_command(keryud_t *kd, int argc, char **argv);
 static void keryud_changed(keryud_t *kd, int argc, char **argv,
@@ -78,6 +90,8 @@ static int keryud_run(keryud_t *kd);
 static void keryud_free(keryud_t *kd);
 static void keryud_readers(keryud_t *kd);
 static void keryud_prune(keryud_t *kd);
+static void keryud_workers(keryud_t *kd);
+static int keryud_worker_dead(void *ctx, const keryu_worker_t *w);
 static void keryud_replaced(keryud_t *kd);
 static int keryud_pid_file(keryud_t *kd);
 static void keryud_consume(evutil_socket_t fd, short what, void *arg);
@@ -557,6 +571,7 @@ keryud_run(keryud_t *kd)
     }
 
     api_set_respond(kd->api, &kd->resp);
+    api_set_sources(kd->api, &kd->cs, kd->notify);
 
     /* TODO: drop privileges once the stores and the socket are open */
 
@@ -790,6 +805,7 @@ keryud_sync(evutil_socket_t fd, short what, void *arg)
 
     keryud_readers(kd);
     keryud_prune(kd);
+    keryud_workers(kd);
 }
 
 
@@ -824,6 +840,98 @@ keryud_prune(keryud_t *kd)
     } else if (removed) {
         log_info("pruned %zu expired blocks", removed);
     }
+}
+
+
+/*
+ * deletes the worker.<pid> entries of nginx workers that died without
+ * deleting their own (killed, or crashed); a pid's process is looked for
+ * with kill(pid, 0), so this assumes nginx runs on keryud's host, in its
+ * PID namespace.  Only a tick that finds some takes the write lock.
+ */
+
+static void
+keryud_workers(keryud_t *kd)
+{
+    int             rc;
+    size_t          i, removed;
+    MDB_txn        *txn;
+    keryud_dead_t   dead;
+
+    if (kd->src.env == NULL) {
+        return;
+    }
+
+    dead.n = 0;
+
+    rc = keryu_store_txn_begin(&kd->src, MDB_RDONLY, &txn);
+    if (rc != 0) {
+        goto failed;
+    }
+
+    rc = keryu_store_workers(&kd->src, txn, keryud_worker_dead, &dead);
+    mdb_txn_abort(txn);
+
+    if (rc != 0) {
+        goto failed;
+    }
+
+    if (dead.n == 0) {
+        return;
+    }
+
+    rc = keryu_store_txn_begin(&kd->src, 0, &txn);
+    if (rc != 0) {
+        goto failed;
+    }
+
+    removed = 0;
+
+    for (i = 0; i < dead.n; i++) {
+        rc = keryu_store_worker_del(&kd->src, txn, dead.pids[i]);
+
+        if (rc == 0) {
+            removed++;
+
+        } else if (rc != MDB_NOTFOUND) {
+            mdb_txn_abort(txn);
+            goto failed;
+        }
+    }
+
+    /* a failed commit has freed the transaction already */
+
+    rc = mdb_txn_commit(txn);
+    if (rc != 0) {
+        goto failed;
+    }
+
+    if (removed) {
+        log_info("removed the reports of %zu nginx workers that exited",
+                 removed);
+    }
+
+    return;
+
+failed:
+
+    log_warnx("removing the reports of exited nginx workers failed: %s",
+              keryu_store_strerror(rc));
+}
+
+
+static int
+keryud_worker_dead(void *ctx, const keryu_worker_t *w)
+{
+    keryud_dead_t  *dead = ctx;
+
+    if (metrics_worker_alive(w->pid)) {
+        return 0;
+    }
+
+    dead->pids[dead->n++] = w->pid;
+
+    return dead->n == KERYUD_WORKERS_PRUNE_MAX;
 }
 
 

@@ -145,6 +145,21 @@ typedef struct {
 } consume_stats_t;
 
 
+/*
+ * the index entries of a batch of records, gathered so that they go into
+ * the indexes sorted by key, each key's ids in one put (store.c)
+ */
+typedef struct {
+    struct store_ientry_s  *ib_entries;
+    size_t              ib_n;
+    size_t              ib_nalloc;
+    uint8_t            *ib_keys;          /* the entries' keys */
+    size_t              ib_keys_len;
+    size_t              ib_keys_alloc;
+    uint8_t            *ib_ids;           /* their ids, 8 bytes each */
+} store_ibatch_t;
+
+
 typedef struct {
     keryu_store_t      *cs_src;
     store_t            *cs_dst;
@@ -153,6 +168,7 @@ typedef struct {
     time_t              cs_warned;
     struct respond_s   *cs_respond;       /* NULL: no detection */
     consume_stats_t     cs_stats;
+    store_ibatch_t      cs_index;         /* the batch's index entries */
 } consumer_t;
 
 
@@ -204,6 +220,11 @@ size_t store_key_ip(uint8_t key[STORE_KEY_IP_MAX], int family,
 void store_key_status(uint8_t key[2], unsigned status);
 int store_expire(store_t *st, uint64_t before_us, size_t max,
     size_t *removed);
+void store_ibatch_reset(store_ibatch_t *b);
+int store_ibatch_add(store_ibatch_t *b, store_t *st, MDB_txn *txn,
+    uint64_t id, const keryu_record_t *rec);
+int store_ibatch_write(store_ibatch_t *b, store_t *st, MDB_txn *txn);
+void store_ibatch_free(store_ibatch_t *b);
 
 role_e token_role_parse(const char *name);
 const char *token_role_name(role_e role);

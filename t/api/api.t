@@ -86,6 +86,10 @@ for my $role (qw(admin auditor viewer)) {
 $out = `$keryud -c $conf token create --role viewer --name viewer 2>&1`;
 isnt($? >> 8, 0, 'duplicate token name refused');
 
+# each token created is a change, recorded in keryud's logs beside what it
+# consumes; a refused one is not
+my $changes = 3;
+
 $out = `$keryud -c $conf token list`;
 like($out, qr/^admin\s+admin\s/m, 'token list shows admin');
 like($out, qr/^viewer\s+viewer\s/m, 'token list shows viewer');
@@ -187,7 +191,7 @@ like($item->{time}, qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z\z/,
 # filters
 
 my %expect = (
-    ''                                     => 44,
+    ''                                     => 44 + $changes,
     'event_type=login'                     => 5,
     'event_type=request'                   => 32,
     'event_type=logout'                    => 0,
@@ -202,9 +206,9 @@ my %expect = (
     'status=404'                           => 2,
     'until=1700000001'                     => 2,
     'until=2023-11-14T22:13:20.000001Z'    => 1,
-    'since=2023-11-14T22:13:20.000001Z'    => 43,
-    'since=2023-11-14T23:13:20%2B01:00'    => 44,
-    'since=1700000001'                     => 42,
+    'since=2023-11-14T22:13:20.000001Z'    => 43 + $changes,
+    'since=2023-11-14T23:13:20%2B01:00'    => 44 + $changes,
+    'since=1700000001'                     => 42 + $changes,
     'since=1700000000&until=1700000001'    => 2,
 );
 
@@ -214,7 +218,9 @@ for my $qs (sort keys %expect) {
 }
 
 my @events = all_items('/api/security/events/', '', $token{viewer});
-is(scalar @events, 12, 'events: every non-request record');
+is(scalar @events, 12 + $changes, 'events: every non-request record');
+is(scalar(grep { $_->{event_type} eq 'system_change' } @events), $changes,
+   'events: the token creations among them');
 ok(!(grep { $_->{event_type} eq 'request' } @events),
    'events: no request records');
 
@@ -274,6 +280,29 @@ is($st->{keryud}{last_seq}, 60, 'status: keryud last_seq');
 is($st->{store}{last_seq}, 60, 'status: store last_seq');
 like($st->{store}{last_time}, qr/Z\z/, 'status: store last_time');
 ok($st->{keryud}{uptime} >= 0, 'status: uptime');
+ok(abs($st->{keryud}{uptime_s} - $st->{keryud}{uptime}) <= 1,
+   'status: uptime_s');
+is($st->{keryud}{lag}, 0, 'status: keryud lag');
+is($st->{module}{last_record_time}, $st->{store}{last_time},
+   'status: module last_record_time');
+is($st->{module}{$_}, $st->{store}{$_}, "status: module $_")
+    for qw(dropped overflow failed);
+ok($st->{module}{store_bytes} > 0, 'status: module store_bytes');
+ok($st->{module}{store_map_bytes} >= $st->{module}{store_bytes},
+   'status: module store_map_bytes');
+is_deeply($st->{module}{workers}, [], 'status: no nginx worker reported');
+is_deeply($st->{keys}, { jwt => 0, apikeys => 0, clients => 0 },
+          'status: key counts');
+is_deeply([ sort keys %{ $st->{alerts} } ],
+          [ qw(acknowledged by_severity open resolved) ], 'status: alerts');
+is_deeply([ sort keys %{ $st->{alerts}{by_severity} } ],
+          [ qw(critical high low medium) ], 'status: alerts by severity');
+my $open = 0;
+$open += $_ for values %{ $st->{alerts}{by_severity} };
+is($open, $st->{alerts}{open}, 'status: open alerts by severity add up');
+ok($st->{enforcement}{policy_version} > 0,
+   'status: policy version raised by the default policies');
+is($st->{enforcement}{workers_behind}, 0, 'status: no worker behind');
 
 
 # loss
@@ -294,7 +323,7 @@ is($st->{keryud}{lost}, 3, 'new store: nothing more lost');
 is($st->{store}{last_seq}, 4, 'status shows the new store');
 
 my @all = all_items('/api/security/logs/', '', $token{admin});
-is(scalar @all, 66, 'records of the old store kept');
+is(scalar @all, 66 + $changes, 'records of the old store kept');
 is_deeply([ map { $_->{user} } @all[0 .. 3] ], [ ('erin') x 4 ],
           'records of the new store newest');
 
@@ -365,11 +394,13 @@ sub check_pages {
         $cursor = $page->{next_cursor};
         last unless defined $cursor;
     }
-    is(scalar @ids, $n, "$name: every record once");
+    my $total = $n + $changes;
+    is(scalar @ids, $total, "$name: every record once");
     is_deeply(\@ids, [ sort { $b <=> $a } @ids ], "$name: newest first");
     my %seen;
-    is(scalar(grep { !$seen{$_}++ } @ids), $n, "$name: no id twice");
-    is_deeply([ sort { $a <=> $b } @seqs ], [ 1 .. $n ],
+    is(scalar(grep { !$seen{$_}++ } @ids), $total, "$name: no id twice");
+    is_deeply([ sort { $a <=> $b } grep { $_ } @seqs ], [ 1 .. $n ],
               "$name: every seq once");
-    is($pages + 1, int(($n + $limit - 1) / $limit), "$name: page count");
+    is($pages + 1, int(($total + $limit - 1) / $limit),
+       "$name: page count");
 }

@@ -1,6 +1,7 @@
 # Enforcement as operators change it at run time: a policy change applies
 # to the next request in every worker without a reload, a set that does
 # not compile is never half-applied, and blocks take effect at once.
+# keryud runs beside nginx and shows what each worker enforces.
 
 use strict;
 use warnings;
@@ -32,6 +33,17 @@ mkdir "$dir/logs";
 start_nginx($dir, port => $port, workers => 2,
             server => 'location /p/ { keryu_access on; stub_status; }');
 
+# keryud on the same store; no shipped policies, so nothing it detects
+# blocks this test's client
+my $api = free_port();
+open my $kc, '>>', "$dir/keryud.conf" or die $!;
+print $kc "listen 127.0.0.1:$api;\npoll_interval 20ms;\n",
+          "sync_interval 100ms;\ndefault_policies off;\n";
+close $kc;
+start_keryud($dir, $api);
+my $token = keryud_token($dir, 'auditor');
+my @workers = sort { $a <=> $b } nginx_workers($dir);
+
 sub status_of {
     my ($path, %h) = @_;
     return http($port, 'GET', $path, %h)->{status};
@@ -46,6 +58,15 @@ sub statuses {
 
 is(statuses(), '200', 'allowed by the first policy set');
 
+my ($allowed) = wait_until(5, sub {
+    grep { $_->{uri} eq '/p/x' && $_->{status} == 200 } ring_records($store);
+});
+is($allowed && $allowed->{details}, '{"rule":"hot/p"}',
+   'an allowed request records the rule that allowed it');
+
+ok(workers_report(ring_meta($store)->{config_version}),
+   'every worker reports the version it enforces');
+
 write_json("$dir/deny.json", access_policy('deny'));
 store_cli($store, 'policy', 'apply', "$dir/deny.json");
 is(statuses(), '403', 'a changed policy applies to the next request');
@@ -58,6 +79,31 @@ is(statuses(), '200', 'and changes back');
 my $meta = ring_meta($store);
 ok(workers_logged(qr/keryu policies version $meta->{config_version} loaded/),
    'both workers compiled the newest set');
+ok(workers_report($meta->{config_version}),
+   'and keryud shows both on it after the change');
+
+my ($code, $st) = api($api, $token, '/api/security/status/');
+is_deeply([ map { $_->{pid} } @{ $st->{module}{workers} } ], \@workers,
+          'status lists exactly the live workers');
+is($st->{enforcement}{policy_version}, $meta->{config_version},
+   'status: the policy version');
+is($st->{enforcement}{workers_behind}, 0, 'status: no worker behind');
+
+my $v = $meta->{config_version};
+my $metrics = wait_until(5, sub {
+    my $body = http($api, 'GET', '/api/security/metrics',
+                    Authorization => "Bearer $token")->{content};
+    $body =~ /^keryu_requests_total\{decision="deny",rule="hot\/p"\} /m
+        ? $body : undef;
+}) // '';
+for my $pid (@workers) {
+    like($metrics, qr/^keryu_worker_policy_version\{pid="$pid"\} $v$/m,
+         "metrics: worker $pid enforces version $v");
+}
+like($metrics, qr/^keryu_requests_total\{decision="allow",rule="hot\/p"\} \d/m,
+     'metrics: requests allowed by hot/p');
+like($metrics, qr/^keryu_requests_total\{decision="deny",rule="hot\/p"\} \d/m,
+     'metrics: requests denied by hot/p');
 
 # a policy that does not compile, written behind keryud's back
 my $bad = '{"name":"broken","policy_type":"access","rules":[{"id":"x"}]}';
@@ -78,11 +124,18 @@ ok(workers_logged(qr/keryu policies version $bad_version rejected, /
 
 is(statuses(), '200', 'a set that does not compile leaves the last good one');
 
+ok(wait_until(5, sub {
+       my ($c, $b) = api($api, $token, '/api/security/status/');
+       $c == 200 && $b->{enforcement}{workers_behind} == 2;
+   }), 'keryud shows both workers behind the store');
+
 my @lines = grep { /keryu policies version $bad_version rejected/ }
             split /\n/, `cat $dir/logs/error.log`;
 is(scalar @lines, 2, 'the rejection is logged once by each worker');
 
 store_cli($store, 'policy', 'delete', 'broken');
+ok(workers_report(ring_meta($store)->{config_version}),
+   'and both on the version after the broken set is gone');
 store_cli($store, 'block', 'add', '--ip', '127.0.0.1', '--reason', 'e2e');
 is(statuses(), '403', 'a block applies to the next request');
 
@@ -136,6 +189,21 @@ is(join(',', sort keys %seen), '403', 'and refused once its key is gone');
 stop_nginx($dir);
 
 done_testing();
+
+
+# true once keryud's status shows every worker, and only those, on $version
+sub workers_report {
+    my ($version) = @_;
+
+    return wait_until(5, sub {
+        my ($c, $b) = api($api, $token, '/api/security/status/');
+        return 0 unless $c == 200;
+        my %v = map { $_->{pid} => $_->{config_version} }
+                @{ $b->{module}{workers} };
+        return keys %v == @workers
+               && !grep { ($v{$_} // -1) != $version } @workers;
+    });
+}
 
 
 # true once every worker has logged a line matching $re

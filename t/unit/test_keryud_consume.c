@@ -448,6 +448,142 @@ test_undecodable_record_skipped(void **state)
 }
 
 
+/* appends one record of type with details, as sequence number seq */
+
+static void
+append_details(keryu_store_t *st, uint64_t seq, unsigned type,
+    const char *details)
+{
+    size_t                 len;
+    uint8_t                buf[8192];
+    MDB_txn               *txn;
+    keryu_record_t         rec;
+    keryu_store_append_t   res;
+
+    memset(&rec, 0, sizeof(keryu_record_t));
+    rec.seq = seq;
+    rec.status = 200;
+    rec.type = (uint8_t) type;
+    rec.time_us = 1796316587000000ULL + seq;
+    rec.details.data = (const uint8_t *) details;
+    rec.details.len = strlen(details);
+
+    len = keryu_record_encode(&rec, buf + 4);
+    buf[0] = (uint8_t) len;
+    buf[1] = (uint8_t) (len >> 8);
+    buf[2] = 0;
+    buf[3] = 0;
+
+    CHECK_MDB(keryu_store_txn_begin(st, 0, &txn));
+    CHECK_MDB(keryu_store_append(st, txn, buf, len + 4, 100000, &res));
+    CHECK_MDB(mdb_txn_commit(txn));
+}
+
+
+static const consume_rule_t *
+rule_of(const consume_stats_t *st, const char *name)
+{
+    unsigned  i;
+
+    for (i = 0; i < st->nrules; i++) {
+        if (strcmp(st->rules[i].name, name) == 0) {
+            return &st->rules[i];
+        }
+    }
+
+    return strcmp(name, "other") == 0 ? &st->rules[CONSUME_RULES_MAX] : NULL;
+}
+
+
+static void
+test_counts_by_type_decision_and_rule(void **state)
+{
+    fixture_t              *f = *state;
+
+    char                    details[64];
+    uint64_t                seq, i;
+    const consume_rule_t   *r;
+    const consume_stats_t  *st;
+
+    static const struct {
+        unsigned            type;
+        const char         *details;
+    } recs[] = {
+        { KERYU_EVENT_REQUEST, "{\"rule\":\"p/a\"}" },
+        { KERYU_EVENT_REQUEST, "{\"rule\":\"p/a\"}" },
+        { KERYU_EVENT_PERMISSION_DENIED,
+          "{\"reason\":\"policy\",\"rule\":\"p/b\"}" },
+        { KERYU_EVENT_REQUEST,
+          "{\"reason\":\"shadow\",\"rule\":\"p/b\",\"shadow\":\"p/b\"}" },
+        { KERYU_EVENT_REQUEST, "{\"rule\":\"p/a\",\"shadow\":\"s/x\"}" },
+        { KERYU_EVENT_REQUEST,
+          "{\"reason\":\"policy store unavailable\",\"rule\":\"\"}" },
+        { KERYU_EVENT_REQUEST, "{\"rule\":\"a \\\"quoted\\\" rule\"}" },
+        { KERYU_EVENT_LOGIN, "{\"method\":\"password\",\"rule\":1}" },
+        { KERYU_EVENT_LOGIN, "{\"note\":\"\\\"rule\\\":\\\"p/a\"}" },
+        { KERYU_EVENT_REQUEST, "" },
+        { KERYU_EVENT_REQUEST, "{\"rule\":\"p/unterminated" },
+    };
+
+    st = &f->cs.cs_stats;
+
+    for (i = 0; i < sizeof(recs) / sizeof(recs[0]); i++) {
+        append_details(&f->src, i + 1, recs[i].type, recs[i].details);
+    }
+
+    consume_all(f);
+
+    assert_int_equal(st->events[KERYU_EVENT_REQUEST], 8);
+    assert_int_equal(st->events[KERYU_EVENT_PERMISSION_DENIED], 1);
+    assert_int_equal(st->events[KERYU_EVENT_LOGIN], 2);
+    assert_int_equal(st->events[KERYU_EVENT_AUTH_FAILURE], 0);
+
+    assert_int_equal(st->nrules, 4);
+
+    r = rule_of(st, "p/a");
+    assert_non_null(r);
+    assert_int_equal(r->count[CONSUME_ALLOW], 2);
+    assert_int_equal(r->count[CONSUME_DENY], 0);
+    assert_int_equal(r->count[CONSUME_SHADOW_DENY], 0);
+
+    r = rule_of(st, "p/b");
+    assert_non_null(r);
+    assert_int_equal(r->count[CONSUME_DENY], 1);
+    assert_int_equal(r->count[CONSUME_SHADOW_DENY], 1);
+
+    r = rule_of(st, "s/x");
+    assert_non_null(r);
+    assert_int_equal(r->count[CONSUME_SHADOW_DENY], 1);
+
+    r = rule_of(st, "none");
+    assert_non_null(r);
+    assert_int_equal(r->count[CONSUME_DENY], 1);
+
+    r = rule_of(st, "other");
+    assert_int_equal(r->count[CONSUME_ALLOW], 1);
+
+    /* past CONSUME_RULES_MAX distinct rules, the rest count as other */
+
+    seq = sizeof(recs) / sizeof(recs[0]);
+
+    for (i = 0; i < CONSUME_RULES_MAX + 10; i++) {
+        snprintf(details, sizeof(details), "{\"rule\":\"many/r%llu\"}",
+                 (unsigned long long) i);
+        append_details(&f->src, ++seq, KERYU_EVENT_REQUEST, details);
+    }
+
+    consume_all(f);
+
+    assert_int_equal(st->nrules, CONSUME_RULES_MAX);
+    assert_non_null(rule_of(st, "many/r0"));
+    assert_null(rule_of(st, "many/r1029"));
+    assert_int_equal(rule_of(st, "other")->count[CONSUME_ALLOW], 1 + 14);
+    assert_int_equal(rule_of(st, "p/a")->count[CONSUME_ALLOW], 2);
+    assert_int_equal(st->events[KERYU_EVENT_REQUEST],
+                     8 + CONSUME_RULES_MAX + 10);
+}
+
+
 static char *
 scan(fixture_t *f, const char *qs, int events_only, uint64_t scan_max)
 {
@@ -1071,6 +1207,8 @@ main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_undecodable_record_skipped,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_counts_by_type_decision_and_rule, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scan_pages_newest_first,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_scan_filters_and_events,
