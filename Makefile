@@ -145,7 +145,7 @@ memcheck: $(MODULE)
 	KERYU_NGINX=$(NGINX_BIN) sh t/memcheck.sh
 
 bench: deps all $(BENCH_BIN)
-	@sh t/bench/run.sh
+	@bash t/bench/run.sh
 	@KERYUD=$(KERYUD) CONSUME_BENCH=$(BENCH_BIN) bash t/bench/keryud.sh
 
 # keryud alone: the consumer's rate and the API's latency over its store

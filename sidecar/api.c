@@ -1002,10 +1002,10 @@ api_walk_open(api_walk_t *w, store_t *st, MDB_txn *txn, const query_t *q,
 {
     int        rc;
     size_t     klen[API_WALK_MAX];
-    uint8_t    type[API_WALK_MAX], ip[STORE_KEY_IP_MAX], status[2];
     MDB_dbi    dbi;
+    uint8_t    type[API_WALK_MAX], ip[STORE_KEY_IP_MAX], status[2],
+              *key[API_WALK_MAX];
     unsigned   i, nkeys;
-    uint8_t   *key[API_WALK_MAX];
 
     memset(w, 0, sizeof(api_walk_t));
 

@@ -130,7 +130,7 @@ conf_defaults(conf_t *cf)
     cf->listen_port = 8081;
     cf->poll_interval = 50;
     cf->sync_interval = 1000;
-    cf->batch = 4096;
+    cf->batch = 16384;
     cf->data_size = 1024ULL * 1024 * 1024;
     cf->retention = 30 * 86400;
 

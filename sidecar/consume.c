@@ -75,6 +75,8 @@ consume_free(consumer_t *cs)
         mdb_txn_abort(cs->cs_rtxn);
         cs->cs_rtxn = NULL;
     }
+
+    store_ibatch_free(&cs->cs_index);
 }
 
 
@@ -142,6 +144,7 @@ consume_batch(consumer_t *cs, consume_res_t *res)
     dst = cs->cs_dst;
 
     memset(res, 0, sizeof(consume_res_t));
+    store_ibatch_reset(&cs->cs_index);
 
     ruled = 0;
 
@@ -268,7 +271,7 @@ consume_batch(consumer_t *cs, consume_res_t *res)
             break;
         }
 
-        rc = store_index_put(dst, wtxn, next_id, &rec);
+        rc = store_ibatch_add(&cs->cs_index, dst, wtxn, next_id, &rec);
         if (rc != 0) {
             break;
         }
@@ -281,6 +284,10 @@ consume_batch(consumer_t *cs, consume_res_t *res)
     }
 
     mdb_cursor_close(cur);
+
+    if (rc == 0 || rc == MDB_NOTFOUND) {
+        rc = store_ibatch_write(&cs->cs_index, wtxn);
+    }
 
     if (rc != 0 && rc != MDB_NOTFOUND) {
         if (!consume_quiet(cs)) {

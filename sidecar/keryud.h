@@ -223,7 +223,7 @@ int store_expire(store_t *st, uint64_t before_us, size_t max,
 void store_ibatch_reset(store_ibatch_t *b);
 int store_ibatch_add(store_ibatch_t *b, store_t *st, MDB_txn *txn,
     uint64_t id, const keryu_record_t *rec);
-int store_ibatch_write(store_ibatch_t *b, store_t *st, MDB_txn *txn);
+int store_ibatch_write(store_ibatch_t *b, MDB_txn *txn);
 void store_ibatch_free(store_ibatch_t *b);
 
 role_e token_role_parse(const char *name);

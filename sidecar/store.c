@@ -35,7 +35,9 @@
  * logs of the records that have that key, so they sort in id order, and a
  * listing walks one key newest first with MDB_PREV_DUP from any cursor
  * (MDB_GET_BOTH_RANGE).  A record's index entries are written and deleted
- * in the same transaction as the record.
+ * in the same transaction as the record.  The consumer gathers a batch's
+ * entries and writes them sorted by key, all ids of a key in one
+ * MDB_MULTIPLE put: a transaction then touches each index page once.
  *
  *   by_type    key: the event type, 1 byte; every record
  *   by_ip      key: the address family, 4 or 6, then the address, 4 or 16
@@ -54,6 +56,7 @@
 
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -71,6 +74,9 @@
 #define STORE_KEYS_SIZE       (1 + 2 + 8 + STORE_KEY_IP_MAX                  \
                                + KERYU_RECORD_USER_MAX)
 
+/* entries a batch gathers before it writes them, whatever the caller does */
+#define STORE_IBATCH_MAX      (1 << 18)
+
 
 /* a record's key in one index */
 typedef struct {
@@ -79,10 +85,20 @@ typedef struct {
 } store_ikey_t;
 
 
+/* one index entry of a batch; its key is in the batch's ib_keys */
+struct store_ientry_s {
+    uint64_t            id;
+    uint32_t            off;
+    uint16_t            len;
+    MDB_dbi             dbi;
+};
+
+
 static keryu_store_t store_meta_view(store_t *st);
 static int store_reindex(store_t *st);
 static unsigned store_index_keys(store_t *st, const keryu_record_t *rec,
     uint8_t buf[STORE_KEYS_SIZE], store_ikey_t ik[STORE_NINDEX]);
+static int store_ibatch_cmp(const void *a, const void *b, void *keys);
 
 
 int
@@ -276,18 +292,23 @@ store_meta_put(store_t *st, MDB_txn *txn, const char *name, uint64_t value)
 static int
 store_reindex(store_t *st)
 {
-    int              rc;
+    int              rc, more;
     uint8_t          kbuf[8];
     MDB_val          key, val;
     MDB_txn         *txn;
     uint64_t         id, last, n;
     MDB_cursor      *cur;
     keryu_record_t   rec;
+    store_ibatch_t   b;
+
+    memset(&b, 0, sizeof(store_ibatch_t));
 
     for ( ;; ) {
+        store_ibatch_reset(&b);
+
         rc = store_txn_begin(st, 0, &txn);
         if (rc != 0) {
-            return rc;
+            goto done;
         }
 
         rc = store_meta_get(st, txn, STORE_META_INDEXED, &last);
@@ -325,7 +346,7 @@ store_reindex(store_t *st)
                 continue;
             }
 
-            rc = store_index_put(st, txn, id, &rec);
+            rc = store_ibatch_add(&b, st, txn, id, &rec);
             if (rc != 0) {
                 break;
             }
@@ -337,7 +358,14 @@ store_reindex(store_t *st)
             goto txn_abort;
         }
 
-        if (rc == MDB_NOTFOUND) {
+        more = (rc == 0);
+
+        rc = store_ibatch_write(&b, txn);
+        if (rc != 0) {
+            goto txn_abort;
+        }
+
+        if (!more) {
             if ((rc = store_meta_put(st, txn, STORE_META_INDEXED, 0))
                 || (rc = store_meta_put(st, txn, STORE_META_SCHEMA,
                                         STORE_SCHEMA)))
@@ -350,7 +378,7 @@ store_reindex(store_t *st)
                 st->reindexed += n;
             }
 
-            return rc;
+            goto done;
         }
 
         rc = store_meta_put(st, txn, STORE_META_INDEXED, last);
@@ -360,7 +388,7 @@ store_reindex(store_t *st)
 
         rc = mdb_txn_commit(txn);
         if (rc != 0) {
-            return rc;
+            goto done;
         }
 
         st->reindexed += n;
@@ -369,6 +397,10 @@ store_reindex(store_t *st)
 txn_abort:
 
     mdb_txn_abort(txn);
+
+done:
+
+    store_ibatch_free(&b);
 
     return rc;
 }
@@ -650,4 +682,206 @@ txn_abort:
     mdb_txn_abort(txn);
 
     return rc;
+}
+
+
+void
+store_ibatch_reset(store_ibatch_t *b)
+{
+    b->ib_n = 0;
+    b->ib_keys_len = 0;
+}
+
+
+/*
+ * adds the index entries of rec, stored in logs under id, to b; a batch
+ * that reaches STORE_IBATCH_MAX entries is written into txn first.
+ * Returns 0, ENOMEM, or an LMDB code.
+ */
+
+int
+store_ibatch_add(store_ibatch_t *b, store_t *st, MDB_txn *txn, uint64_t id,
+    const keryu_record_t *rec)
+{
+    int                     rc;
+    void                   *p;
+    size_t                  size;
+    uint8_t                 kbuf[STORE_KEYS_SIZE];
+    unsigned                i, n;
+    store_ikey_t            ik[STORE_NINDEX];
+    struct store_ientry_s  *e;
+
+    if (b->ib_n + STORE_NINDEX > STORE_IBATCH_MAX) {
+        rc = store_ibatch_write(b, txn);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+
+    if (b->ib_n + STORE_NINDEX > b->ib_nalloc) {
+        size = b->ib_nalloc ? 2 * b->ib_nalloc : 4096;
+
+        p = realloc(b->ib_entries, size * sizeof(struct store_ientry_s));
+        if (p == NULL) {
+            return ENOMEM;
+        }
+
+        b->ib_entries = p;
+
+        p = realloc(b->ib_ids, size * 8);
+        if (p == NULL) {
+            return ENOMEM;
+        }
+
+        b->ib_ids = p;
+        b->ib_nalloc = size;
+    }
+
+    if (b->ib_keys_len + STORE_KEYS_SIZE > b->ib_keys_alloc) {
+        size = b->ib_keys_alloc ? 2 * b->ib_keys_alloc : 65536;
+
+        p = realloc(b->ib_keys, size);
+        if (p == NULL) {
+            return ENOMEM;
+        }
+
+        b->ib_keys = p;
+        b->ib_keys_alloc = size;
+    }
+
+    n = store_index_keys(st, rec, kbuf, ik);
+
+    for (i = 0; i < n; i++) {
+        e = &b->ib_entries[b->ib_n++];
+
+        e->id = id;
+        e->off = (uint32_t) b->ib_keys_len;
+        e->len = (uint16_t) ik[i].key.mv_size;
+        e->dbi = ik[i].dbi;
+
+        memcpy(b->ib_keys + b->ib_keys_len, ik[i].key.mv_data,
+               ik[i].key.mv_size);
+        b->ib_keys_len += ik[i].key.mv_size;
+    }
+
+    return 0;
+}
+
+
+/* orders entries by index, then key, then id */
+
+static int
+store_ibatch_cmp(const void *a, const void *b, void *keys)
+{
+    int                           rc;
+    const struct store_ientry_s  *x = a, *y = b;
+
+    if (x->dbi != y->dbi) {
+        return x->dbi < y->dbi ? -1 : 1;
+    }
+
+    rc = memcmp((uint8_t *) keys + x->off, (uint8_t *) keys + y->off,
+                x->len < y->len ? x->len : y->len);
+
+    if (rc != 0) {
+        return rc;
+    }
+
+    if (x->len != y->len) {
+        return x->len < y->len ? -1 : 1;
+    }
+
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+
+/*
+ * writes the entries of b into txn, sorted, the ids of each key in one
+ * MDB_MULTIPLE put, and empties b; returns 0 or an LMDB code
+ */
+
+int
+store_ibatch_write(store_ibatch_t *b, MDB_txn *txn)
+{
+    int                     rc;
+    size_t                  i, j;
+    MDB_val                 key, data[2];
+    MDB_dbi                 dbi;
+    MDB_cursor             *cur;
+    struct store_ientry_s  *e;
+
+    if (b->ib_n == 0) {
+        return 0;
+    }
+
+    qsort_r(b->ib_entries, b->ib_n, sizeof(struct store_ientry_s),
+            store_ibatch_cmp, b->ib_keys);
+
+    for (i = 0; i < b->ib_n; i++) {
+        keryu_store_key_encode(b->ib_ids + 8 * i, b->ib_entries[i].id);
+    }
+
+    rc = 0;
+    cur = NULL;
+    dbi = 0;
+
+    for (i = 0; i < b->ib_n; i = j) {
+        e = &b->ib_entries[i];
+
+        if (cur == NULL || e->dbi != dbi) {
+            if (cur) {
+                mdb_cursor_close(cur);
+            }
+
+            dbi = e->dbi;
+
+            rc = mdb_cursor_open(txn, dbi, &cur);
+            if (rc != 0) {
+                cur = NULL;
+                break;
+            }
+        }
+
+        for (j = i + 1;
+             j < b->ib_n && b->ib_entries[j].dbi == dbi
+             && b->ib_entries[j].len == e->len
+             && memcmp(b->ib_keys + b->ib_entries[j].off,
+                       b->ib_keys + e->off, e->len) == 0;
+             j++)
+        {
+            /* void */
+        }
+
+        key.mv_size = e->len;
+        key.mv_data = b->ib_keys + e->off;
+
+        data[0].mv_size = 8;
+        data[0].mv_data = b->ib_ids + 8 * i;
+        data[1].mv_size = j - i;
+        data[1].mv_data = NULL;
+
+        rc = mdb_cursor_put(cur, &key, data, MDB_MULTIPLE);
+        if (rc != 0) {
+            break;
+        }
+    }
+
+    if (cur) {
+        mdb_cursor_close(cur);
+    }
+
+    store_ibatch_reset(b);
+
+    return rc;
+}
+
+
+void
+store_ibatch_free(store_ibatch_t *b)
+{
+    free(b->ib_entries);
+    free(b->ib_keys);
+    free(b->ib_ids);
+
+    memset(b, 0, sizeof(store_ibatch_t));
 }

@@ -61,9 +61,9 @@ rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 static void
 fixture_open(fixture_t *f)
 {
-    CHECK_MDB(keryu_store_open(&f->src, f->src_path, 16 * 1024 * 1024,
+    CHECK_MDB(keryu_store_open(&f->src, f->src_path, 64 * 1024 * 1024,
                                MDB_NOSYNC));
-    CHECK_MDB(store_open(&f->dst, f->dst_path, 16 * 1024 * 1024));
+    CHECK_MDB(store_open(&f->dst, f->dst_path, 64 * 1024 * 1024));
     consume_init(&f->cs, &f->src, &f->dst, 1000);
 }
 
@@ -610,6 +610,35 @@ test_schema_1_store_indexed_on_open(void **state)
 }
 
 
+/*
+ * a batch whose index entries outgrow what store.c gathers at once is
+ * written in parts, into the same transaction
+ */
+
+static void
+test_large_batch_indexed_in_parts(void **state)
+{
+    fixture_t      *f = *state;
+
+    uint64_t        n;
+    consume_res_t   res;
+
+    static const uint64_t  t[] = { 7, 1, 3, 5 };
+
+    for (n = 1; n <= 60000; n += 500) {
+        append(&f->src, n, 500, t, 4);
+    }
+
+    consume_free(&f->cs);
+    consume_init(&f->cs, &f->src, &f->dst, 100000);
+
+    assert_int_equal(consume_batch(&f->cs, &res), 0);
+    assert_int_equal(res.stored, 60000);
+
+    assert_int_equal(check_indexes(&f->dst), 60000);
+}
+
+
 static int
 conf_try(const char *dir, const char *text, conf_t *cf, char *err,
     size_t errlen)
@@ -677,6 +706,8 @@ main(void)
         cmocka_unit_test_setup_teardown(
             test_expire_drops_entry_without_record, setup, teardown),
         cmocka_unit_test_setup_teardown(test_schema_1_store_indexed_on_open,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_large_batch_indexed_in_parts,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention_directive,
                                         setup, teardown),
