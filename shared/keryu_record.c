@@ -22,7 +22,8 @@ static const char  *keryu_event_names[KERYU_EVENT_MAX] = {
     "auth_failure",
     "permission_denied",
     "data_access",
-    "system_change"
+    "system_change",
+    "input_rejected"
 };
 
 
