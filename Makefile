@@ -147,6 +147,8 @@ memcheck: $(MODULE)
 bench: deps all $(BENCH_BIN)
 	@bash t/bench/run.sh
 	@KERYUD=$(KERYUD) CONSUME_BENCH=$(BENCH_BIN) bash t/bench/keryud.sh
+	@KERYU_NGINX=$(NGINX_BIN) KERYUD=$(abspath $(KERYUD)) \
+	    MODULE=$(abspath $(MODULE)) perl t/bench/visibility.pl
 
 # keryud alone: the consumer's rate and the API's latency over its store
 bench-keryud: $(KERYUD) $(BENCH_BIN)

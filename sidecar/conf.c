@@ -128,7 +128,7 @@ conf_defaults(conf_t *cf)
 
     strcpy(cf->listen_addr, "127.0.0.1");
     cf->listen_port = 8081;
-    cf->poll_interval = 50;
+    cf->poll_interval = 25;
     cf->sync_interval = 1000;
     cf->batch = 16384;
     cf->data_size = 1024ULL * 1024 * 1024;

@@ -38,7 +38,7 @@ END {
 }
 
 my @event_names = qw(request login logout auth_failure permission_denied
-                     data_access system_change);
+                     data_access system_change input_rejected);
 
 
 sub scratch {

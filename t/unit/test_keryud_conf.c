@@ -118,7 +118,7 @@ test_defaults(void **state)
 
     assert_string_equal(cf.listen_addr, "127.0.0.1");
     assert_int_equal(cf.listen_port, 8081);
-    assert_int_equal(cf.poll_interval, 50);
+    assert_int_equal(cf.poll_interval, 25);
     assert_int_equal(cf.sync_interval, 1000);
     assert_int_equal(cf.batch, 16384);
     assert_int_equal(cf.data_size, 1024ULL * 1024 * 1024);
