@@ -191,6 +191,7 @@ is_deeply(\@dup, [], 'no series twice');
 is_deeply(labelled($m, 'keryu_events_total', 'type'),
           { request => 0, login => 0, logout => 0, auth_failure => 0,
             permission_denied => 0, data_access => 0, system_change => 0,
+            input_rejected => 0,
             %events },
           'events_total by type, every type shown');
 
