@@ -447,6 +447,11 @@ ngx_http_keryu_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         kmcf->enforce = 1;
     }
 
+    if (kmcf->path.data && ngx_http_keryu_config_note(cf, kmcf, conf) != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
     return NGX_CONF_OK;
 }
 
@@ -752,6 +757,10 @@ ngx_http_keryu_init(ngx_conf_t *cf)
 
     if (kmcf->path.data == NULL) {
         return NGX_OK;
+    }
+
+    if (ngx_http_keryu_config_build(cf, kmcf) != NGX_OK) {
+        return NGX_ERROR;
     }
 
     h = ngx_array_push(&cmcf->phases[NGX_HTTP_LOG_PHASE].handlers);

@@ -109,6 +109,8 @@ typedef struct {
     ngx_flag_t                      enforce;
     ngx_http_keryu_state_t          state;
     ngx_uint_t                      report;
+    ngx_array_t                    *locations;
+    ngx_str_t                       effective;
 } ngx_http_keryu_main_conf_t;
 
 
@@ -165,6 +167,10 @@ ngx_int_t ngx_http_keryu_refresh(ngx_http_keryu_main_conf_t *kmcf,
 ngx_int_t ngx_http_keryu_add_variables(ngx_conf_t *cf);
 int ngx_http_keryu_client_addr(ngx_http_request_t *r, const uint8_t **addr);
 void ngx_http_keryu_state_free(ngx_http_keryu_state_t *state);
+ngx_int_t ngx_http_keryu_config_note(ngx_conf_t *cf,
+    ngx_http_keryu_main_conf_t *kmcf, ngx_http_keryu_loc_conf_t *klcf);
+ngx_int_t ngx_http_keryu_config_build(ngx_conf_t *cf,
+    ngx_http_keryu_main_conf_t *kmcf);
 
 
 extern ngx_module_t  ngx_http_keryu_module;

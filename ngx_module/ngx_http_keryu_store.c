@@ -23,6 +23,8 @@ static void ngx_http_keryu_flush(ngx_http_keryu_main_conf_t *kmcf,
 static void ngx_http_keryu_flush_handler(ngx_event_t *ev);
 static int ngx_http_keryu_report(ngx_http_keryu_main_conf_t *kmcf,
     MDB_txn *txn);
+static void ngx_http_keryu_publish(ngx_http_keryu_main_conf_t *kmcf,
+    ngx_log_t *log);
 static void ngx_http_keryu_store_error(ngx_http_keryu_main_conf_t *kmcf,
     ngx_log_t *log, const char *call, int rc);
 static ngx_int_t ngx_http_keryu_chown(ngx_cycle_t *cycle, u_char *path,
@@ -303,6 +305,12 @@ ngx_http_keryu_store_init_worker(ngx_cycle_t *cycle,
 
     if (kmcf->enforce) {
         (void) ngx_http_keryu_refresh(kmcf, cycle->log);
+    }
+
+    /* the configuration this generation of workers runs, once */
+
+    if (ngx_worker == 0) {
+        ngx_http_keryu_publish(kmcf, cycle->log);
     }
 
     /* records that a killed worker staged are committed without delay */
@@ -650,5 +658,43 @@ ngx_http_keryu_store_error(ngx_http_keryu_main_conf_t *kmcf, ngx_log_t *log,
     } else {
         ngx_log_error(NGX_LOG_ERR, log, 0, "%s() failed: %s",
                       call, keryu_store_strerror(rc));
+    }
+}
+
+
+/* puts the effective configuration in meta, for keryud's compliance checks */
+
+static void
+ngx_http_keryu_publish(ngx_http_keryu_main_conf_t *kmcf, ngx_log_t *log)
+{
+    int       rc;
+    MDB_val   key, val;
+    MDB_txn  *txn;
+
+    if (kmcf->effective.len == 0) {
+        return;
+    }
+
+    rc = keryu_store_txn_begin(&kmcf->store, 0, &txn);
+    if (rc != 0) {
+        ngx_http_keryu_store_error(kmcf, log, "mdb_txn_begin", rc);
+        return;
+    }
+
+    key.mv_size = sizeof(KERYU_META_EFFECTIVE_CONFIG) - 1;
+    key.mv_data = KERYU_META_EFFECTIVE_CONFIG;
+    val.mv_size = kmcf->effective.len;
+    val.mv_data = kmcf->effective.data;
+
+    rc = mdb_put(txn, kmcf->store.meta, &key, &val, 0);
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        ngx_http_keryu_store_error(kmcf, log, "mdb_put", rc);
+        return;
+    }
+
+    rc = mdb_txn_commit(txn);
+    if (rc != 0) {
+        ngx_http_keryu_store_error(kmcf, log, "mdb_txn_commit", rc);
     }
 }

@@ -28,7 +28,10 @@
  *                        compiled
  *          block_version raised by every change to blocks
  *
- *          besides the counters, one entry per nginx worker that enforces
+ *          besides the counters, effective_config: the nginx
+ *          configuration in force as a JSON document, which the first
+ *          worker of each generation writes (ngx_http_keryu_config.c),
+ *          and one entry per nginx worker that enforces
  *          policies:
  *          worker.<pid>  key: "worker." and the worker's process id in
  *                        decimal; value: 24 bytes, the config_version and
@@ -99,6 +102,7 @@
 #define KERYU_META_STORE_ID       "store_id"
 #define KERYU_META_CONFIG_VERSION "config_version"
 #define KERYU_META_BLOCK_VERSION  "block_version"
+#define KERYU_META_EFFECTIVE_CONFIG  "effective_config"
 #define KERYU_META_WORKER         "worker."
 
 #define KERYU_BLOCK_ADDR          'a'

@@ -18,7 +18,8 @@ use POSIX ();
 use Time::HiRes qw(sleep time);
 
 our @EXPORT = qw(
-    scratch free_port start_nginx stop_nginx nginx_workers
+    scratch free_port write_nginx_conf start_nginx stop_nginx nginx_workers
+    read_pid
     start_keryud stop_keryud keryud_token
     http api ring_records ring_meta wait_until
 );
@@ -79,7 +80,7 @@ sub wait_until {
 # writes nginx.conf in $dir and starts nginx; %o: port, workers, store
 # (parameters after the path), http (extra http lines), server (extra
 # server lines)
-sub start_nginx {
+sub write_nginx_conf {
     my ($dir, %o) = @_;
     my $workers = $o{workers} || 1;
     my $store = $o{store} // '';
@@ -110,6 +111,13 @@ http {
 }
 EOF
     close $fh;
+}
+
+
+sub start_nginx {
+    my ($dir, %o) = @_;
+
+    write_nginx_conf($dir, %o);
 
     system($Nginx, '-p', $dir, '-c', "$dir/nginx.conf") == 0
         or die "nginx failed to start";
@@ -241,7 +249,8 @@ sub ring_meta {
 
     while (@lines >= 2) {
         my $k = unhex(shift @lines);
-        $m{$k} = unpack('Q<', unhex(shift @lines));
+        my $v = unhex(shift @lines);
+        $m{$k} = length $v == 8 ? unpack('Q<', $v) : $v;
     }
 
     return \%m;
