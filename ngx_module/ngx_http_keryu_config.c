@@ -328,8 +328,8 @@ ngx_http_keryu_config_location(ngx_http_keryu_buf_t *b,
                                                               : "\"deny\"");
 
     ngx_http_keryu_put(b, ",\"fail\":");
-    ngx_http_keryu_put(b, klcf->fail == NGX_HTTP_KERYU_FAIL_OPEN ? "\"open\""
-                                                                 : "\"closed\"");
+    ngx_http_keryu_put(b, klcf->fail == NGX_HTTP_KERYU_FAIL_OPEN
+                          ? "\"open\"" : "\"closed\"");
 
     ngx_http_keryu_put(b, ",\"client_max_body_size\":");
     ngx_http_keryu_put_uint(b, (uint64_t) clcf->client_max_body_size);
