@@ -38,7 +38,6 @@ struct json_s {
 
 static int json_check(json_t *j, const char *call, yajl_gen_status status);
 static int json_tmp(json_t *j, size_t size);
-static int json_utf8_valid(const uint8_t *p, size_t len);
 static size_t json_utf8_seq(const uint8_t *p, size_t len);
 static int json_depth(yajl_val v, int depth);
 static void json_value(json_t *j, yajl_val v);
@@ -356,7 +355,7 @@ json_utf8_seq(const uint8_t *p, size_t len)
 }
 
 
-static int
+int
 json_utf8_valid(const uint8_t *p, size_t len)
 {
     size_t  i, n;
@@ -501,7 +500,7 @@ json_details(json_t *j, const uint8_t *data, size_t len)
 
     tree = NULL;
 
-    if (len == 0 || json_tmp(j, len + 1) == -1) {
+    if (len == 0 || json_tmp(j, 3 * len + 1) == -1) {
         goto empty;
     }
 
@@ -510,9 +509,13 @@ json_details(json_t *j, const uint8_t *data, size_t len)
         goto empty;
     }
 
-    /* yajl_tree_parse() wants a NUL-terminated string */
+    /*
+     * yajl_tree_parse() wants a NUL-terminated string, and refuses the
+     * whole document for one bad byte: invalid UTF-8 that a value brought
+     * in (a block's reason, say) becomes U+FFFD instead
+     */
 
-    memcpy(j->tmp, data, len);
+    len = json_utf8_clean(data, len, j->tmp);
     j->tmp[len] = '\0';
 
     tree = yajl_tree_parse((const char *) j->tmp, NULL, 0);

@@ -62,6 +62,9 @@ const char *json_error(json_t *j);
 int json_read_strings(const char *buf, size_t len, const char *const *names,
     size_t n, char **values, char *bad, size_t badlen);
 
+/* is it UTF-8, with no overlong forms, surrogates or values past U+10FFFF */
+int json_utf8_valid(const uint8_t *in, size_t len);
+
 /* copies len bytes into out (3 * len bytes) with U+FFFD for bad UTF-8 */
 size_t json_utf8_clean(const uint8_t *in, size_t len, uint8_t *out);
 

@@ -339,6 +339,9 @@ fails_unchanged([qw(block add --ip 10.0.0.1 --reason), 'r' x 257],
 fails_unchanged([qw(block add --ip 10.0.0.1 --reason), "a\nb"],
                 qr/^keryud: reason must not hold control characters$/,
                 'a reason with a newline');
+fails_unchanged([qw(block add --ip 10.0.0.1 --reason), "bad\xff"],
+                qr/^keryud: reason must be UTF-8$/,
+                'a reason that is not UTF-8');
 fails_unchanged([qw(block add --user), 'u' x 257],
                 qr/^keryud: user name must be 1 to 256 bytes$/,
                 'a 257-byte user name');
