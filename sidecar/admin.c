@@ -848,6 +848,11 @@ admin_reason_check(const char *reason, char *err, size_t errlen)
         }
     }
 
+    if (!json_utf8_valid((const uint8_t *) reason, len)) {
+        snprintf(err, errlen, "reason must be UTF-8");
+        return -1;
+    }
+
     return 0;
 }
 
