@@ -479,7 +479,8 @@ event_names_and_numbers_map_both_ways(void **state)
         "auth_failure",
         "permission_denied",
         "data_access",
-        "system_change"
+        "system_change",
+        "input_rejected"
     };
 
     (void) state;
@@ -493,6 +494,7 @@ event_names_and_numbers_map_both_ways(void **state)
     assert_int_equal(KERYU_EVENT_PERMISSION_DENIED, 4);
     assert_int_equal(KERYU_EVENT_DATA_ACCESS, 5);
     assert_int_equal(KERYU_EVENT_SYSTEM_CHANGE, 6);
+    assert_int_equal(KERYU_EVENT_INPUT_REJECTED, 7);
     assert_int_equal(KERYU_EVENT_MAX, sizeof(names) / sizeof(names[0]));
 
     for (i = 0; i < KERYU_EVENT_MAX; i++) {
