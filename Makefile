@@ -7,6 +7,7 @@
 #   NGINX_BIN   the nginx binary that runs the demo and the tests
 #   SANITIZE    e.g. "address" to build keryud and unit tests with
 #               -fsanitize=address
+#   FUZZ_TIME   seconds "make fuzz" runs each fuzz target for
 
 CC =		cc
 OPT =		-O2 -g
@@ -17,7 +18,7 @@ SAN =		$(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-omit-frame-pointer)
 CFLAGS =	$(OPT) $(W) $(SAN) -std=c99 -D_GNU_SOURCE -Ishared -Isidecar
 LDFLAGS =	$(SAN)
 LIBS =		-llmdb -lyajl -levent_core -levent_extra -levent_openssl \
-		-lssl -lcrypto
+		-lssl -lcrypto -lpcre2-8
 
 prefix =	/usr/local
 DESTDIR =
@@ -35,7 +36,7 @@ DEB_PACKAGES =	gcc make pkg-config nginx nginx-dev libssl-dev \
 		libcmocka-dev libpcre2-dev zlib1g-dev python3 perl curl \
 		libtest-base-perl libtext-diff-perl libtest-longstring-perl \
 		liblist-moreutils-perl libipc-run-perl wrk valgrind openssl \
-		procps
+		procps clang libclang-rt-dev chromium
 
 SHARED_SRCS =	$(wildcard shared/*.c)
 SHARED_HDRS =	$(wildcard shared/*.h)
@@ -49,12 +50,22 @@ UNIT_SRCS =	$(wildcard t/unit/test_*.c)
 UNIT_BINS =	$(patsubst t/unit/%.c,$(BUILD)/t/%,$(UNIT_SRCS))
 BENCH_BIN =	$(BUILD)/t/consume_bench
 
+# libFuzzer targets t/fuzz/fuzz_<name>.c, each run on a copy of
+# t/fuzz/corpus/<name>/ (and with t/fuzz/<name>.dict when there is one)
+FUZZ_CC =	clang
+FUZZ_TIME =	60
+FUZZ_CFLAGS =	-g -O1 -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined -std=c99 -D_GNU_SOURCE -Ishared
+FUZZ_LIBS =	-llmdb -lyajl -lcrypto -lpcre2-8
+FUZZ_SRCS =	$(wildcard t/fuzz/fuzz_*.c)
+FUZZ_BINS =	$(patsubst t/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+
 # the real Test::Nginx when perl finds it, else the compatible runner
 PROVE_LIB =	$(shell perl -MTest::Nginx::Socket -e1 2>/dev/null || echo -I t/compat)
 
 .PHONY: all deps module keryud run stop test unit test-demo test-nginx test-e2e \
 	memcheck \
-	bench bench-keryud \
+	bench bench-keryud fuzz \
 	install clean
 
 all: module keryud
@@ -154,10 +165,30 @@ bench: deps all $(BENCH_BIN)
 bench-keryud: $(KERYUD) $(BENCH_BIN)
 	@KERYUD=$(KERYUD) CONSUME_BENCH=$(BENCH_BIN) bash t/bench/keryud.sh
 
+$(BUILD)/fuzz/fuzz_%: t/fuzz/fuzz_%.c $(SHARED_SRCS) $(SHARED_HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(SHARED_SRCS) $(FUZZ_LIBS)
+
+# each target for FUZZ_TIME seconds; a crash, leak or timeout stops make,
+# leaving the input in $(BUILD)/fuzz/<name>-crash-* (or -leak-, -timeout-)
+fuzz: $(FUZZ_BINS)
+	@for b in $(FUZZ_BINS); do \
+	    n=$${b##*/fuzz_}; c=$(BUILD)/fuzz/corpus/$$n; \
+	    rm -rf $$c && mkdir -p $$c && \
+	    if [ -d t/fuzz/corpus/$$n ]; then cp -R t/fuzz/corpus/$$n/. $$c; fi; \
+	    d=; [ -f t/fuzz/$$n.dict ] && d=-dict=t/fuzz/$$n.dict; \
+	    echo "== $$b, $(FUZZ_TIME) s"; \
+	    $$b -max_total_time=$(FUZZ_TIME) -timeout=10 -print_final_stats=1 \
+	        -artifact_prefix=$(BUILD)/fuzz/$$n- $$d $$c || exit 1; \
+	done
+
 install: all
 	install -d $(DESTDIR)$(prefix)/sbin $(DESTDIR)$(prefix)/lib/nginx/modules
 	install -m 0755 $(KERYUD) $(DESTDIR)$(prefix)/sbin/keryud
 	install -m 0644 $(MODULE) $(DESTDIR)$(prefix)/lib/nginx/modules/
+	install -d $(DESTDIR)$(prefix)/share/keryu
+	install -m 0644 conf/controls.json conf/nginx-cves.json \
+	    $(DESTDIR)$(prefix)/share/keryu/
 
 clean:
 	rm -rf $(BUILD) t/servroot*

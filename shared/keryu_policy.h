@@ -12,7 +12,7 @@
  *
  *   name         required, 1 to 64 of A-Z a-z 0-9 . _ -
  *   description  string, optional
- *   policy_type  required, "access", "ip" or "threshold"
+ *   policy_type  required, "access", "ip", "threshold" or "validation"
  *   is_active    boolean, default true; inactive ones are checked but
  *                not enforced
  *   shadow       boolean, default false: no rule of the policy decides,
@@ -24,6 +24,7 @@
  *                "ip": {"allow": [...], "deny": [...]}, addresses or
  *                CIDR prefixes, IPv4 or IPv6
  *                "threshold": an array of threshold rules
+ *                "validation": an array of validation rules
  *
  * An access rule:
  *
@@ -64,6 +65,44 @@
  *
  * A shadow threshold policy alerts where it would have blocked.
  *
+ * A validation rule, which the module checks where "keryu_validate" is on
+ * (keryu_validate.h has the checks themselves):
+ *
+ *   id           required, unique in its policy, as a name
+ *   path, match  as for access rules: the paths the rule covers
+ *   methods      uppercase tokens: the only methods allowed (405 else)
+ *   max_uri_length  integer 1 to 1048576: bytes of the request target,
+ *                path and query, as sent
+ *   max_args     integer 0 to 100000: arguments in the query and a form
+ *                body together
+ *   args         an object: argument name (1 to 64 of A-Z a-z 0-9 . _ -
+ *                [ ] :, matched without case) to an argument spec; at
+ *                most 64
+ *   segments     an object: a {name} of a pattern path to an argument
+ *                spec, without "required"
+ *   unknown_args "allow" (default) or "deny": refuse arguments that
+ *                "args" does not name
+ *   shadow       boolean, default false: report, refuse nothing
+ *   at least one of methods, max_uri_length, max_args, args, segments
+ *   and unknown_args is required.
+ *
+ * An argument spec:
+ *
+ *   type         required: "string", "integer", "uuid", "email", "enum"
+ *                or "pattern"
+ *   min, max     integers, for "integer"
+ *   minLength, maxLength  integers 0 to 1000000, in characters; not for
+ *                "integer"
+ *   enum         the values allowed, 1 to 256 strings; "enum" needs it
+ *                and no other type takes it
+ *   pattern      a PCRE2 regular expression the whole value must match;
+ *                "pattern" needs it, any other type but "integer" may
+ *                add it
+ *   required     boolean, default false: the argument must be given
+ *
+ * Every active validation rule whose path covers a request applies to
+ * it, and each must pass; keryu_policy_validations() lists them.
+ *
  * Paths are compared segment by segment, the segments being what lies
  * between slashes.  "exact": the request path is the rule's path.
  * "prefix": a rule path ending in "/" covers the paths that start with
@@ -91,6 +130,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "keryu_validate.h"
+
 
 #define KERYU_POLICY_NAME_MAX     64
 #define KERYU_POLICY_DOC_MAX      (4 * 1024 * 1024)
@@ -102,6 +143,11 @@
 #define KERYU_POLICY_TIME_MAX     64
 #define KERYU_THRESHOLD_COUNT_MAX 1000
 #define KERYU_THRESHOLD_WINDOW_MAX  (24 * 3600 * 1000)  /* milliseconds */
+#define KERYU_VALIDATION_ARGS_MAX   64      /* args, and segments, a rule */
+#define KERYU_VALIDATION_VALUES_MAX 256     /* an enum's values */
+#define KERYU_VALIDATION_URI_MAX    (1024 * 1024)
+#define KERYU_VALIDATION_LEN_MAX    1000000
+#define KERYU_VALIDATION_NONE       SIZE_MAX  /* no max_uri_length, ... */
 
 
 typedef struct keryu_policy_set_s  keryu_policy_set_t;
@@ -117,7 +163,8 @@ typedef enum {
 typedef enum {
     KERYU_POLICY_ACCESS = 1,
     KERYU_POLICY_IP,
-    KERYU_POLICY_THRESHOLD
+    KERYU_POLICY_THRESHOLD,
+    KERYU_POLICY_VALIDATION
 } keryu_policy_type_e;
 
 
@@ -169,6 +216,25 @@ typedef struct {
     uint64_t                  duration_ms;
     uint64_t                  max_duration_ms;
 } keryu_threshold_t;
+
+
+/** a compiled validation rule; it lives as long as its set */
+typedef struct {
+    const char               *policy;
+    const char               *id;
+    unsigned                  order;        /**< place in evaluation */
+    int                       shadow;       /**< its own or its policy's */
+    const char *const        *methods;
+    const size_t             *method_lens;
+    size_t                    nmethods;     /**< 0: any */
+    size_t                    max_uri_length;  /**< or VALIDATION_NONE */
+    size_t                    max_args;     /**< or VALIDATION_NONE */
+    int                       unknown_deny;
+    const keryu_arg_spec_t   *args;
+    size_t                    nargs;
+    const keryu_arg_spec_t   *segments;     /**< spec->segment: where */
+    size_t                    nsegments;
+} keryu_validation_t;
 
 
 /**
@@ -236,6 +302,24 @@ keryu_policy_set_t *keryu_policy_set_create(void);
  */
 size_t keryu_policy_set_thresholds(const keryu_policy_set_t *set,
     const keryu_threshold_t *const **rules);
+
+/**
+ * The rules of the active validation policies that cover path (decoded,
+ * normalised, without arguments), by priority, policy name and rule
+ * order.  Up to max of them go into rules; returns how many there are,
+ * so that a caller with too small an array can ask again.  It allocates
+ * nothing, as keryu_policy_eval() does not.
+ */
+size_t keryu_policy_validations(const keryu_policy_set_t *set,
+    const char *path, size_t len, const keryu_validation_t **rules,
+    size_t max);
+
+/**
+ * Segment n, from 0, of path: what lies between its slashes.  Returns 1
+ * with it in *seg and *seg_len, or 0 when the path has fewer segments.
+ */
+int keryu_policy_segment(const char *path, size_t len, unsigned n,
+    const char **seg, size_t *seg_len);
 
 /**
  * Returns 1 when an event of type and status for uri (the request line's
