@@ -28,6 +28,19 @@ static char *ngx_http_keryu_jwt_cache(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_keryu_event(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static void ngx_http_keryu_redact(ngx_http_keryu_main_conf_t *kmcf,
+    ngx_http_keryu_loc_conf_t *klcf, keryu_record_t *rec);
+static void ngx_http_keryu_redact_field(ngx_http_keryu_main_conf_t *kmcf,
+    ngx_http_keryu_loc_conf_t *klcf, keryu_record_t *rec,
+    keryu_bytes_t *field, u_char *buf, size_t size);
+static keryu_redact_names_t *ngx_http_keryu_redact_names(ngx_conf_t *cf,
+    ngx_array_t *args);
+static size_t ngx_http_keryu_redact_cut(keryu_record_t *rec, u_char *p,
+    size_t len, size_t size);
+static char *ngx_http_keryu_redact_args(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_keryu_redact_key(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static ngx_int_t ngx_http_keryu_check_pem(ngx_conf_t *cf,
     ngx_http_keryu_pem_key_t *pk);
 static ngx_int_t ngx_http_keryu_preconfiguration(ngx_conf_t *cf);
@@ -175,6 +188,41 @@ static ngx_command_t  ngx_http_keryu_commands[] = {
       0,
       NULL },
 
+    { ngx_string("keryu_redact_args"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_keryu_redact_args,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("keryu_redact_key"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_keryu_redact_key,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("keryu_redact_cards"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_keryu_loc_conf_t, redact_cards),
+      NULL },
+
+    { ngx_string("keryu_redact_emails"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_keryu_loc_conf_t, redact_emails),
+      NULL },
+
+    { ngx_string("keryu_anonymize_addresses"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_keryu_loc_conf_t, anonymize),
+      NULL },
+
       ngx_null_command
 };
 
@@ -208,6 +256,18 @@ ngx_module_t  ngx_http_keryu_module = {
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
+
+
+/*
+ * redacted fields are made here: a worker logs one request at a time, and
+ * the record is copied into staging before the next one
+ */
+
+static u_char  ngx_http_keryu_redact_args_buf[KERYU_RECORD_URI_MAX];
+static u_char  ngx_http_keryu_redact_uri_buf[KERYU_RECORD_URI_MAX];
+static u_char  ngx_http_keryu_redact_agent_buf[KERYU_RECORD_AGENT_MAX];
+static u_char  ngx_http_keryu_redact_user_buf[KERYU_RECORD_USER_MAX];
+static u_char  ngx_http_keryu_redact_details_buf[KERYU_RECORD_DETAILS_MAX];
 
 
 static ngx_int_t
@@ -286,6 +346,8 @@ ngx_http_keryu_log_handler(ngx_http_request_t *r)
     rec.uri.len = r->unparsed_uri.len;
     rec.uri.data = r->unparsed_uri.data;
 
+    ngx_http_keryu_redact(kmcf, klcf, &rec);
+
     ngx_http_keryu_store_record(kmcf, &rec, r->connection->log);
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
@@ -322,6 +384,142 @@ ngx_http_keryu_event_type(ngx_http_keryu_loc_conf_t *klcf, ngx_uint_t status)
 }
 
 
+/*
+ * secret arguments, email addresses and card numbers leave the record's
+ * strings, and the client address is cut to its network, before the
+ * record is staged
+ */
+
+static void
+ngx_http_keryu_redact(ngx_http_keryu_main_conf_t *kmcf,
+    ngx_http_keryu_loc_conf_t *klcf, keryu_record_t *rec)
+{
+    size_t  len;
+
+    /* counted first: a query with no secret in it is not copied */
+
+    if (klcf->redact_names->n
+        && ngx_strlchr((u_char *) rec->uri.data,
+                       (u_char *) rec->uri.data + rec->uri.len, '?')
+        && keryu_redact_args(kmcf->redact_key, klcf->redact_names,
+                             rec->uri.data, rec->uri.len, NULL, 0, NULL))
+    {
+        (void) keryu_redact_args(kmcf->redact_key, klcf->redact_names,
+                                 rec->uri.data, rec->uri.len,
+                                 ngx_http_keryu_redact_args_buf,
+                                 KERYU_RECORD_URI_MAX, &len);
+
+        rec->uri.len = ngx_http_keryu_redact_cut(rec,
+                                                 ngx_http_keryu_redact_args_buf,
+                                                 len, KERYU_RECORD_URI_MAX);
+        rec->uri.data = ngx_http_keryu_redact_args_buf;
+    }
+
+    ngx_http_keryu_redact_field(kmcf, klcf, rec, &rec->uri,
+                                ngx_http_keryu_redact_uri_buf,
+                                KERYU_RECORD_URI_MAX);
+    ngx_http_keryu_redact_field(kmcf, klcf, rec, &rec->user_agent,
+                                ngx_http_keryu_redact_agent_buf,
+                                KERYU_RECORD_AGENT_MAX);
+    ngx_http_keryu_redact_field(kmcf, klcf, rec, &rec->user,
+                                ngx_http_keryu_redact_user_buf,
+                                KERYU_RECORD_USER_MAX);
+    ngx_http_keryu_redact_field(kmcf, klcf, rec, &rec->details,
+                                ngx_http_keryu_redact_details_buf,
+                                KERYU_RECORD_DETAILS_MAX);
+
+    if (klcf->anonymize && rec->addr_family) {
+        (void) keryu_redact_addr(rec->addr, rec->addr_family);
+    }
+}
+
+
+/*
+ * each pass counts first, so that a field with nothing to redact, the
+ * usual case, is read but not copied; buf must not hold the field unless
+ * an earlier pass put it there
+ */
+
+static void
+ngx_http_keryu_redact_field(ngx_http_keryu_main_conf_t *kmcf,
+    ngx_http_keryu_loc_conf_t *klcf, keryu_record_t *rec,
+    keryu_bytes_t *field, u_char *buf, size_t size)
+{
+    size_t  len;
+
+    if (field->len == 0) {
+        return;
+    }
+
+    if (klcf->redact_emails
+        && keryu_redact_emails(kmcf->redact_key, field->data, field->len,
+                               NULL, 0, NULL))
+    {
+        (void) keryu_redact_emails(kmcf->redact_key, field->data,
+                                   field->len, buf, size, &len);
+
+        field->len = ngx_http_keryu_redact_cut(rec, buf, len, size);
+        field->data = buf;
+    }
+
+    if (klcf->redact_cards
+        && keryu_redact_cards(field->data, field->len, NULL, 0))
+    {
+        (void) keryu_redact_cards(field->data, field->len, buf, size);
+
+        field->len = ngx_http_keryu_redact_cut(rec, buf, field->len, size);
+        field->data = buf;
+    }
+}
+
+
+/*
+ * a result longer than its buffer is cut, and then loses what the cut may
+ * have left of a card number or an address, which a later pass could no
+ * longer recognise: the digits and separators at its end, then the word
+ */
+
+static size_t
+ngx_http_keryu_redact_cut(keryu_record_t *rec, u_char *p, size_t len,
+    size_t size)
+{
+    u_char  c;
+
+    if (len <= size) {
+        return len;
+    }
+
+    rec->flags |= KERYU_RECORD_F_TRUNCATED;
+
+    while (size) {
+        c = p[size - 1];
+
+        if ((c < '0' || c > '9') && c != ' ' && c != '-' && c != '+'
+            && c != '%')
+        {
+            break;
+        }
+
+        size--;
+    }
+
+    while (size) {
+        c = p[size - 1];
+
+        if ((c < '0' || c > '9') && ((c | 0x20) < 'a' || (c | 0x20) > 'z')
+            && c != '.' && c != '_' && c != '%' && c != '+' && c != '-'
+            && c != '@')
+        {
+            break;
+        }
+
+        size--;
+    }
+
+    return size;
+}
+
+
 static void *
 ngx_http_keryu_create_main_conf(ngx_conf_t *cf)
 {
@@ -343,6 +541,7 @@ ngx_http_keryu_create_main_conf(ngx_conf_t *cf)
      *     kmcf->pem_keys = NULL;
      *     kmcf->enforce = 0;
      *     kmcf->state = { 0 };
+     *     kmcf->redact_key = NULL;
      */
 
     kmcf->token_cache = NGX_CONF_UNSET;
@@ -370,6 +569,7 @@ ngx_http_keryu_create_loc_conf(ngx_conf_t *cf)
      *     klcf->audience = { 0, NULL };
      *     klcf->roles_claim = { 0, NULL };
      *     klcf->event_user = NULL;
+     *     klcf->redact_names = NULL;
      */
 
     klcf->log = NGX_CONF_UNSET;
@@ -381,6 +581,10 @@ ngx_http_keryu_create_loc_conf(ngx_conf_t *cf)
     klcf->leeway = NGX_CONF_UNSET;
     klcf->skew = NGX_CONF_UNSET;
     klcf->event = NGX_CONF_UNSET;
+    klcf->redact_args = NGX_CONF_UNSET_PTR;
+    klcf->redact_cards = NGX_CONF_UNSET;
+    klcf->redact_emails = NGX_CONF_UNSET;
+    klcf->anonymize = NGX_CONF_UNSET;
 
     return klcf;
 }
@@ -415,6 +619,28 @@ ngx_http_keryu_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     if (conf->event_user == NULL) {
         conf->event_user = prev->event_user;
     }
+
+    /*
+     * names given at a level replace those of the level above, as with
+     * nginx's own array directives; the built-in names stay unless "off"
+     */
+
+    if (conf->redact_args == NGX_CONF_UNSET_PTR) {
+        conf->redact_args = prev->redact_args;
+        conf->redact_names = prev->redact_names;
+    }
+
+    if (conf->redact_names == NULL) {
+        conf->redact_names = ngx_http_keryu_redact_names(cf,
+                                                         conf->redact_args);
+        if (conf->redact_names == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    ngx_conf_merge_value(conf->redact_cards, prev->redact_cards, 1);
+    ngx_conf_merge_value(conf->redact_emails, prev->redact_emails, 0);
+    ngx_conf_merge_value(conf->anonymize, prev->anonymize, 0);
 
     /* empty strings are "not checked" for the verifier */
 
@@ -738,6 +964,219 @@ ngx_http_keryu_event(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+/* the built-in names and those given, or none after "off" */
+
+static keryu_redact_names_t *
+ngx_http_keryu_redact_names(ngx_conf_t *cf, ngx_array_t *args)
+{
+    size_t                 n, nargs;
+    keryu_bytes_t         *names;
+    keryu_redact_names_t  *list;
+    const keryu_bytes_t   *defaults;
+
+    list = ngx_palloc(cf->pool, sizeof(keryu_redact_names_t));
+    if (list == NULL) {
+        return NULL;
+    }
+
+    if (args == NULL) {
+        keryu_redact_names_init(list, NULL, 0);
+        return list;
+    }
+
+    defaults = keryu_redact_default_names(&n);
+
+    nargs = (args != NGX_CONF_UNSET_PTR) ? args->nelts : 0;
+
+    names = ngx_palloc(cf->pool, (n + nargs) * sizeof(keryu_bytes_t));
+    if (names == NULL) {
+        return NULL;
+    }
+
+    ngx_memcpy(names, defaults, n * sizeof(keryu_bytes_t));
+
+    if (nargs) {
+        ngx_memcpy(names + n, args->elts, nargs * sizeof(keryu_bytes_t));
+    }
+
+    keryu_redact_names_init(list, names, n + nargs);
+
+    return list;
+}
+
+
+static char *
+ngx_http_keryu_redact_args(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_keryu_loc_conf_t  *klcf = conf;
+
+    u_char         *p;
+    ngx_str_t      *value;
+    ngx_uint_t      i;
+    keryu_bytes_t  *name;
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+
+        if (cf->args->nelts > 2) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\"", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+
+        if (klcf->redact_args != NGX_CONF_UNSET_PTR) {
+            return "is duplicate";
+        }
+
+        klcf->redact_args = NULL;
+
+        return NGX_CONF_OK;
+    }
+
+    if (klcf->redact_args == NULL) {
+        return "is duplicate";
+    }
+
+    if (klcf->redact_args == NGX_CONF_UNSET_PTR) {
+        klcf->redact_args = ngx_array_create(cf->pool, cf->args->nelts - 1,
+                                             sizeof(keryu_bytes_t));
+        if (klcf->redact_args == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        p = ngx_pnalloc(cf->pool, value[i].len);
+        if (p == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_strlow(p, value[i].data, value[i].len);
+
+        if (keryu_redact_name_check(p, value[i].len) != 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid argument name \"%V\"", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        name = ngx_array_push(klcf->redact_args);
+        if (name == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        name->len = value[i].len;
+        name->data = p;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_keryu_redact_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_keryu_main_conf_t  *kmcf = conf;
+
+    u_char           buf[KERYU_REDACT_KEY_MAX + 2];
+    size_t           len;
+    ssize_t          n;
+    ngx_fd_t         fd;
+    ngx_str_t       *value, file;
+    ngx_file_info_t  fi;
+
+    if (kmcf->redact_key) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    file = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &file, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    fd = ngx_open_file(file.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_open_file_n " \"%s\" failed", file.data);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_fd_info_n " \"%s\" failed", file.data);
+        ngx_close_file(fd);
+        return NGX_CONF_ERROR;
+    }
+
+    /* whoever reads the key can test guesses against the tokens */
+
+    if (ngx_file_access(&fi) & 0077) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "key file \"%s\" is accessible by group or "
+                           "others, it must be mode 0600 or 0400",
+                           file.data);
+        ngx_close_file(fd);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_file_size(&fi) > (off_t) sizeof(buf)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "key file \"%s\" is too large, "
+                           "it must hold %d to %d bytes", file.data,
+                           KERYU_REDACT_KEY_MIN, KERYU_REDACT_KEY_MAX);
+        ngx_close_file(fd);
+        return NGX_CONF_ERROR;
+    }
+
+    n = ngx_read_fd(fd, buf, sizeof(buf));
+
+    ngx_close_file(fd);
+
+    if (n == -1) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_read_fd_n " \"%s\" failed", file.data);
+        return NGX_CONF_ERROR;
+    }
+
+    /* a line break at the end, as an editor or echo leaves, is not key */
+
+    len = n;
+
+    if (len && buf[len - 1] == LF) {
+        len--;
+    }
+
+    if (len && buf[len - 1] == CR) {
+        len--;
+    }
+
+    if (len < KERYU_REDACT_KEY_MIN || len > KERYU_REDACT_KEY_MAX) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "key file \"%s\" is too %s, "
+                           "it must hold %d to %d bytes", file.data,
+                           len < KERYU_REDACT_KEY_MIN ? "small" : "large",
+                           KERYU_REDACT_KEY_MIN, KERYU_REDACT_KEY_MAX);
+        ngx_explicit_memzero(buf, sizeof(buf));
+        return NGX_CONF_ERROR;
+    }
+
+    kmcf->redact_key = ngx_palloc(cf->pool, sizeof(keryu_redact_key_t));
+    if (kmcf->redact_key == NULL) {
+        ngx_explicit_memzero(buf, sizeof(buf));
+        return NGX_CONF_ERROR;
+    }
+
+    (void) keryu_redact_key_init(kmcf->redact_key, buf, len);
+
+    ngx_explicit_memzero(buf, sizeof(buf));
+
+    return NGX_CONF_OK;
+}
+
+
 static ngx_int_t
 ngx_http_keryu_preconfiguration(ngx_conf_t *cf)
 {
@@ -829,4 +1268,37 @@ ngx_http_keryu_exit_process(ngx_cycle_t *cycle)
     }
 
     ngx_http_keryu_store_exit_worker(cycle, kmcf);
+}
+
+
+/*
+ * what the log phase records of a request that another part of the module
+ * decided: an event type (-1 leaves it) and the details, which must live
+ * as long as the request; the request's context is made if it has none
+ */
+
+ngx_int_t
+ngx_http_keryu_set_event(ngx_http_request_t *r, ngx_int_t type,
+    ngx_str_t *details)
+{
+    ngx_http_keryu_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_keryu_module);
+
+    if (ctx == NULL) {
+        ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_keryu_ctx_t));
+        if (ctx == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_http_set_ctx(r, ctx, ngx_http_keryu_module);
+    }
+
+    if (type >= 0) {
+        ctx->type = type;
+    }
+
+    ctx->details = *details;
+
+    return NGX_OK;
 }

@@ -19,6 +19,7 @@
 #include "keryu_blocklist.h"
 #include "keryu_apikeys.h"
 #include "keryu_sign.h"
+#include "keryu_redact.h"
 
 
 #define NGX_HTTP_KERYU_STAGING_SIZE  (1024 * 1024)
@@ -111,6 +112,8 @@ typedef struct {
     ngx_uint_t                      report;
     ngx_array_t                    *locations;
     ngx_str_t                       effective;
+
+    keryu_redact_key_t             *redact_key;
 } ngx_http_keryu_main_conf_t;
 
 
@@ -132,6 +135,12 @@ typedef struct {
 
     ngx_int_t                       event;
     ngx_http_complex_value_t       *event_user;
+
+    ngx_array_t                    *redact_args;
+    keryu_redact_names_t           *redact_names;
+    ngx_flag_t                      redact_cards;
+    ngx_flag_t                      redact_emails;
+    ngx_flag_t                      anonymize;
 } ngx_http_keryu_loc_conf_t;
 
 
@@ -171,6 +180,9 @@ ngx_int_t ngx_http_keryu_config_note(ngx_conf_t *cf,
     ngx_http_keryu_main_conf_t *kmcf, ngx_http_keryu_loc_conf_t *klcf);
 ngx_int_t ngx_http_keryu_config_build(ngx_conf_t *cf,
     ngx_http_keryu_main_conf_t *kmcf);
+
+ngx_int_t ngx_http_keryu_set_event(ngx_http_request_t *r, ngx_int_t type,
+    ngx_str_t *details);
 
 
 extern ngx_module_t  ngx_http_keryu_module;

@@ -42,9 +42,10 @@ is($out, "NAME                             TYPE      ACTIVE SHADOW RULES  "
 
 ($rc, $out, $err) = policy('apply', 'conf/policies/demo.json');
 is($rc, 0, 'demo policies apply') or diag($err);
-is($out, "policy demo-ip: created\npolicy demo-access: created\n",
+is($out, "policy demo-ip: created\npolicy demo-access: created\n"
+         . "policy demo-validation: created\n",
    'apply reports each policy as created');
-version_is(2, 'config_version raised once per policy');
+version_is(3, 'config_version raised once per policy');
 
 ($rc, $out) = policy('list');
 like($out, qr/^demo-access\s+access\s+yes\s+no\s+8\s+
@@ -68,9 +69,10 @@ like($out, qr/"path":"\/api\/orders\/\{id\}"/, 'stored rules kept');
 sleep(1);
 
 ($rc, $out) = policy('apply', 'conf/policies/demo.json');
-is($out, "policy demo-ip: updated\npolicy demo-access: updated\n",
+is($out, "policy demo-ip: updated\npolicy demo-access: updated\n"
+         . "policy demo-validation: updated\n",
    'apply again reports updates');
-version_is(4, 'config_version raised by the update');
+version_is(6, 'config_version raised by the update');
 
 ($rc, $out) = policy('show', 'demo-access');
 my ($created2, $updated2) =
@@ -120,7 +122,7 @@ for my $what (sort keys %broken) {
 
 ($rc, $out) = policy('list');
 is($out, $listed, 'broken files left the policies as they were');
-version_is(4, 'broken files left config_version alone');
+version_is(6, 'broken files left config_version alone');
 
 ($rc, $out, $err) = policy('apply', "$dir/missing.json");
 is($rc, 1, 'missing file exits 1');
@@ -133,7 +135,7 @@ like($err, qr/^keryud: policy \S+missing\.json: No such file/,
 ($rc, $out) = policy('delete', 'demo-ip');
 is($rc, 0, 'delete');
 is($out, "policy demo-ip: deleted\n", 'delete reports');
-version_is(5, 'config_version raised by the delete');
+version_is(7, 'config_version raised by the delete');
 
 ($rc, $out, $err) = policy('delete', 'demo-ip');
 is($rc, 1, 'delete of a missing policy exits 1');

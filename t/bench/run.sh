@@ -7,14 +7,20 @@
 # enforcement: an HS256 token on every request, 10,000 blocks, and 50 or
 # 5,000 access rules; "enforce_nocache" turns the verified-token cache off,
 # so that every request verifies its token in full), serving the same
-# small static file.  Each
+# small static file.  Two more serve a POST of a 4 KiB JSON body with 20
+# query arguments, from the same location: "validate_on" checks the
+# arguments against 20 keryu_arg types and the body against a schema as it
+# is read, "validate_off" checks nothing; stock nginx has no cheap handler
+# that takes a POST, so in both the static module's 405 becomes a short
+# 200 from a named location.  Each
 # configuration runs in its own nginx with one worker pinned to core 0;
 # wrk runs pinned to core 1.  Configurations alternate in rounds within one
 # run, so the ratios hold on a noisy machine even when absolute req/s move.
 #
 # Prints, per configuration, the median req/s and worker CPU time per
 # request (from /proc/PID/stat), and, paired with stock round by round,
-# the median ratio of req/s and the median extra CPU time per request.
+# the median ratio of req/s and the median extra CPU time per request;
+# then validate_on's req/s over validate_off's, paired the same way.
 #
 #   ROUNDS=5 DURATION=5 WARMUP=5 CONNECTIONS=32 t/bench/run.sh
 #
@@ -37,7 +43,8 @@ chmod 755 "$work"
 hz=$(getconf CLK_TCK)
 cpus=$(nproc)
 
-names=(stock json_log keryu_log enforce_50 enforce_5000 enforce_nocache)
+names=(stock json_log keryu_log enforce_50 enforce_5000 enforce_nocache
+       validate_on validate_off)
 
 cleanup() {
     if [ -n "${BENCH_KEEP:-}" ]; then
@@ -66,7 +73,8 @@ fi
 
 head -c 642 /dev/zero | tr '\0' 'k' > "$work/index.html"
 
-# one nginx per configuration; $1 name, $2 port, $3 main lines, $4 http lines
+# one nginx per configuration; $1 name, $2 port, $3 main lines, $4 http
+# lines, $5 server lines
 start() {
     local dir=$work/$1
 
@@ -87,6 +95,7 @@ http {
     server {
         listen 127.0.0.1:$2;
         location / { root $work; }
+        ${5:-}
     }
 }
 EOF
@@ -153,6 +162,103 @@ seed_store enforce_50 50
 seed_store enforce_5000 5000
 seed_store enforce_nocache 50
 
+# the validated POST: 20 query arguments of every type, and an order of
+# about 4 KiB in JSON, each a value its check accepts
+
+query='id=12345&page=3&per_page=50&sort=desc&status=shipped'
+query+='&ref=123e4567-e89b-12d3-a456-426614174000&email=alice%40example.com'
+query+='&name=Alice+Example&country=NL&currency=EUR&from=2026-01-01'
+query+='&to=2026-12-31&min_total=10&max_total=5000&coupon=SPRING-2026'
+query+='&channel=web&lang=en-GB&tag=gift&session=a1b2c3d4e5f6a7b8'
+query+='&trace=0af7651916cd43dd8448eb211c80319c'
+
+perl -e '
+    my @items = map {
+        sprintf q({"sku":"SKU-%06d","name":"Widget number %d, blue",)
+                . q("qty":%d,"price":%d.99,"tags":["blue","small"]}),
+                $_, $_, $_ % 9 + 1, $_ % 90 + 9
+    } 1 .. 38;
+    print q({"order_id":12345,"customer":{"name":"Alice Example",),
+          q("email":"alice@example.com","country":"NL"},"currency":"EUR",),
+          q("note":"Leave at the door, please.","items":[),
+          join(",", @items), "]}";' > "$work/order.json"
+
+cat > "$work/order.schema.json" <<'END'
+{"type": "object",
+ "properties": {
+   "order_id": {"type": "integer", "minimum": 1},
+   "customer": {"type": "object",
+     "properties": {
+       "name": {"type": "string", "minLength": 1, "maxLength": 64},
+       "email": {"type": "string", "maxLength": 254},
+       "country": {"enum": ["NL", "BE", "DE", "FR", "GB"]}},
+     "required": ["name", "email"],
+     "additionalProperties": false},
+   "currency": {"enum": ["EUR", "GBP", "USD"]},
+   "note": {"type": "string", "maxLength": 500},
+   "items": {"type": "array", "minItems": 1, "maxItems": 100,
+     "items": {"type": "object",
+       "properties": {
+         "sku": {"type": "string", "pattern": "^SKU-[0-9]{6}$"},
+         "name": {"type": "string", "maxLength": 100},
+         "qty": {"type": "integer", "minimum": 1, "maximum": 99},
+         "price": {"type": "number", "minimum": 0},
+         "tags": {"type": "array", "maxItems": 8,
+                  "items": {"type": "string", "maxLength": 32}}},
+       "required": ["sku", "qty", "price"],
+       "additionalProperties": false}}},
+ "required": ["order_id", "customer", "items"],
+ "additionalProperties": false}
+END
+
+cat > "$work/post.lua" <<END
+local f = assert(io.open("$work/order.json", "rb"))
+wrk.method = "POST"
+wrk.body = f:read("*a")
+wrk.headers["Content-Type"] = "application/json"
+f:close()
+END
+
+mkdir -p "$work/api"
+echo order > "$work/api/orders"
+
+validate="keryu_validate on;
+    keryu_body_schema $work/order.schema.json;
+    keryu_allow_methods GET POST;
+    keryu_max_uri_length 2048;
+    keryu_max_args 32;
+    keryu_unknown_args deny;
+    keryu_arg id integer min=1 required;
+    keryu_arg page integer min=1 max=10000;
+    keryu_arg per_page integer min=1 max=100;
+    keryu_arg sort enum values=asc|desc;
+    keryu_arg status enum values=new|paid|shipped|returned;
+    keryu_arg ref uuid;
+    keryu_arg email email;
+    keryu_arg name string minlen=1 maxlen=64;
+    keryu_arg country enum values=NL|BE|DE|FR|GB;
+    keryu_arg currency enum values=EUR|GBP|USD;
+    keryu_arg from pattern \"pattern=[0-9]{4}-[0-9]{2}-[0-9]{2}\";
+    keryu_arg to pattern \"pattern=[0-9]{4}-[0-9]{2}-[0-9]{2}\";
+    keryu_arg min_total integer min=0;
+    keryu_arg max_total integer min=0;
+    keryu_arg coupon string maxlen=32 pattern=[A-Z0-9-]+;
+    keryu_arg channel enum values=web|app|store;
+    keryu_arg lang string minlen=2 maxlen=16;
+    keryu_arg tag string maxlen=32;
+    keryu_arg session string minlen=16 maxlen=16;
+    keryu_arg trace string maxlen=32;"
+
+# $1: what the location adds
+orders() {
+    echo "location = /api/orders {
+            root $work;
+            error_page 405 =200 @ok;
+            $1
+        }
+        location @ok { return 200 \"ok\\n\"; }"
+}
+
 enforce="keryu_log on; keryu_access on;"
 
 start stock $((base_port)) "" "access_log off;"
@@ -167,6 +273,10 @@ start enforce_5000 $((base_port + 4)) "load_module $module;" \
 start enforce_nocache $((base_port + 5)) "load_module $module;" \
     "access_log off; keryu_store $work/enforce_nocache/store; $enforce
      keryu_jwt_cache off;"
+start validate_on $((base_port + 6)) "load_module $module;" \
+    "access_log off;" "$(orders "$validate")"
+start validate_off $((base_port + 7)) "load_module $module;" \
+    "access_log off;" "$(orders "")"
 
 auth="Authorization: Bearer $token"
 
@@ -176,6 +286,42 @@ for i in "${!names[@]}"; do
             "http://127.0.0.1:$((base_port + i))/index.html" && break
         sleep 0.1
     done
+done
+
+# what wrk asks a configuration for: $1 its index; sets url and req
+request() {
+    case ${names[$1]} in
+    validate_*)
+        url="http://127.0.0.1:$((base_port + $1))/api/orders?$query"
+        req=(-s "$work/post.lua")
+        ;;
+    *)
+        url="http://127.0.0.1:$((base_port + $1))/index.html"
+        req=(-H "$auth")
+        ;;
+    esac
+}
+
+# the validating server must take the order and refuse a bad argument or a
+# bad body, and the other must take all three
+for i in 6 7; do
+    request "$i"
+    good=$(curl -s -o /dev/null -w '%{http_code}' \
+           -H 'Content-Type: application/json' \
+           --data-binary "@$work/order.json" "$url")
+    badarg=$(curl -s -o /dev/null -w '%{http_code}' \
+             -H 'Content-Type: application/json' \
+             --data-binary "@$work/order.json" "${url/sort=desc/sort=up}")
+    badbody=$(sed 's/"qty":3/"qty":300/' "$work/order.json" \
+              | curl -s -o /dev/null -w '%{http_code}' \
+                -H 'Content-Type: application/json' --data-binary @- "$url")
+    want=$([ "$i" = 6 ] && echo "200 400 400" || echo "200 200 200")
+
+    if [ "$good $badarg $badbody" != "$want" ]; then
+        echo "bench: ${names[$i]} answered $good $badarg $badbody," \
+             "not $want" >&2
+        exit 1
+    fi
 done
 
 # the enforcing servers must really refuse what the rules do not allow
@@ -206,8 +352,9 @@ measured() {
 
 for i in "${!names[@]}"; do
     measured "${names[$i]}" || continue
+    request "$i"
     taskset -c "$wrk_core" wrk -t1 -c"$conns" -d"${WARMUP:-$duration}s" \
-        -H "$auth" "http://127.0.0.1:$((base_port + i))/index.html" > /dev/null
+        "${req[@]}" "$url" > /dev/null
 done
 
 for r in $(seq "$rounds"); do
@@ -217,8 +364,9 @@ for r in $(seq "$rounds"); do
         pid=$(worker_pid "$n")
         before=$(cpu_ticks "$pid")
 
+        request "$i"
         out=$(taskset -c "$wrk_core" wrk -t1 -c"$conns" -d"${duration}s" \
-              -H "$auth" "http://127.0.0.1:$((base_port + i))/index.html")
+              "${req[@]}" "$url")
 
         after=$(cpu_ticks "$pid")
         reqs=$(echo "$out" | awk '/requests in/ { print $1 }')
@@ -267,6 +415,15 @@ for n in "${names[@]}"; do
         | median)
     printf '%-16s %10s %8s %10s %+9s\n' "$n" "$rps" "$ratio" "$us" "$extra"
 done
+
+if measured validate_on && measured validate_off; then
+    ratio=$(awk '
+        $1 == "validate_off" { o[$4] = $2 } $1 == "validate_on" { v[$4] = $2 }
+        END { for (r in v) if (r in o) printf "%.4f\n", v[r] / o[r] }' \
+        "$work/results" | median)
+    echo
+    echo "validate_on / validate_off: $ratio (the goal is 0.90 or more)"
+fi
 
 echo
 for n in keryu_log enforce_50 enforce_5000 enforce_nocache; do
