@@ -79,6 +79,12 @@ start() {
         || head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' \
            > "$run/app-secret"
 
+    # wraps keryud's keys; keryud wants it 0600, and it must not change
+    # once keryud has made keys under it
+    [ -f "$run/master-key" ] \
+        || head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' \
+           > "$run/master-key"
+
     # signs keryud's alert webhook to the app; keryud wants it 0600
     [ -f "$run/webhook-secret" ] \
         || head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' \

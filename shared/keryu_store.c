@@ -824,3 +824,60 @@ keryu_store_strerror(int rc)
 
     return mdb_strerror(rc);
 }
+
+
+int
+keryu_store_sealing_get(keryu_store_t *st, MDB_txn *txn, uint64_t *version,
+    uint8_t pub[KERYU_SEALING_PUBLIC_LEN])
+{
+    int       i, rc;
+    MDB_val   key, val;
+    uint8_t  *p;
+
+    key.mv_size = sizeof(KERYU_META_SEALING) - 1;
+    key.mv_data = (void *) KERYU_META_SEALING;
+
+    rc = mdb_get(txn, st->meta, &key, &val);
+    if (rc != 0) {
+        return rc;
+    }
+
+    if (val.mv_size != 8 + KERYU_SEALING_PUBLIC_LEN) {
+        return MDB_CORRUPTED;
+    }
+
+    p = val.mv_data;
+    *version = 0;
+
+    for (i = 7; i >= 0; i--) {
+        *version = (*version << 8) | p[i];
+    }
+
+    memcpy(pub, p + 8, KERYU_SEALING_PUBLIC_LEN);
+
+    return 0;
+}
+
+
+int
+keryu_store_sealing_put(keryu_store_t *st, MDB_txn *txn, uint64_t version,
+    const uint8_t pub[KERYU_SEALING_PUBLIC_LEN])
+{
+    int       i;
+    uint8_t   buf[8 + KERYU_SEALING_PUBLIC_LEN];
+    MDB_val   key, val;
+
+    for (i = 0; i < 8; i++) {
+        buf[i] = (uint8_t) (version >> (8 * i));
+    }
+
+    memcpy(buf + 8, pub, KERYU_SEALING_PUBLIC_LEN);
+
+    key.mv_size = sizeof(KERYU_META_SEALING) - 1;
+    key.mv_data = (void *) KERYU_META_SEALING;
+    val.mv_size = sizeof(buf);
+    val.mv_data = buf;
+
+    return keryu_store_change(st, txn, st->meta, &key, &val,
+                              KERYU_META_CONFIG_VERSION);
+}

@@ -42,6 +42,14 @@
  *                        compiled a new set and deletes it when it exits;
  *                        keryud deletes the entries of workers that died
  *
+ *          sealing_public  the public half of keryud's active log_sealing
+ *                        key, for workers that seal what they write:
+ *                        value: 40 bytes, the key's version (8,
+ *                        little-endian, from 1) and its X25519 public
+ *                        key (32); written by keryud when the key is
+ *                        made or rotated, with config_version raised
+ *                        (keryu_store_sealing_get())
+ *
  *   policies  key: the policy's name
  *          value: the policy as a JSON document (keryu_policy.h)
  *
@@ -104,6 +112,8 @@
 #define KERYU_META_BLOCK_VERSION  "block_version"
 #define KERYU_META_EFFECTIVE_CONFIG  "effective_config"
 #define KERYU_META_WORKER         "worker."
+#define KERYU_META_SEALING        "sealing_public"
+#define KERYU_SEALING_PUBLIC_LEN  32
 
 #define KERYU_BLOCK_ADDR          'a'
 #define KERYU_BLOCK_USER          'u'
@@ -245,6 +255,17 @@ int keryu_block_decode(keryu_block_t *b, const uint8_t *buf, size_t len);
 /** big-endian 8-byte keys, shared by every database keyed by a number */
 void keryu_store_key_encode(uint8_t key[8], uint64_t n);
 uint64_t keryu_store_key_decode(const uint8_t key[8]);
+
+/**
+ * Reads the sealing public key and its version; MDB_NOTFOUND when keryud
+ * has published none, MDB_CORRUPTED for a value of another size.
+ */
+int keryu_store_sealing_get(keryu_store_t *st, MDB_txn *txn,
+    uint64_t *version, uint8_t pub[KERYU_SEALING_PUBLIC_LEN]);
+
+/** writes the sealing public key and raises config_version */
+int keryu_store_sealing_put(keryu_store_t *st, MDB_txn *txn,
+    uint64_t version, const uint8_t pub[KERYU_SEALING_PUBLIC_LEN]);
 
 /** like mdb_strerror(), knowing the store's own codes too */
 const char *keryu_store_strerror(int rc);

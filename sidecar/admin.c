@@ -2163,6 +2163,23 @@ admin_key_read(const MDB_val *val, admin_key_info_t *ki)
 }
 
 
+int
+admin_key_info(const MDB_val *val, char *alg, size_t alglen,
+    uint64_t *created_at)
+{
+    admin_key_info_t  ki;
+
+    if (admin_key_read(val, &ki) == -1 || strlen(ki.alg) >= alglen) {
+        return -1;
+    }
+
+    strcpy(alg, ki.alg);
+    *created_at = ki.created_at;
+
+    return 0;
+}
+
+
 static int
 admin_apikey_read(const MDB_val *val, admin_apikey_info_t *ai)
 {

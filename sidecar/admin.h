@@ -74,6 +74,13 @@ int admin_block_remove(keryu_store_t *st, const admin_target_t *tg);
 int admin_block_each(keryu_store_t *st, admin_block_pt handler, void *ctx,
     size_t *bad);
 
+/*
+ * the alg and created_at of a stored verification key (the shared
+ * store's keys database), never its secret; returns 0 or -1
+ */
+int admin_key_info(const MDB_val *val, char *alg, size_t alglen,
+    uint64_t *created_at);
+
 /* RFC 3339 in UTC, to the second */
 void admin_time(uint64_t sec, char buf[TIME_STR_MAX]);
 

@@ -17,11 +17,13 @@
 #include <string.h>
 
 #include "alert.h"
+#include "chain.h"
 #include "log.h"
 
 
 #define ALERT_VERSION      1
 #define ALERT_KEYBUF_MAX   (ALERT_RULE_MAX + 1 + ALERT_KEY_MAX)
+#define ALERT_FORGET_BATCH 1000
 
 
 /* a growing buffer for encoding; the first failure sticks */
@@ -57,6 +59,7 @@ static void alert_get_str(alert_rd_t *r, char *dst, size_t size);
 static size_t alert_index_key(uint8_t *buf, const char *rule,
     const char *key);
 static int alert_store(store_t *st, MDB_txn *txn, const alert_t *a);
+static int alert_names(const alert_t *a, const char *user);
 static int alert_respond(alert_t *a, uint64_t now_us, const char *actor,
     const char *action, int from, int to, const char *note);
 static int alert_offence(store_t *st, MDB_txn *txn, const char *rule,
@@ -508,6 +511,130 @@ failed:
     mdb_txn_abort(txn);
 
     return ALERT_FAILED;
+}
+
+
+int
+alert_forget(store_t *st, const char *user, uint64_t *touched)
+{
+    int          rc, more;
+    uint8_t      kbuf[8];
+    MDB_val      key, val;
+    MDB_txn     *txn;
+    uint64_t     next;
+    unsigned     i, n, kept;
+    alert_t      a;
+    MDB_cursor  *cur;
+
+    *touched = 0;
+    next = 1;
+
+    do {
+        rc = store_txn_begin(st, 0, &txn);
+        if (rc != 0) {
+            return rc;
+        }
+
+        rc = mdb_cursor_open(txn, st->alerts, &cur);
+        if (rc != 0) {
+            mdb_txn_abort(txn);
+            return rc;
+        }
+
+        more = 0;
+
+        /* a put may move the cursor's page: each alert is sought anew */
+
+        for (n = 0; n < ALERT_FORGET_BATCH; n++) {
+            alert_key_encode(kbuf, next);
+
+            key.mv_size = 8;
+            key.mv_data = kbuf;
+
+            rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+            if (rc != 0) {
+                break;
+            }
+
+            if (key.mv_size != 8) {
+                rc = MDB_CORRUPTED;
+                break;
+            }
+
+            next = alert_key_decode(key.mv_data) + 1;
+
+            if (alert_decode(&a, val.mv_data, val.mv_size) != 0) {
+                alert_free(&a);
+                continue;
+            }
+
+            kept = 0;
+
+            for (i = 0; i < a.nsamples; i++) {
+                if (chain_state(st, txn, a.samples[i]) != CHAIN_ERASED) {
+                    a.samples[kept++] = a.samples[i];
+                }
+            }
+
+            if (kept != a.nsamples || alert_names(&a, user)) {
+                (*touched)++;
+            }
+
+            if (kept != a.nsamples) {
+                a.nsamples = kept;
+                rc = alert_store(st, txn, &a);
+            }
+
+            alert_free(&a);
+
+            if (rc != 0) {
+                break;
+            }
+        }
+
+        mdb_cursor_close(cur);
+
+        if (rc == 0) {
+            more = 1;
+
+        } else if (rc != MDB_NOTFOUND) {
+            mdb_txn_abort(txn);
+            return rc;
+        }
+
+        /* a failed commit has freed the transaction already */
+
+        rc = mdb_txn_commit(txn);
+        if (rc != 0) {
+            return rc;
+        }
+
+    } while (more);
+
+    return 0;
+}
+
+
+/* whether the alert's key is user, or "ADDR user" of an ip+user rule */
+
+static int
+alert_names(const alert_t *a, const char *user)
+{
+    size_t  len, klen;
+
+    len = strlen(user);
+    klen = strlen(a->key);
+
+    if (strcmp(a->key_type, "user") == 0) {
+        return strcmp(a->key, user) == 0;
+    }
+
+    if (strcmp(a->key_type, "ip+user") == 0) {
+        return klen > len && a->key[klen - len - 1] == ' '
+               && strcmp(a->key + klen - len, user) == 0;
+    }
+
+    return 0;
 }
 
 

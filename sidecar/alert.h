@@ -143,6 +143,15 @@ int alert_update(store_t *st, uint64_t id, int status, const char *note,
 
 int alert_delete(store_t *st, uint64_t id);
 
+/*
+ * after an erasure of user's records: drops from every alert the samples
+ * whose records were erased, ALERT_FORGET_BATCH alerts a transaction, and
+ * counts in touched the alerts that had such samples or whose key names
+ * user.  Keys stay: they are what blocks and offences name.  Returns 0
+ * or an LMDB code.
+ */
+int alert_forget(store_t *st, const char *user, uint64_t *touched);
+
 /* newest first; *next gets the cursor for the next page, or 0 */
 int alert_list(store_t *st, MDB_txn *txn, const alert_filter_t *f,
     alert_each_pt handler, void *ctx, uint64_t *next);

@@ -25,6 +25,19 @@
  *   POST   /api/security/decisions/       blocks an address or a user; admin
  *   DELETE /api/security/decisions/?ip=ADDR[/PREFIX] or ?user=NAME; admin
  *
+ *   GET    /api/security/integrity/[?full=0]  recomputes the hash chain of
+ *                                             logs (chain.c); admin, auditor
+ *   DELETE /api/security/subjects/USER/   erases a data subject's records;
+ *                                         admin
+ *
+ *   GET  /api/security/compliance/, POST .../compliance/run, audits,
+ *   reports and the risk register: comply_api.h lists them
+ *
+ *   GET  /api/security/keys/            keys' metadata; admin, auditor
+ *   POST /api/security/keys/rotate/     {"key_type":...}; admin
+ *   POST /api/security/keys/backup/     {"passphrase":...}; admin
+ *   POST /api/security/keys/validate/   admin (keys.c does the work)
+ *
  * Policies are checked and written by policy.c, the code behind "keryud
  * policy", so the API and the command line accept exactly the same;
  * decisions by admin.c's block code, the code behind "keryud block".
@@ -53,12 +66,16 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <openssl/crypto.h>
 
 #include "admin.h"
 #include "api.h"
 #include "alert.h"
 #include "respond.h"
 #include "change.h"
+#include "keys.h"
+#include "chain.h"
+#include "comply_api.h"
 #include "log.h"
 #include "metrics.h"
 #include "keryu_policy.h"
@@ -80,6 +97,9 @@
 #define API_AUTH_SLOTS     1024
 #define API_AUTH_ADDR_MAX  64
 
+/* a name in a path: a policy's and an alert's are shorter, a user's not */
+#define API_NAME_MAX     1024
+
 #define API_INTERNAL_BODY  "{\"error\":\"internal error\"}"
 #define API_METRICS_TYPE   "text/plain; version=0.0.4; charset=utf-8"
 
@@ -91,7 +111,19 @@ typedef enum {
     API_POLICIES,
     API_DECISIONS,
     API_ALERTS,
-    API_METRICS
+    API_KEYS,
+    API_KEYS_ROTATE,
+    API_KEYS_BACKUP,
+    API_KEYS_VALIDATE,
+    API_METRICS,
+    API_INTEGRITY,
+    API_SUBJECTS,
+    API_COMPLIANCE,
+    API_COMPLIANCE_RUN,
+    API_AUDITS,
+    API_REPORTS,
+    API_REPORT_FILE,
+    API_RISK
 } api_endpoint_e;
 
 
@@ -150,6 +182,8 @@ struct api_s {
     struct respond_s   *respond;
     consumer_t         *consumer;     /* NULL: no consumer counts */
     notify_t           *notify;       /* NULL: no notifications */
+    keys_t             *keys;         /* NULL or off: 503 */
+    struct comply_s    *comply;       /* NULL: compliance answers 503 */
     metrics_api_t       calls;
     char                actor[TOKEN_NAME_MAX + 1];  /* the request's token */
     api_auth_fail_t     fails[API_AUTH_SLOTS];
@@ -203,6 +237,7 @@ static void api_error_field(struct evhttp_request *req, int code,
     const char *reason, const char *key, const char *value);
 static const api_route_t *api_route(const char *path, char *name,
     size_t namelen);
+static int api_auditor_writes(int endpoint, unsigned cmd);
 static void api_allow(struct evhttp_request *req, unsigned methods);
 static void api_policy_list(api_t *api, struct evhttp_request *req);
 static int api_policy_item(void *ctx, const char *name, size_t namelen,
@@ -238,6 +273,16 @@ static void api_alert_delete(api_t *api, struct evhttp_request *req,
 static int api_alert_id(const char *name, uint64_t *id);
 static json_t *api_alert_json(api_t *api, uint64_t id);
 static const char *api_body(struct evhttp_request *req, size_t *len);
+static void api_keys(api_t *api, struct evhttp_request *req, int endpoint);
+static void api_keys_list(api_t *api, struct evhttp_request *req);
+static void api_keys_rotate(api_t *api, struct evhttp_request *req);
+static void api_keys_backup(api_t *api, struct evhttp_request *req);
+static void api_keys_validate(api_t *api, struct evhttp_request *req);
+static void api_keys_check(void *ctx, const keys_check_t *c);
+static void api_integrity(api_t *api, struct evhttp_request *req,
+    MDB_txn *txn);
+static void api_subject_erase(api_t *api, struct evhttp_request *req,
+    const char *name);
 
 
 static const api_route_t  api_routes[] = {
@@ -262,6 +307,37 @@ static const api_route_t  api_routes[] = {
       EVHTTP_REQ_GET | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE },
     { "/api/security/alerts",     API_ALERTS,    0,
       EVHTTP_REQ_GET | EVHTTP_REQ_POST, 0 },
+    { "/api/security/keys/",      API_KEYS,      1, API_GET, 0 },
+    { "/api/security/keys",       API_KEYS,      1, API_GET, 0 },
+    { "/api/security/keys/rotate/", API_KEYS_ROTATE, 1, EVHTTP_REQ_POST, 0 },
+    { "/api/security/keys/rotate",  API_KEYS_ROTATE, 1, EVHTTP_REQ_POST, 0 },
+    { "/api/security/keys/backup/", API_KEYS_BACKUP, 1, EVHTTP_REQ_POST, 0 },
+    { "/api/security/keys/backup",  API_KEYS_BACKUP, 1, EVHTTP_REQ_POST, 0 },
+    { "/api/security/keys/validate/", API_KEYS_VALIDATE, 1,
+      EVHTTP_REQ_POST, 0 },
+    { "/api/security/keys/validate",  API_KEYS_VALIDATE, 1,
+      EVHTTP_REQ_POST, 0 },
+    { "/api/security/integrity/", API_INTEGRITY, 1, API_GET, 0 },
+    { "/api/security/integrity",  API_INTEGRITY, 1, API_GET, 0 },
+    { "/api/security/subjects/",  API_SUBJECTS,  1, 0, EVHTTP_REQ_DELETE },
+    { "/api/security/compliance/", API_COMPLIANCE, 1, API_GET, 0 },
+    { "/api/security/compliance",  API_COMPLIANCE, 1, API_GET, 0 },
+    { "/api/security/compliance/run",  API_COMPLIANCE_RUN, 1,
+      EVHTTP_REQ_POST, 0 },
+    { "/api/security/compliance/run/", API_COMPLIANCE_RUN, 1,
+      EVHTTP_REQ_POST, 0 },
+    { "/api/security/audits/",    API_AUDITS,    1,
+      EVHTTP_REQ_GET | EVHTTP_REQ_POST,
+      EVHTTP_REQ_GET | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE },
+    { "/api/security/audits",     API_AUDITS,    1,
+      EVHTTP_REQ_GET | EVHTTP_REQ_POST, 0 },
+    { "/api/security/reports/",   API_REPORT_FILE, 1, 0, EVHTTP_REQ_GET },
+    { "/api/security/reports/",   API_REPORTS,   1,
+      EVHTTP_REQ_GET | EVHTTP_REQ_POST, EVHTTP_REQ_GET },
+    { "/api/security/reports",    API_REPORTS,   1,
+      EVHTTP_REQ_GET | EVHTTP_REQ_POST, 0 },
+    { "/api/security/risk/",      API_RISK,      1, API_GET, 0 },
+    { "/api/security/risk",       API_RISK,      1, API_GET, 0 },
     { NULL,                       API_LOGS,      0, 0, 0 }
 };
 
@@ -406,7 +482,7 @@ static void
 api_handle(api_t *api, struct evhttp_request *req)
 {
     int                        rc;
-    char                       name[KERYU_POLICY_NAME_MAX + 1], buf[24];
+    char                       name[API_NAME_MAX + 1], buf[24];
     role_e                     role;
     size_t                     len;
     time_t                     wait;
@@ -481,7 +557,10 @@ api_handle(api_t *api, struct evhttp_request *req)
 
     route = api_route(path, name, sizeof(name));
 
-    if (route == NULL) {
+    if (route == NULL
+        || (route->endpoint != API_SUBJECTS
+            && strlen(name) > KERYU_POLICY_NAME_MAX))
+    {
         api_error(req, HTTP_NOTFOUND, "not found", NULL);
         goto txn_abort;
     }
@@ -503,7 +582,10 @@ api_handle(api_t *api, struct evhttp_request *req)
             goto txn_abort;
         }
 
-    } else if (role != ROLE_ADMIN) {
+    } else if (role != ROLE_ADMIN
+               && !(role == ROLE_AUDITOR
+                    && api_auditor_writes(route->endpoint, cmd)))
+    {
         log_debug("%s: role %s may not change %s", __func__,
                   token_role_name(role), path);
         api_error(req, API_FORBIDDEN, "forbidden", NULL);
@@ -575,6 +657,45 @@ api_handle(api_t *api, struct evhttp_request *req)
 
     case API_METRICS:
         api_metrics(api, req, txn);
+        break;
+
+    case API_KEYS:
+    case API_KEYS_ROTATE:
+    case API_KEYS_BACKUP:
+    case API_KEYS_VALIDATE:
+        api_keys(api, req, route->endpoint);
+        break;
+
+    case API_INTEGRITY:
+        api_integrity(api, req, txn);
+        break;
+
+    case API_SUBJECTS:
+        api_subject_erase(api, req, name);
+        break;
+
+    case API_COMPLIANCE:
+        comply_api_compliance(api->comply, req);
+        break;
+
+    case API_COMPLIANCE_RUN:
+        comply_api_run(api->comply, req, api->actor);
+        break;
+
+    case API_AUDITS:
+        comply_api_audits(api->comply, req, name, api->actor);
+        break;
+
+    case API_REPORTS:
+        comply_api_reports(api->comply, req, name, api->actor);
+        break;
+
+    case API_REPORT_FILE:
+        comply_api_report_file(api->comply, req, name);
+        break;
+
+    case API_RISK:
+        comply_api_risk(api->comply, req);
         break;
 
     default:
@@ -738,6 +859,17 @@ api_auth_fail(api_t *api, const char *addr)
 }
 
 
+/* what auditors may change as admins do: audits, and reports they make */
+
+static int
+api_auditor_writes(int endpoint, unsigned cmd)
+{
+    return (endpoint == API_AUDITS
+            && (cmd == EVHTTP_REQ_POST || cmd == EVHTTP_REQ_PUT))
+           || (endpoint == API_REPORTS && cmd == EVHTTP_REQ_POST);
+}
+
+
 /*
  * finds the route of path; a route with item methods also takes
  * path + "NAME/" (or "NAME"), and the URI-decoded NAME goes to name,
@@ -759,7 +891,9 @@ api_route(const char *path, char *name, size_t namelen)
     }
 
     for (route = api_routes; route->path; route++) {
-        if (strcmp(route->path, path) == 0) {
+        if (route->endpoint != API_REPORT_FILE
+            && strcmp(route->path, path) == 0)
+        {
             return route;
         }
     }
@@ -773,6 +907,22 @@ api_route(const char *path, char *name, size_t namelen)
 
         rest = path + n;
         seg = strcspn(rest, "/");
+
+        /* a report's "ID/download", or the next route: ids are plain */
+
+        if (route->endpoint == API_REPORT_FILE) {
+            if (seg == 0 || seg >= namelen || rest[seg] != '/'
+                || (strcmp(rest + seg + 1, "download") != 0
+                    && strcmp(rest + seg + 1, "download/") != 0))
+            {
+                continue;
+            }
+
+            memcpy(name, rest, seg);
+            name[seg] = '\0';
+
+            return route;
+        }
 
         if (seg == 0 || (rest[seg] == '/' && rest[seg + 1] != '\0')) {
             return NULL;
@@ -2120,6 +2270,371 @@ api_set_sources(api_t *api, consumer_t *cs, notify_t *n)
 }
 
 
+void
+api_set_keys(api_t *api, struct keys_s *ks)
+{
+    api->keys = ks;
+}
+
+
+void
+api_set_comply(api_t *api, struct comply_s *c)
+{
+    api->comply = c;
+}
+
+
+/* ---- keys ---- */
+
+
+static void
+api_keys(api_t *api, struct evhttp_request *req, int endpoint)
+{
+    const char        *qs;
+    struct evkeyvalq   q;
+
+    if (!keys_enabled(api->keys)) {
+        api_error(req, HTTP_SERVUNAVAIL, "no master key", NULL);
+        return;
+    }
+
+    /* none of them takes a parameter */
+
+    qs = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+
+    if (qs && qs[0]) {
+        memset(&q, 0, sizeof(struct evkeyvalq));
+
+        if (evhttp_parse_query_str(qs, &q) == -1 || q.tqh_first == NULL) {
+            api_error(req, HTTP_BADREQUEST, "invalid query", NULL);
+
+        } else {
+            api_error(req, HTTP_BADREQUEST, "unknown parameter",
+                      q.tqh_first->key);
+        }
+
+        evhttp_clear_headers(&q);
+        return;
+    }
+
+    switch (endpoint) {
+
+    case API_KEYS:
+        api_keys_list(api, req);
+        break;
+
+    case API_KEYS_ROTATE:
+        api_keys_rotate(api, req);
+        break;
+
+    case API_KEYS_BACKUP:
+        api_keys_backup(api, req);
+        break;
+
+    default:
+        api_keys_validate(api, req);
+        break;
+    }
+}
+
+
+static void
+api_keys_list(api_t *api, struct evhttp_request *req)
+{
+    int      rc;
+    json_t  *j;
+
+    j = json_new();
+    if (j == NULL) {
+        api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        return;
+    }
+
+    rc = keys_list_json(api->keys, api->src, (uint64_t) time(NULL), j);
+
+    if (rc != 0) {
+        log_warnx("%s: listing keys failed: %s", __func__,
+                  keys_strerror(rc));
+        api_error(req, HTTP_INTERNAL, "internal error", NULL);
+
+    } else {
+        api_reply(req, HTTP_OK, j);
+    }
+
+    json_free(j);
+}
+
+
+/*
+ * {"key_type":TYPE}: answers {"key_type":TYPE,"previous":KEY|null,
+ * "active":KEY}, the previous key in its retired state
+ */
+
+static void
+api_keys_rotate(api_t *api, struct evhttp_request *req)
+{
+    int          rc, type;
+    char        *v[1], bad[64];
+    size_t       len;
+    json_t      *j, *before;
+    uint64_t     now;
+    keys_key_t   old, cur, nk;
+    const char  *body;
+
+    static const char  *const  names[] = { "key_type" };
+
+    body = api_body(req, &len);
+    if (body == NULL) {
+        return;
+    }
+
+    rc = json_read_strings(body, len, names, 1, v, bad, sizeof(bad));
+
+    if (rc == -1) {
+        api_error(req, HTTP_BADREQUEST, "invalid body", NULL);
+        return;
+    }
+
+    if (rc == -2) {
+        api_error_field(req, HTTP_BADREQUEST, "invalid field", "field", bad);
+        return;
+    }
+
+    j = NULL;
+    before = NULL;
+
+    if (v[0] == NULL) {
+        api_error_field(req, HTTP_BADREQUEST, "missing field", "field",
+                        "key_type");
+        goto done;
+    }
+
+    type = keys_type_parse(v[0]);
+
+    if (type == -1) {
+        api_error_field(req, HTTP_BADREQUEST, "invalid field", "field",
+                        "key_type");
+        goto done;
+    }
+
+    now = (uint64_t) time(NULL);
+
+    rc = keys_rotate(api->keys, type, now, api->actor, &old, &nk);
+
+    if (rc == KEYS_ENOROTATE) {
+        api_error_field(req, 409, "not rotatable", "field", "key_type");
+        goto done;
+    }
+
+    if (rc != 0) {
+        log_warnx("%s: rotating the %s key failed: %s", __func__, v[0],
+                  keys_strerror(rc));
+        api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        goto done;
+    }
+
+    j = json_new();
+    before = json_new();
+
+    if (j == NULL || before == NULL) {
+        api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        goto done;
+    }
+
+    json_map_open(j);
+    json_key(j, "key_type");
+    json_cstring(j, v[0]);
+    json_key(j, "previous");
+
+    if (old.version
+        && keys_get(api->keys, type, old.version, &cur) == 0)
+    {
+        keys_key_json(api->keys, &cur, now, j);
+        keys_key_json(api->keys, &old, now, before);
+
+    } else {
+        json_null(j);
+        json_null(before);
+    }
+
+    json_key(j, "active");
+    keys_key_json(api->keys, &nk, now, j);
+    json_map_close(j);
+
+    api_reply(req, HTTP_OK, j);
+
+    api_changed_json(api, req, "keys.rotate", v[0], before, j, HTTP_OK);
+
+done:
+
+    json_free(j);
+    json_free(before);
+    free(v[0]);
+}
+
+
+/*
+ * {"passphrase":"..."}: answers the backup as base64 in JSON; the
+ * passphrase is wiped from the request and never logged
+ */
+
+static void
+api_keys_backup(api_t *api, struct evhttp_request *req)
+{
+    int          rc;
+    char        *v[1], bad[64];
+    size_t       len, plen;
+    json_t      *j, *summary;
+    const char  *body;
+
+    static const char  *const  names[] = { "passphrase" };
+
+    body = api_body(req, &len);
+    if (body == NULL) {
+        return;
+    }
+
+    rc = json_read_strings(body, len, names, 1, v, bad, sizeof(bad));
+
+    /* XXX yajl's own copies of the body are freed without being wiped */
+
+    OPENSSL_cleanse((char *) body, len);
+
+    if (rc == -1) {
+        api_error(req, HTTP_BADREQUEST, "invalid body", NULL);
+        return;
+    }
+
+    if (rc == -2) {
+        api_error_field(req, HTTP_BADREQUEST, "invalid field", "field", bad);
+        return;
+    }
+
+    j = NULL;
+    summary = NULL;
+
+    if (v[0] == NULL) {
+        api_error_field(req, HTTP_BADREQUEST, "missing field", "field",
+                        "passphrase");
+        goto done;
+    }
+
+    plen = strlen(v[0]);
+
+    if (plen < KEYS_PASSPHRASE_MIN || plen > KEYS_PASSPHRASE_MAX) {
+        api_error_field(req, HTTP_BADREQUEST, "invalid field", "field",
+                        "passphrase");
+        goto done;
+    }
+
+    j = json_new();
+    summary = json_new();
+
+    if (j == NULL || summary == NULL) {
+        api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        goto done;
+    }
+
+    rc = keys_backup_json(api->keys, v[0], plen, (uint64_t) time(NULL), j,
+                          summary);
+    if (rc != 0) {
+        log_warnx("%s: keys backup failed: %s", __func__, keys_strerror(rc));
+        api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        goto done;
+    }
+
+    api_reply(req, HTTP_OK, j);
+
+    log_info("keys backup exported through the API by \"%s\"", api->actor);
+
+    api_changed_json(api, req, "keys.backup", "all", NULL, summary, HTTP_OK);
+
+done:
+
+    if (v[0]) {
+        OPENSSL_cleanse(v[0], strlen(v[0]));
+    }
+
+    free(v[0]);
+    json_free(j);
+    json_free(summary);
+}
+
+
+/*
+ * reads every key from the store, unwraps it and round-trips a test
+ * vector: {"valid":BOOL,"failed":N,"results":[...]}; 200 either way
+ */
+
+static void
+api_keys_validate(api_t *api, struct evhttp_request *req)
+{
+    int        rc;
+    json_t    *j;
+    unsigned   failed;
+
+    j = json_new();
+    if (j == NULL) {
+        api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        return;
+    }
+
+    json_map_open(j);
+    json_key(j, "results");
+    json_array_open(j);
+
+    rc = keys_validate(api->keys, (uint64_t) time(NULL), api_keys_check, j,
+                       &failed);
+    if (rc != 0) {
+        log_warnx("%s: validating keys failed: %s", __func__,
+                  keys_strerror(rc));
+        api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        json_free(j);
+        return;
+    }
+
+    json_array_close(j);
+    json_key(j, "failed");
+    json_uint(j, failed);
+    json_key(j, "valid");
+    json_bool(j, failed == 0);
+    json_map_close(j);
+
+    api_reply(req, HTTP_OK, j);
+
+    json_free(j);
+}
+
+
+static void
+api_keys_check(void *ctx, const keys_check_t *c)
+{
+    json_t  *j = ctx;
+
+    json_map_open(j);
+    json_key(j, "key_type");
+    json_cstring(j, keys_type_name(c->type));
+    json_key(j, "version");
+    json_uint(j, c->version);
+    json_key(j, "kid");
+    json_cstring(j, c->kid);
+    json_key(j, "state");
+    json_cstring(j, keys_state_name(c->state));
+    json_key(j, "result");
+    json_cstring(j, c->skipped ? "destroyed" : c->ok ? "ok" : "failed");
+    json_key(j, "reason");
+
+    if (c->reason) {
+        json_cstring(j, c->reason);
+
+    } else {
+        json_null(j);
+    }
+
+    json_map_close(j);
+}
+
+
 /* ---- alerts ---- */
 
 
@@ -2786,4 +3301,168 @@ api_body(struct evhttp_request *req, size_t *len)
     body = (const char *) evbuffer_pullup(in, -1);
 
     return body ? body : "";
+}
+
+
+/* ---- integrity and erasure ---- */
+
+
+/*
+ * recomputes the hash chain in the request's read transaction: from its
+ * start, or with full=0 from the newest checkpoint; 200 either way, with
+ * "ok" and the first bad record
+ */
+
+static void
+api_integrity(api_t *api, struct evhttp_request *req, MDB_txn *txn)
+{
+    int                 rc, full, seen;
+    json_t             *j;
+    const char         *qs;
+    chain_verify_t      v;
+    struct evkeyval    *kv;
+    struct evkeyvalq    q;
+
+    memset(&q, 0, sizeof(struct evkeyvalq));
+
+    qs = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+
+    if (qs && evhttp_parse_query_str(qs, &q) == -1) {
+        api_error(req, HTTP_BADREQUEST, "invalid query", NULL);
+        goto query_free;
+    }
+
+    full = 1;
+    seen = 0;
+
+    for (kv = q.tqh_first; kv; kv = kv->next.tqe_next) {
+        if (strcmp(kv->key, "full") != 0) {
+            api_error(req, HTTP_BADREQUEST, "unknown parameter", kv->key);
+            goto query_free;
+        }
+
+        if (seen++
+            || (strcmp(kv->value, "0") != 0 && strcmp(kv->value, "1") != 0))
+        {
+            api_error(req, HTTP_BADREQUEST, "invalid parameter", "full");
+            goto query_free;
+        }
+
+        full = (kv->value[0] == '1');
+    }
+
+    rc = chain_verify(api->own, txn, full, &v);
+    if (rc != 0) {
+        log_warnx("%s: verifying the hash chain failed: %s", __func__,
+                  mdb_strerror(rc));
+        api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        goto query_free;
+    }
+
+    if (v.kind != CHAIN_OK) {
+        log_warnx("integrity: record %llu %s: %s",
+                  (unsigned long long) v.bad_id, chain_kind_name(v.kind),
+                  v.reason);
+    }
+
+    j = json_new();
+    if (j == NULL) {
+        api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        goto query_free;
+    }
+
+    chain_verify_json(j, &v);
+    api_reply(req, HTTP_OK, j);
+
+    json_free(j);
+
+query_free:
+
+    evhttp_clear_headers(&q);
+}
+
+
+/*
+ * erases a data subject (store_erase_subject) and records it as a
+ * system_change whose target is the user; the log line leaves the user
+ * out, since erasing it is the point
+ */
+
+static void
+api_subject_erase(api_t *api, struct evhttp_request *req, const char *name)
+{
+    int                 rc;
+    json_t             *j;
+    uint64_t            records, alerts;
+    const char         *qs;
+    struct evkeyvalq    q;
+
+    qs = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+
+    if (qs && qs[0]) {
+        memset(&q, 0, sizeof(struct evkeyvalq));
+
+        if (evhttp_parse_query_str(qs, &q) == -1 || q.tqh_first == NULL) {
+            api_error(req, HTTP_BADREQUEST, "invalid query", NULL);
+
+        } else {
+            api_error(req, HTTP_BADREQUEST, "unknown parameter",
+                      q.tqh_first->key);
+        }
+
+        evhttp_clear_headers(&q);
+        return;
+    }
+
+    if (strlen(name) > KERYU_RECORD_USER_MAX) {
+        api_error(req, HTTP_BADREQUEST, "invalid user", NULL);
+        return;
+    }
+
+    rc = store_erase_subject(api->own, name, &records, &alerts);
+
+    if (rc != 0) {
+        log_warnx("%s: erasure by \"%s\" failed after %llu records: %s",
+                  __func__, api->actor, (unsigned long long) records,
+                  mdb_strerror(rc));
+        api_error(req, HTTP_INTERNAL, "internal error", NULL);
+
+        if (records == 0) {
+            return;
+        }
+
+    } else {
+        log_info("erasure by \"%s\" through the API: %llu records, "
+                 "%llu alerts", api->actor, (unsigned long long) records,
+                 (unsigned long long) alerts);
+    }
+
+    j = json_new();
+    if (j == NULL) {
+        if (rc == 0) {
+            api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        }
+
+        return;
+    }
+
+    json_map_open(j);
+    json_key(j, "user");
+    json_cstring(j, name);
+    json_key(j, "records_removed");
+    json_uint(j, records);
+    json_key(j, "alerts_touched");
+    json_uint(j, alerts);
+    json_map_close(j);
+
+    if (rc == 0) {
+        api_reply(req, HTTP_OK, j);
+    }
+
+    /* what went before a failure is recorded all the same */
+
+    api_changed_json(api, req, "subject.erase", name, NULL, j,
+                     rc == 0 ? HTTP_OK : HTTP_INTERNAL);
+
+    json_free(j);
 }

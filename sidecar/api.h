@@ -16,6 +16,8 @@
 
 struct event_base;
 struct respond_s;
+struct keys_s;
+struct comply_s;
 
 typedef struct api_s  api_t;
 
@@ -27,6 +29,12 @@ void api_free(api_t *api);
 
 /* alerts raised and changed through the API are answered by r */
 void api_set_respond(api_t *api, struct respond_s *r);
+
+/* the keys the keys endpoints manage; NULL or off: they answer 503 */
+void api_set_keys(api_t *api, struct keys_s *ks);
+
+/* the compliance state; NULL: those endpoints answer 503 */
+void api_set_comply(api_t *api, struct comply_s *c);
 
 /* where the metrics find the consumer's and the notifications' counts */
 void api_set_sources(api_t *api, consumer_t *cs, notify_t *n);

@@ -3,7 +3,8 @@
  * Copyright (C) Keryu Security
  *
  * system_change records: built here, appended to keryud's own logs with
- * the next id and their index entries, in one write transaction.
+ * the next id, their index entries and their link in the hash chain
+ * (chain.c), in one write transaction.
  */
 
 
@@ -18,6 +19,7 @@
 #include <openssl/sha.h>
 
 #include "change.h"
+#include "chain.h"
 #include "json.h"
 #include "log.h"
 
@@ -36,12 +38,14 @@ change_record(store_t *st, const change_t *c)
     json_t           *j;
     MDB_val           key, val;
     MDB_txn          *txn;
+    chain_t           ch;
     uint64_t          id;
     keryu_record_t    rec;
     struct timespec   ts;
     const uint8_t    *details;
 
     memset(&rec, 0, sizeof(keryu_record_t));
+    memset(&ch, 0, sizeof(chain_t));
 
     clock_gettime(CLOCK_REALTIME, &ts);
 
@@ -127,7 +131,10 @@ change_record(store_t *st, const change_t *c)
 
     if ((rc = mdb_put(txn, st->logs, &key, &val, MDB_APPEND))
         || (rc = store_index_put(st, txn, id, &rec))
-        || (rc = store_meta_put(st, txn, STORE_META_NEXT_ID, id + 1)))
+        || (rc = store_meta_put(st, txn, STORE_META_NEXT_ID, id + 1))
+        || (rc = chain_begin(&ch, st, txn, id))
+        || (rc = chain_add(&ch, id, buf, size))
+        || (rc = chain_checkpoint(&ch, st, txn, rec.time_us)))
     {
         goto txn_abort;
     }
@@ -144,6 +151,7 @@ txn_abort:
 
 free:
 
+    chain_free(&ch);
     free(buf);
     json_free(j);
 

@@ -20,6 +20,8 @@
 #include <syslog.h>
 
 #include "keryud.h"
+#include "admin.h"
+#include "keys.h"
 
 
 #define CONF_WORD_MAX  CONF_PATH_MAX
@@ -93,6 +95,18 @@ static int conf_set_default_policies(conf_ctx_t *ctx, conf_t *cf,
     const char *value);
 static int conf_set_syslog_facility(conf_ctx_t *ctx, conf_t *cf,
     const char *value);
+static int conf_set_master_key(conf_ctx_t *ctx, conf_t *cf,
+    const char *value);
+static int conf_set_key_period(conf_ctx_t *ctx, conf_t *cf,
+    const char *value);
+static int conf_set_key_grace(conf_ctx_t *ctx, conf_t *cf,
+    const char *value);
+static int conf_set_controls(conf_ctx_t *ctx, conf_t *cf,
+    const char *value);
+static int conf_set_nginx_cves(conf_ctx_t *ctx, conf_t *cf,
+    const char *value);
+static int conf_set_compliance_interval(conf_ctx_t *ctx, conf_t *cf,
+    const char *value);
 
 
 static const conf_command_t  conf_commands[] = {
@@ -115,7 +129,13 @@ static const conf_command_t  conf_commands[] = {
     { "webhook_insecure",  conf_set_webhook_insecure,  0, 1 },
     { "default_policies",  conf_set_default_policies,  0, 1 },
     { "syslog",            conf_set_syslog,            0, 1 },
-    { "syslog_facility",   conf_set_syslog_facility,   0, 1 }
+    { "syslog_facility",   conf_set_syslog_facility,   0, 1 },
+    { "master_key",        conf_set_master_key,        0, 1 },
+    { "key_period",        conf_set_key_period,        0, 2 },
+    { "key_grace",         conf_set_key_grace,         0, 1 },
+    { "controls",          conf_set_controls,          0, 1 },
+    { "nginx_cves",        conf_set_nginx_cves,        0, 1 },
+    { "compliance_interval", conf_set_compliance_interval, 0, 1 }
 };
 
 #define CONF_NCOMMANDS  (sizeof(conf_commands) / sizeof(conf_commands[0]))
@@ -136,6 +156,14 @@ conf_defaults(conf_t *cf)
 
     notify_conf_defaults(&cf->notify);
     cf->default_policies = 1;
+
+    keys_conf_defaults(cf);
+
+    /* the repository's files, as "make run" and the tests start keryud */
+
+    strcpy(cf->controls, "conf/controls.json");
+    strcpy(cf->nginx_cves, "conf/nginx-cves.json");
+    cf->compliance_interval = 24 * 60 * 60 * 1000;
 }
 
 
@@ -190,7 +218,9 @@ conf_parse(conf_t *cf, const char *file, char *err, size_t errlen)
             goto done;
         }
 
-        if (seen[i]) {
+        /* key_period is given once per key type, which it checks itself */
+
+        if (seen[i] && conf_commands[i].set != conf_set_key_period) {
             conf_error(&ctx, "\"%s\" directive is duplicate, first at line %u",
                        name, seen[i]);
             goto done;
@@ -1006,6 +1036,115 @@ conf_set_syslog_facility(conf_ctx_t *ctx, conf_t *cf, const char *value)
         return conf_error(ctx, "invalid value \"%s\" in \"syslog_facility\" "
                           "directive, expecting daemon, user, auth or "
                           "local0 to local7", value);
+    }
+
+    return 0;
+}
+
+
+static int
+conf_set_master_key(conf_ctx_t *ctx, conf_t *cf, const char *value)
+{
+    return conf_set_path(ctx, cf->master_key, "master_key", value);
+}
+
+
+/* key_period TYPE DURATION; DURATION "never" (or "off") stops rotation */
+
+static int
+conf_set_key_period(conf_ctx_t *ctx, conf_t *cf, const char *value)
+{
+    int          type;
+    uint64_t     sec;
+    const char  *period;
+
+    if (ctx->nargs != 2) {
+        return conf_error(ctx, "invalid number of arguments in "
+                          "\"key_period\" directive");
+    }
+
+    period = ctx->args[1];
+
+    type = keys_type_parse(value);
+
+    if (type <= 0 || type > KEYS_MANAGED) {
+        return conf_error(ctx, "invalid key type \"%s\" in \"key_period\" "
+                          "directive, expecting log_sealing, data, "
+                          "blind_index, report_signing or webhook_signing",
+                          value);
+    }
+
+    if (cf->key_period_set & (1u << type)) {
+        return conf_error(ctx, "\"key_period\" of %s is duplicate", value);
+    }
+
+    cf->key_period_set |= 1u << type;
+
+    if (strcmp(period, "never") == 0 || strcmp(period, "off") == 0) {
+        cf->key_period[type] = 0;
+        return 0;
+    }
+
+    if (type == KEYS_BLIND_INDEX) {
+        return conf_error(ctx, "invalid period \"%s\" of blind_index in "
+                          "\"key_period\" directive, expecting \"never\": "
+                          "a new blind index key would no longer find the "
+                          "values indexed under the old one", period);
+    }
+
+    if (admin_duration_parse(period, &sec) == -1) {
+        return conf_error(ctx, "invalid period \"%s\" in \"key_period\" "
+                          "directive, expecting 1s to 3650d, as 12h, 30d or "
+                          "\"never\"", period);
+    }
+
+    cf->key_period[type] = sec;
+
+    return 0;
+}
+
+
+static int
+conf_set_key_grace(conf_ctx_t *ctx, conf_t *cf, const char *value)
+{
+    if (admin_duration_parse(value, &cf->key_grace) == -1) {
+        return conf_error(ctx, "invalid time \"%s\" in \"key_grace\" "
+                          "directive, expecting 1s to 3650d, as 12h or 7d",
+                          value);
+    }
+
+    return 0;
+}
+
+
+static int
+conf_set_controls(conf_ctx_t *ctx, conf_t *cf, const char *value)
+{
+    cf->controls_set = 1;
+
+    return conf_set_path(ctx, cf->controls, "controls", value);
+}
+
+
+static int
+conf_set_nginx_cves(conf_ctx_t *ctx, conf_t *cf, const char *value)
+{
+    cf->nginx_cves_set = 1;
+
+    return conf_set_path(ctx, cf->nginx_cves, "nginx_cves", value);
+}
+
+
+static int
+conf_set_compliance_interval(conf_ctx_t *ctx, conf_t *cf, const char *value)
+{
+    if (conf_parse_time(value, &cf->compliance_interval) == -1
+        || cf->compliance_interval < 60 * 1000
+        || cf->compliance_interval > 30ULL * 24 * 60 * 60 * 1000)
+    {
+        return conf_error(ctx, "invalid time \"%s\" in "
+                          "\"compliance_interval\" directive, expecting 1m "
+                          "to 720h", value);
     }
 
     return 0;

@@ -5,8 +5,9 @@
  * store.  One call of consume_batch() reads up to "batch" records in a
  * read transaction on the shared store and writes them, with the new
  * cursor, in one write transaction on keryud's own; the cursor, the
- * records it covers and their index entries (store.c) commit together, so
- * a crash or restart neither loses nor doubles a record that was read.
+ * records it covers, their index entries (store.c) and their links in
+ * the hash chain (chain.c) commit together, so a crash or restart neither
+ * loses nor doubles a record that was read, nor leaves one unchained.
  *
  * The cursor is the pair (store_id, last sequence number read).  A store
  * with another store_id is read from its start, while keryud's own ids
@@ -31,6 +32,7 @@
 #include <string.h>
 
 #include "keryud.h"
+#include "chain.h"
 #include "respond.h"
 #include "log.h"
 
@@ -77,6 +79,7 @@ consume_free(consumer_t *cs)
     }
 
     store_ibatch_free(&cs->cs_index);
+    chain_free(&cs->cs_chain);
 }
 
 
@@ -139,6 +142,7 @@ consume_batch(consumer_t *cs, consume_res_t *res)
     MDB_cursor      *cur;
     keryu_store_t   *src;
     keryu_record_t   rec;
+    struct timespec  ts;
 
     src = cs->cs_src;
     dst = cs->cs_dst;
@@ -185,6 +189,13 @@ consume_batch(consumer_t *cs, consume_res_t *res)
         || (rc = store_meta_get(dst, wtxn, STORE_META_INVALID, &invalid)))
     {
         log_warnx("%s: reading own meta failed: %s", __func__,
+                  mdb_strerror(rc));
+        goto wtxn_abort;
+    }
+
+    rc = chain_begin(&cs->cs_chain, dst, wtxn, next_id);
+    if (rc != 0) {
+        log_warnx("%s: reading the hash chain failed: %s", __func__,
                   mdb_strerror(rc));
         goto wtxn_abort;
     }
@@ -271,6 +282,11 @@ consume_batch(consumer_t *cs, consume_res_t *res)
             break;
         }
 
+        rc = chain_add(&cs->cs_chain, next_id, val.mv_data, val.mv_size);
+        if (rc != 0) {
+            break;
+        }
+
         rc = store_ibatch_add(&cs->cs_index, dst, wtxn, next_id, &rec);
         if (rc != 0) {
             break;
@@ -287,6 +303,14 @@ consume_batch(consumer_t *cs, consume_res_t *res)
 
     if (rc == 0 || rc == MDB_NOTFOUND) {
         rc = store_ibatch_write(&cs->cs_index, wtxn);
+    }
+
+    if (rc == 0 && res->stored) {
+        clock_gettime(CLOCK_REALTIME, &ts);
+
+        rc = chain_checkpoint(&cs->cs_chain, dst, wtxn,
+                              (uint64_t) ts.tv_sec * 1000000
+                              + (uint64_t) ts.tv_nsec / 1000);
     }
 
     if (rc != 0 && rc != MDB_NOTFOUND) {

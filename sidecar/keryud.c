@@ -14,6 +14,9 @@
  *   keryud -c file token revoke name
  *   keryud -c file key|block|apikey|client ...   (admin.c)
  *   keryud -c file policy apply|list|show|delete ...   (policy.c)
+ *   keryud -c file keys list|rotate|backup|restore|validate ...   (keys.c)
+ *   keryud -c file verify [--quick]   (chain.c)
+ *   keryud -c file subject erase user
  */
 
 
@@ -33,7 +36,10 @@
 #include "api.h"
 #include "respond.h"
 #include "change.h"
+#include "chain.h"
 #include "json.h"
+#include "keys.h"
+#include "comply.h"
 #include "log.h"
 #include "metrics.h"
 #include "policy.h"
@@ -47,6 +53,9 @@
 
 /* expired tokens removed per retention tick */
 #define KERYUD_TOKEN_EXPIRE_MAX  1000
+
+/* how often the compliance timer looks for a run or an audit that is due */
+#define KERYUD_COMPLY_TICK       60
 
 /* after a full retention batch, the next one runs this soon (ms) */
 #define KERYUD_EXPIRE_AGAIN      10
@@ -63,6 +72,7 @@ typedef struct {
     respond_t           resp;
     notify_t           *notify;
     api_t              *api;
+    keys_t             *keys;
     struct event_base  *base;
     struct event       *ev_consume;
     struct event       *ev_sync;
@@ -70,6 +80,8 @@ typedef struct {
     struct event       *ev_term;
     struct event       *ev_int;
     struct event       *ev_hup;
+    comply_t            comply;
+    struct event       *ev_comply;
 } keryud_t;
 
 
@@ -86,11 +98,14 @@ static int keryud_command(keryud_t *kd, int argc, char **argv);
 static void keryud_changed(keryud_t *kd, int argc, char **argv,
     const char *before, size_t before_len);
 static int keryud_token(keryud_t *kd, int argc, char **argv);
+static int keryud_verify(keryud_t *kd, int argc, char **argv);
+static int keryud_subject(keryud_t *kd, int argc, char **argv);
 static int keryud_run(keryud_t *kd);
 static void keryud_free(keryud_t *kd);
 static void keryud_readers(keryud_t *kd);
 static void keryud_prune(keryud_t *kd);
 static void keryud_workers(keryud_t *kd);
+static void keryud_checkpoint(keryud_t *kd);
 static int keryud_worker_dead(void *ctx, const keryu_worker_t *w);
 static void keryud_replaced(keryud_t *kd);
 static int keryud_pid_file(keryud_t *kd);
@@ -98,6 +113,7 @@ static void keryud_consume(evutil_socket_t fd, short what, void *arg);
 static void keryud_sync(evutil_socket_t fd, short what, void *arg);
 static void keryud_expire(evutil_socket_t fd, short what, void *arg);
 static void keryud_signal(evutil_socket_t sig, short what, void *arg);
+static void keryud_comply(evutil_socket_t fd, short what, void *arg);
 
 
 static void
@@ -134,7 +150,16 @@ usage(void)
             "       keryud -c file client delete id\n"
             "       keryud -c file policy apply file.json\n"
             "       keryud -c file policy list\n"
-            "       keryud -c file policy show|delete name\n");
+            "       keryud -c file policy show|delete name\n"
+            "       keryud -c file keys list|validate\n"
+            "       keryud -c file keys rotate type\n"
+            "       keryud -c file keys backup --out file "
+            "[--passphrase-file file]\n"
+            "       keryud -c file keys restore --in file "
+            "[--passphrase-file file] [--force]\n"
+            "       keryud -c file keys webhook-secret --out file\n"
+            "       keryud -c file verify [--quick]\n"
+            "       keryud -c file subject erase user\n");
     exit(1);
 }
 
@@ -270,6 +295,27 @@ keryud_command(keryud_t *kd, int argc, char **argv)
         if (rc == -1) {
             usage();
         }
+
+    } else if (strcmp(argv[0], "verify") == 0) {
+        rc = keryud_verify(kd, argc, argv);
+
+    } else if (strcmp(argv[0], "subject") == 0) {
+
+        /* records its own change, with the counts */
+
+        rc = keryud_subject(kd, argc, argv);
+
+    } else if (strcmp(argv[0], "keys") == 0) {
+
+        /* records its own changes, with the keys' metadata */
+
+        rc = keys_main(&kd->conf, argc, argv);
+
+        if (rc == KEYS_USAGE) {
+            usage();
+        }
+
+        change = 0;
 
     } else {
         rc = keryud_token(kd, argc, argv);
@@ -501,6 +547,195 @@ keryud_token(keryud_t *kd, int argc, char **argv)
 }
 
 
+/*
+ * recomputes the hash chain of keryud's store, as the integrity API does;
+ * exits 0 when it verifies, 1 at the first bad record or on a failure
+ */
+
+static int
+keryud_verify(keryud_t *kd, int argc, char **argv)
+{
+    int              rc, full;
+    char             kid[2 * CHAIN_KID_LEN + 1], ts[TIME_STR_MAX];
+    MDB_txn         *txn;
+    unsigned         i;
+    chain_verify_t   v;
+
+    full = 1;
+
+    if (argc == 2 && strcmp(argv[1], "--quick") == 0) {
+        full = 0;
+
+    } else if (argc != 1) {
+        usage();
+    }
+
+    rc = store_open(&kd->own, kd->conf.data, kd->conf.data_size);
+    if (rc != 0) {
+        fprintf(stderr, "keryud: cannot open store \"%s\": %s\n",
+                kd->conf.data, keryu_store_strerror(rc));
+        return 1;
+    }
+
+    rc = store_txn_begin(&kd->own, MDB_RDONLY, &txn);
+
+    if (rc == 0) {
+        rc = chain_verify(&kd->own, txn, full, &v);
+        mdb_txn_abort(txn);
+    }
+
+    store_close(&kd->own);
+
+    if (rc != 0) {
+        fprintf(stderr, "keryud: verify failed: %s\n",
+                keryu_store_strerror(rc));
+        return 1;
+    }
+
+    printf("%s chain: %llu records, ids %llu to %llu (%llu kept, "
+           "%llu expired, %llu erased), %llu unchained, %llu checkpoints "
+           "verified, %llu ms\n",
+           full ? "full" : "quick", (unsigned long long) v.entries,
+           (unsigned long long) v.first_id, (unsigned long long) v.last_id,
+           (unsigned long long) v.kept, (unsigned long long) v.expired,
+           (unsigned long long) v.erased, (unsigned long long) v.unchained,
+           (unsigned long long) v.checkpoints,
+           (unsigned long long) (v.elapsed_us / 1000));
+
+    if (v.cp_id) {
+        for (i = 0; i < CHAIN_KID_LEN; i++) {
+            snprintf(kid + 2 * i, 3, "%02x", v.cp_kid[i]);
+        }
+
+        time_format(v.cp_time, ts);
+
+        printf("last checkpoint: id %llu at %s, key %s\n",
+               (unsigned long long) v.cp_id, ts, kid);
+    }
+
+    if (v.kind == CHAIN_OK) {
+        printf("ok\n");
+        return 0;
+    }
+
+    printf("first bad: id %llu, %s: %s", (unsigned long long) v.bad_id,
+           chain_kind_name(v.kind), v.reason);
+
+    if (v.other_id) {
+        printf(" (id %llu)", (unsigned long long) v.other_id);
+    }
+
+    printf("\n");
+
+    return 1;
+}
+
+
+/*
+ * erases a data subject's records and their alert samples, and records
+ * the erasure as a system_change: the actor, and the user as its target
+ */
+
+static int
+keryud_subject(keryud_t *kd, int argc, char **argv)
+{
+    int             rc, erc;
+    char            actor[64], cmd[1024];
+    size_t          len, alen;
+    json_t         *j;
+    uint64_t        records, alerts;
+    change_t        c;
+    const char     *user;
+    const uint8_t  *after;
+
+    if (argc != 3 || strcmp(argv[1], "erase") != 0) {
+        usage();
+    }
+
+    user = argv[2];
+    len = strlen(user);
+
+    if (len == 0 || len > KERYU_RECORD_USER_MAX) {
+        fprintf(stderr, "keryud: invalid user \"%s\", expecting 1 to %d "
+                "bytes\n", user, KERYU_RECORD_USER_MAX);
+        return 1;
+    }
+
+    rc = store_open(&kd->own, kd->conf.data, kd->conf.data_size);
+    if (rc != 0) {
+        fprintf(stderr, "keryud: cannot open store \"%s\": %s\n",
+                kd->conf.data, keryu_store_strerror(rc));
+        return 1;
+    }
+
+    erc = store_erase_subject(&kd->own, user, &records, &alerts);
+
+    if (erc != 0) {
+        fprintf(stderr, "keryud: erasing \"%s\" failed after %llu records: "
+                "%s\n", user, (unsigned long long) records,
+                keryu_store_strerror(erc));
+
+        /* what was erased before the failure is recorded all the same */
+
+        if (records == 0) {
+            store_close(&kd->own);
+            return 1;
+        }
+
+    } else {
+        printf("erased %llu records of \"%s\", %llu alerts touched\n",
+               (unsigned long long) records, user,
+               (unsigned long long) alerts);
+    }
+
+    j = json_new();
+    if (j == NULL) {
+        store_close(&kd->own);
+        return 1;
+    }
+
+    json_map_open(j);
+    json_key(j, "user");
+    json_cstring(j, user);
+    json_key(j, "records_removed");
+    json_uint(j, records);
+    json_key(j, "alerts_touched");
+    json_uint(j, alerts);
+    json_map_close(j);
+
+    snprintf(cmd, sizeof(cmd), "keryud subject erase %s", user);
+
+    c.actor = change_cli_actor(actor, sizeof(actor));
+    c.action = "subject.erase";
+    c.target = user;
+    c.before = NULL;
+    c.before_len = 0;
+    c.method = "CLI";
+    c.uri = cmd;
+    c.addr = NULL;
+    c.status = 0;
+
+    rc = json_result(j, &after, &alen);
+
+    if (rc == 0) {
+        c.after = (const char *) after;
+        c.after_len = alen;
+
+        rc = change_record(&kd->own, &c);
+    }
+
+    if (rc != 0) {
+        fprintf(stderr, "keryud: recording the change failed: %s\n",
+                keryu_store_strerror(rc));
+    }
+
+    json_free(j);
+    store_close(&kd->own);
+
+    return (rc == 0 && erc == 0) ? 0 : 1;
+}
+
+
 static int
 keryud_run(keryud_t *kd)
 {
@@ -535,6 +770,15 @@ keryud_run(keryud_t *kd)
 
     keryud_readers(kd);
 
+    /* a wrong master key or a damaged key stops keryud here */
+
+    kd->keys = keys_open(&kd->own, cf, (uint64_t) time(NULL), err,
+                         sizeof(err));
+    if (kd->keys == NULL) {
+        log_warnx("cannot start: %s", err);
+        return -1;
+    }
+
     consume_init(&kd->cs, &kd->src, &kd->own, cf->batch);
 
     if (respond_init(&kd->resp, &kd->own, &kd->src) != 0) {
@@ -543,6 +787,9 @@ keryud_run(keryud_t *kd)
     }
 
     kd->cs.cs_respond = &kd->resp;
+
+    keys_set_respond(kd->keys, &kd->resp);
+    keys_set_shared(kd->keys, &kd->src);
 
     if (cf->default_policies) {
         respond_defaults(&kd->resp);
@@ -563,6 +810,7 @@ keryud_run(keryud_t *kd)
         }
 
         kd->resp.notify = kd->notify;
+        keys_set_notify(kd->keys, kd->notify);
     }
 
     kd->api = api_new(kd->base, cf, &kd->own, &kd->src);
@@ -571,7 +819,24 @@ keryud_run(keryud_t *kd)
     }
 
     api_set_respond(kd->api, &kd->resp);
+    api_set_keys(kd->api, kd->keys);
     api_set_sources(kd->api, &kd->cs, kd->notify);
+
+    /* a catalogue named by "controls" that does not load stops keryud */
+
+    if (comply_init(&kd->comply, cf, &kd->own, &kd->src) == -1) {
+        return -1;
+    }
+
+    kd->comply.respond = &kd->resp;
+    kd->comply.keys = kd->keys;
+    api_set_comply(kd->api, &kd->comply);
+
+    kd->ev_comply = evtimer_new(kd->base, keryud_comply, kd);
+    if (kd->ev_comply == NULL) {
+        log_warnx("event_new() failed");
+        return -1;
+    }
 
     /* TODO: drop privileges once the stores and the socket are open */
 
@@ -594,7 +859,8 @@ keryud_run(keryud_t *kd)
     tv.tv_usec = 0;
 
     if (evtimer_add(kd->ev_consume, &tv) == -1
-        || evtimer_add(kd->ev_expire, &tv) == -1)
+        || evtimer_add(kd->ev_expire, &tv) == -1
+        || evtimer_add(kd->ev_comply, &tv) == -1)
     {
         log_warnx("evtimer_add() failed");
         return -1;
@@ -659,11 +925,17 @@ keryud_free(keryud_t *kd)
         event_free(kd->ev_hup);
     }
 
+    if (kd->ev_comply) {
+        event_free(kd->ev_comply);
+    }
+
     api_free(kd->api);
     notify_free(kd->notify);
 
     consume_free(&kd->cs);
+    comply_free(&kd->comply);
     respond_free(&kd->resp);
+    keys_free(kd->keys);
 
     if (kd->src.env) {
         rc = mdb_env_sync(kd->src.env, 1);
@@ -806,6 +1078,26 @@ keryud_sync(evutil_socket_t fd, short what, void *arg)
     keryud_readers(kd);
     keryud_prune(kd);
     keryud_workers(kd);
+    keys_tick(kd->keys, (uint64_t) time(NULL));
+    keryud_checkpoint(kd);
+}
+
+
+/* signs the chain's newest records when they waited long enough */
+
+static void
+keryud_checkpoint(keryud_t *kd)
+{
+    int              rc;
+    struct timespec  ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+
+    rc = chain_tick(&kd->own, (uint64_t) ts.tv_sec * 1000000
+                              + (uint64_t) ts.tv_nsec / 1000);
+    if (rc != 0) {
+        log_warnx("writing a chain checkpoint failed: %s", mdb_strerror(rc));
+    }
 }
 
 
@@ -948,7 +1240,7 @@ keryud_expire(evutil_socket_t fd, short what, void *arg)
     keryud_t         *kd = arg;
 
     int               rc;
-    size_t            removed, tokens;
+    size_t            removed, tokens, entries;
     uint64_t          now_us, ms;
     struct timeval    tv;
     struct timespec   ts;
@@ -975,6 +1267,21 @@ keryud_expire(evutil_socket_t fd, short what, void *arg)
         }
     }
 
+    /* the chain entries of deleted records go once a checkpoint covers them */
+
+    if (removed) {
+        rc = chain_compact(&kd->own, &entries);
+
+        if (rc != 0) {
+            log_warnx("compacting the hash chain failed: %s",
+                      mdb_strerror(rc));
+
+        } else if (entries) {
+            log_debug("%s: dropped %zu chain entries of deleted records",
+                      __func__, entries);
+        }
+    }
+
     rc = token_expire(&kd->own, ts.tv_sec, KERYUD_TOKEN_EXPIRE_MAX,
                       &tokens);
 
@@ -992,6 +1299,33 @@ keryud_expire(evutil_socket_t fd, short what, void *arg)
     tv.tv_usec = (ms % 1000) * 1000;
 
     if (evtimer_add(kd->ev_expire, &tv) == -1) {
+        fatalx("evtimer_add() failed");
+    }
+}
+
+
+/*
+ * the compliance timer: a run once at startup and every
+ * "compliance_interval", and scheduled audits when they are due; it looks
+ * once a minute, so a run comes at most that late
+ */
+
+static void
+keryud_comply(evutil_socket_t fd, short what, void *arg)
+{
+    keryud_t        *kd = arg;
+
+    struct timeval   tv;
+
+    (void) fd;
+    (void) what;
+
+    comply_tick(&kd->comply);
+
+    tv.tv_sec = KERYUD_COMPLY_TICK;
+    tv.tv_usec = 0;
+
+    if (evtimer_add(kd->ev_comply, &tv) == -1) {
         fatalx("evtimer_add() failed");
     }
 }

@@ -28,7 +28,10 @@
 #define CONF_PATH_MAX        1024
 #define CONF_ERR_MAX         (CONF_PATH_MAX + 256)
 
-#define STORE_SCHEMA         2
+/* key types by keys_type_e (keys.h), index 0 unused */
+#define CONF_KEY_TYPES       7
+
+#define STORE_SCHEMA         3
 
 /* own meta keys, each an 8-byte little-endian counter */
 #define STORE_META_SCHEMA    "schema"
@@ -42,6 +45,10 @@
 #define STORE_META_NEXT_ALERT "next_alert"
 #define STORE_META_EXPIRED   "expired"
 #define STORE_META_INDEXED   "indexed"
+#define STORE_META_CHAIN_FIRST "chain_first"  /* the first id chained */
+#define STORE_META_CHAIN_KEY "chain_key"  /* the local signer's key id */
+#define STORE_META_CHAIN_BASE "chain_base"  /* compacted up to it */
+#define STORE_META_ERASED    "erased"
 
 /* an index key of an address: the family, 4 or 6, and its bytes */
 #define STORE_KEY_IP_MAX     17
@@ -87,6 +94,15 @@ typedef struct {
     uint64_t            retention;        /* seconds, 0: for ever */
     notify_conf_t       notify;           /* webhook and syslog alerts */
     int                 default_policies; /* install the shipped ones */
+    char                master_key[CONF_PATH_MAX];  /* "": the environment */
+    uint64_t            key_period[CONF_KEY_TYPES]; /* seconds, 0: never */
+    uint32_t            key_period_set;   /* types given "key_period" */
+    uint64_t            key_grace;        /* seconds */
+    char                controls[CONF_PATH_MAX];    /* comply.h */
+    int                 controls_set;     /* given by a directive */
+    char                nginx_cves[CONF_PATH_MAX];
+    int                 nginx_cves_set;
+    uint64_t            compliance_interval;  /* milliseconds */
 } conf_t;
 
 
@@ -104,7 +120,17 @@ typedef struct {
     MDB_dbi             alerts;           /* alert.h */
     MDB_dbi             alert_keys;
     MDB_dbi             offences;
+    MDB_dbi             chain;            /* chain.h */
+    MDB_dbi             checkpoints;
+    MDB_dbi             chain_keys;
+    const struct chain_signer_s *signer;  /* NULL: chain_signer_local */
     uint64_t            reindexed;        /* records store_open indexed */
+    MDB_dbi             enc_keys;         /* keys.h */
+    MDB_dbi             compliance;       /* comply.h */
+    MDB_dbi             audits;
+    MDB_dbi             reports;
+    MDB_dbi             risk;
+    MDB_dbi             report_keys;
 } store_t;
 
 
@@ -160,6 +186,17 @@ typedef struct {
 } store_ibatch_t;
 
 
+/* the hash chain while records are appended to logs (chain.c) */
+typedef struct {
+    struct evp_md_ctx_st  *ch_ctx;        /* reused for every hash */
+    struct evp_md_st   *ch_md;            /* SHA-256, fetched once */
+    uint64_t            ch_id;            /* the last id linked, 0: none */
+    uint8_t             ch_link[32];      /* its link */
+    MDB_cursor         *ch_cur;           /* on chain, in chain_begin()'s
+                                             transaction, which frees it */
+} chain_t;
+
+
 typedef struct {
     keryu_store_t      *cs_src;
     store_t            *cs_dst;
@@ -169,6 +206,7 @@ typedef struct {
     struct respond_s   *cs_respond;       /* NULL: no detection */
     consume_stats_t     cs_stats;
     store_ibatch_t      cs_index;         /* the batch's index entries */
+    chain_t             cs_chain;
 } consumer_t;
 
 
@@ -220,6 +258,10 @@ size_t store_key_ip(uint8_t key[STORE_KEY_IP_MAX], int family,
 void store_key_status(uint8_t key[2], unsigned status);
 int store_expire(store_t *st, uint64_t before_us, size_t max,
     size_t *removed);
+int store_erase_user(store_t *st, const uint8_t *user, size_t len,
+    size_t max, size_t *removed, int *more);
+int store_erase_subject(store_t *st, const char *user, uint64_t *records,
+    uint64_t *alerts);
 void store_ibatch_reset(store_ibatch_t *b);
 int store_ibatch_add(store_ibatch_t *b, store_t *st, MDB_txn *txn,
     uint64_t id, const keryu_record_t *rec);
@@ -240,6 +282,12 @@ int token_lookup(store_t *st, MDB_txn *txn, const char *token, size_t len,
 int token_identify(store_t *st, MDB_txn *txn, const char *token, size_t len,
     role_e *role, char *name, size_t namelen);
 int token_expire(store_t *st, time_t now, size_t max, size_t *removed);
+
+/* sees each stored token; a non-zero return stops the walk (token.c) */
+typedef int (*token_each_pt)(void *ctx, role_e role, const char *name,
+    size_t name_len, time_t created, time_t expires);
+
+int token_each(store_t *st, MDB_txn *txn, token_each_pt handler, void *ctx);
 
 int consume_init(consumer_t *cs, keryu_store_t *src, store_t *dst,
     uint64_t batch);

@@ -600,6 +600,46 @@ done:
 }
 
 
+int
+notify_set_secret(notify_t *n, const uint8_t *secret, size_t len)
+{
+    char          digest[] = "SHA256";
+    EVP_MAC      *mac;
+    OSSL_PARAM    params[2];
+    EVP_MAC_CTX  *ctx;
+
+    if (!n->webhook) {
+        return 0;
+    }
+
+    mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    if (mac == NULL) {
+        return -1;
+    }
+
+    ctx = EVP_MAC_CTX_new(mac);
+    EVP_MAC_free(mac);
+
+    if (ctx == NULL) {
+        return -1;
+    }
+
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+                                                 digest, 0);
+    params[1] = OSSL_PARAM_construct_end();
+
+    if (EVP_MAC_init(ctx, secret, len, params) != 1) {
+        EVP_MAC_CTX_free(ctx);
+        return -1;
+    }
+
+    EVP_MAC_CTX_free(n->mac);
+    n->mac = ctx;
+
+    return 0;
+}
+
+
 static int
 notify_ssl_ctx(notify_t *n, char *err, size_t errlen)
 {

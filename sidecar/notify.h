@@ -84,6 +84,13 @@ int notify_url_valid(const char *url);
 notify_t *notify_new(struct event_base *base, const notify_conf_t *nc,
     char *err, size_t errlen);
 
+/*
+ * keys the webhook's HMAC with secret (len bytes), replacing the key
+ * before; keys.c gives the webhook_signing key when there is no
+ * webhook_secret file.  Returns 0, or -1 leaving the key before in place
+ */
+int notify_set_secret(notify_t *n, const uint8_t *secret, size_t len);
+
 /* drops whatever is still queued or in flight; NULL is allowed */
 void notify_free(notify_t *n);
 

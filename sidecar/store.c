@@ -24,6 +24,11 @@
  *           in seconds since the epoch (8, little-endian); version 2 then
  *           has the expiry in seconds since the epoch (8, little-endian,
  *           0: never); then the name
+ *   enc_keys  keryud's own keys, each wrapped under the master key
+ *           (keys.h documents the layout)
+ *   compliance, audits, reports, risk, report_keys
+ *           compliance runs, audits, signed reports and risk
+ *           assessments (comply.h documents the layouts)
  *
  * logs uses keryud's own ids, not the ring's sequence numbers, because a
  * replaced shared store numbers its records from 1 again.  The pair
@@ -62,9 +67,11 @@
 
 #include "keryud.h"
 #include "alert.h"
+#include "chain.h"
+#include "comply.h"
 
 
-#define STORE_MAXDBS          16
+#define STORE_MAXDBS          32
 
 #define STORE_SCHEMA_NOINDEX  1
 #define STORE_REINDEX_BATCH   100000
@@ -95,6 +102,7 @@ struct store_ientry_s {
 
 
 static keryu_store_t store_meta_view(store_t *st);
+static int store_chain_start(store_t *st, MDB_txn *txn, uint64_t schema);
 static int store_reindex(store_t *st);
 static unsigned store_index_keys(store_t *st, const keryu_record_t *rec,
     uint8_t buf[STORE_KEYS_SIZE], store_ikey_t ik[STORE_NINDEX]);
@@ -109,6 +117,7 @@ store_open(store_t *st, const char *path, uint64_t mapsize)
     uint64_t   schema;
 
     st->env = NULL;
+    st->signer = NULL;
 
     if (mkdir(path, 0700) == -1 && errno != EEXIST) {
         return errno;
@@ -160,6 +169,25 @@ store_open(store_t *st, const char *path, uint64_t mapsize)
         goto txn_abort;
     }
 
+    if ((rc = mdb_dbi_open(txn, "chain", MDB_CREATE, &st->chain))
+        || (rc = mdb_dbi_open(txn, "checkpoints", MDB_CREATE,
+                              &st->checkpoints))
+        || (rc = mdb_dbi_open(txn, "chain_keys", MDB_CREATE,
+                              &st->chain_keys)))
+    {
+        goto txn_abort;
+    }
+
+    rc = mdb_dbi_open(txn, "enc_keys", MDB_CREATE, &st->enc_keys);
+    if (rc != 0) {
+        goto txn_abort;
+    }
+
+    rc = comply_dbs_open(st, txn);
+    if (rc != 0) {
+        goto txn_abort;
+    }
+
     if ((rc = mdb_dbi_open(txn, "by_type", STORE_INDEX_FLAGS, &st->by_type))
         || (rc = mdb_dbi_open(txn, "by_ip", STORE_INDEX_FLAGS, &st->by_ip))
         || (rc = mdb_dbi_open(txn, "by_user", STORE_INDEX_FLAGS,
@@ -177,9 +205,7 @@ store_open(store_t *st, const char *path, uint64_t mapsize)
         goto txn_abort;
     }
 
-    if (schema != 0 && schema != STORE_SCHEMA_NOINDEX
-        && schema != STORE_SCHEMA)
-    {
+    if (schema > STORE_SCHEMA) {
         rc = KERYU_STORE_EVERSION;
         goto txn_abort;
     }
@@ -191,6 +217,15 @@ store_open(store_t *st, const char *path, uint64_t mapsize)
         }
 
         rc = store_meta_put(st, txn, STORE_META_NEXT_ID, 1);
+        if (rc != 0) {
+            goto txn_abort;
+        }
+    }
+
+    /* the chain of a store older than it begins with the next record */
+
+    if (schema < STORE_SCHEMA) {
+        rc = store_chain_start(st, txn, schema);
         if (rc != 0) {
             goto txn_abort;
         }
@@ -280,6 +315,41 @@ store_meta_put(store_t *st, MDB_txn *txn, const char *name, uint64_t value)
     ks = store_meta_view(st);
 
     return keryu_store_meta_put(&ks, txn, name, value);
+}
+
+
+/*
+ * notes where the hash chain begins: at 1 in a new store, at the next id
+ * in one written before the chain; schema 2 is then done, while schema 1
+ * still awaits its indexes, which store_reindex() writes with the schema
+ */
+
+static int
+store_chain_start(store_t *st, MDB_txn *txn, uint64_t schema)
+{
+    int       rc;
+    uint64_t  first, next;
+
+    rc = store_meta_get(st, txn, STORE_META_CHAIN_FIRST, &first);
+    if (rc != 0 || first != 0) {
+        return rc;
+    }
+
+    rc = store_meta_get(st, txn, STORE_META_NEXT_ID, &next);
+    if (rc != 0) {
+        return rc;
+    }
+
+    rc = store_meta_put(st, txn, STORE_META_CHAIN_FIRST, next ? next : 1);
+    if (rc != 0) {
+        return rc;
+    }
+
+    if (schema == STORE_SCHEMA_NOINDEX) {
+        return 0;
+    }
+
+    return store_meta_put(st, txn, STORE_META_SCHEMA, STORE_SCHEMA);
 }
 
 
@@ -644,6 +714,14 @@ store_expire(store_t *st, uint64_t before_us, size_t max, size_t *removed)
             break;
         }
 
+        /* the chain keeps the record's entry, marked */
+
+        rc = chain_mark(st, txn, keryu_store_key_decode(ibuf),
+                        CHAIN_EXPIRED);
+        if (rc != 0) {
+            break;
+        }
+
         done++;
     }
 
@@ -682,6 +760,182 @@ txn_abort:
     mdb_txn_abort(txn);
 
     return rc;
+}
+
+
+/*
+ * erases, in one write transaction, up to max records whose user is user,
+ * found through by_user, with their index entries, marks their chain
+ * entries erased and adds them to "erased"; removed gets the number
+ * deleted, 0 on failure, and more is 1 when max entries were looked at,
+ * for the caller to call again
+ */
+
+int
+store_erase_user(store_t *st, const uint8_t *user, size_t len, size_t max,
+    size_t *removed, int *more)
+{
+    int              rc;
+    size_t           n, done;
+    uint8_t          ibuf[8], ubuf[KERYU_RECORD_USER_MAX];
+    MDB_val          key, val, lkey, lval;
+    MDB_txn         *txn;
+    uint64_t         id, erased;
+    MDB_cursor      *cur;
+    keryu_record_t   rec;
+
+    *removed = 0;
+    *more = 0;
+
+    if (len == 0 || len > KERYU_RECORD_USER_MAX) {
+        return EINVAL;
+    }
+
+    memcpy(ubuf, user, len);
+
+    rc = store_txn_begin(st, 0, &txn);
+    if (rc != 0) {
+        return rc;
+    }
+
+    rc = mdb_cursor_open(txn, st->by_user, &cur);
+    if (rc != 0) {
+        goto txn_abort;
+    }
+
+    done = 0;
+
+    /* each round deletes the user's first entry, so the next seeks anew */
+
+    for (n = 0; n < max; n++) {
+        key.mv_size = len;
+        key.mv_data = ubuf;
+
+        rc = mdb_cursor_get(cur, &key, &val, MDB_SET_KEY);
+        if (rc != 0) {
+            break;
+        }
+
+        if (val.mv_size != 8) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+
+        memcpy(ibuf, val.mv_data, 8);
+        id = keryu_store_key_decode(ibuf);
+
+        lkey.mv_size = 8;
+        lkey.mv_data = ibuf;
+
+        rc = mdb_get(txn, st->logs, &lkey, &lval);
+
+        if (rc != 0 && rc != MDB_NOTFOUND) {
+            break;
+        }
+
+        /*
+         * an entry whose record is gone, or is not this user's, is all
+         * there is to delete
+         */
+
+        if (rc == MDB_NOTFOUND
+            || keryu_record_decode(&rec, lval.mv_data, lval.mv_size) != 0
+            || rec.user.len != len || memcmp(rec.user.data, ubuf, len) != 0)
+        {
+            rc = mdb_cursor_del(cur, 0);
+            if (rc != 0) {
+                break;
+            }
+
+            continue;
+        }
+
+        rc = store_index_del(st, txn, id, &rec);
+        if (rc != 0) {
+            break;
+        }
+
+        rc = mdb_del(txn, st->logs, &lkey, NULL);
+        if (rc != 0) {
+            break;
+        }
+
+        rc = chain_mark(st, txn, id, CHAIN_ERASED);
+        if (rc != 0) {
+            break;
+        }
+
+        done++;
+    }
+
+    mdb_cursor_close(cur);
+
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        goto txn_abort;
+    }
+
+    if (n == 0) {
+        mdb_txn_abort(txn);
+        return 0;
+    }
+
+    rc = store_meta_get(st, txn, STORE_META_ERASED, &erased);
+    if (rc != 0) {
+        goto txn_abort;
+    }
+
+    rc = store_meta_put(st, txn, STORE_META_ERASED, erased + done);
+    if (rc != 0) {
+        goto txn_abort;
+    }
+
+    rc = mdb_txn_commit(txn);
+    if (rc != 0) {
+        return rc;
+    }
+
+    *removed = done;
+    *more = (n == max);
+
+    return 0;
+
+txn_abort:
+
+    mdb_txn_abort(txn);
+
+    return rc;
+}
+
+
+/*
+ * erases a data subject: every record of user, STORE_EXPIRE_MAX a write
+ * transaction (store_erase_user), then the alerts' samples of those
+ * records (alert_forget); records and alerts get the counts, also of what
+ * was done before a failure
+ */
+
+int
+store_erase_subject(store_t *st, const char *user, uint64_t *records,
+    uint64_t *alerts)
+{
+    int     rc, more;
+    size_t  removed;
+
+    *records = 0;
+    *alerts = 0;
+
+    do {
+        rc = store_erase_user(st, (const uint8_t *) user, strlen(user),
+                              STORE_EXPIRE_MAX, &removed, &more);
+        if (rc != 0) {
+            return rc;
+        }
+
+        *records += removed;
+
+    } while (more);
+
+    return alert_forget(st, user, alerts);
 }
 
 

@@ -544,3 +544,44 @@ txn_abort:
 
     return rc;
 }
+
+
+/*
+ * calls handler for each token that decodes, in hash order, until it
+ * returns non-zero; returns 0 or an LMDB code
+ */
+
+int
+token_each(store_t *st, MDB_txn *txn, token_each_pt handler, void *ctx)
+{
+    int            rc;
+    MDB_val        key, val;
+    MDB_cursor    *cur;
+    token_info_t   ti;
+
+    rc = mdb_cursor_open(txn, st->tokens, &cur);
+    if (rc != 0) {
+        return rc;
+    }
+
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+         rc == 0;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
+    {
+        if (token_decode(&val, &ti) == -1 || key.mv_size != TOKEN_HASH_LEN) {
+            continue;
+        }
+
+        if (handler(ctx, ti.role, ti.name, ti.name_len, ti.created,
+                    ti.expires)
+            != 0)
+        {
+            rc = MDB_NOTFOUND;
+            break;
+        }
+    }
+
+    mdb_cursor_close(cur);
+
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
