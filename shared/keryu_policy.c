@@ -797,9 +797,9 @@ keryu_policy_compile(keryu_policy_ctx_t *ctx, yajl_val doc,
                 p->type = KERYU_POLICY_VALIDATION;
 
             } else {
-                /* XXX leaves "validation" out: test_policy.c pins the text */
                 keryu_policy_error(ctx, "\"policy_type\" must be \"access\", "
-                                   "\"ip\" or \"threshold\"");
+                                   "\"ip\", \"threshold\" or "
+                                   "\"validation\"");
                 return -1;
             }
 

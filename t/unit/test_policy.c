@@ -244,8 +244,8 @@ static const test_refusal_t  test_refusals[] = {
     { "{'name': 'p', 'rules': []}",
       "policy \"p\": \"policy_type\" is required" },
     { "{'name': 'p', 'policy_type': 'rate', 'rules': []}",
-      "policy \"p\": \"policy_type\" must be \"access\", \"ip\" or "
-      "\"threshold\"" },
+      "policy \"p\": \"policy_type\" must be \"access\", \"ip\", "
+      "\"threshold\" or \"validation\"" },
     { "{'name': 'p', 'policy_type': 'access'}",
       "policy \"p\": \"rules\" is required" },
     { "{'name': 'p', 'policy_type': 'access', 'rules': [], 'is_active': 1}",
