@@ -356,8 +356,9 @@ wait_until(sub {
     $risk = decode($r);
     my ($ir) = grep { $_->{control} eq 'identity-required' }
                @{ $risk->{risks} };
-    return $ir && $ir->{threat}{auth_failure} >= 40;
-}, 'the failed logins weighed');
+    return $ir && $ir->{threat}{auth_failure} >= 40
+           && $ir->{threat}{blocks} >= 1;
+}, 'the failed logins and the block weighed');
 
 like($risk->{assessed_at}, $rfc3339, 'risk: assessed_at');
 ok($risk->{previous}{id} < $risk->{id}, 'risk: the assessment before');
@@ -385,9 +386,20 @@ my %rk = map { $_->{control} => $_ } @risks;
 is($rk{'identity-required'}{sensitivity}, 5, 'risk: /admin/ is sensitive');
 is_deeply($rk{'identity-required'}{locations}, ['/admin/'],
           'risk: the location named');
-# likelihood 3 for a failure, +1 for 10 or more failed logins on it
-is($rk{'identity-required'}{likelihood}, 4,
+# the shipped brute-force rule opened an alert and blocked the address
+my $ir = $rk{'identity-required'}{threat};
+ok($ir->{alerts} >= 1 && $ir->{open_alerts} >= 1, 'risk: alerts weighed')
+    or diag explain $ir;
+ok($ir->{blocks} >= 1, 'risk: blocks weighed');
+# likelihood 3 for a failure, +1 for 10 or more failed logins on it, +1 for
+# an open alert, +1 for a block: at most 5
+is($rk{'identity-required'}{likelihood}, 5,
    'risk: threat raises the likelihood');
+# a control whose kind of threat was not seen
+is($rk{'input-validation'}{threat}{input_rejected}, 0,
+   'risk: no rejected input');
+is($rk{'input-validation'}{threat}{blocks}, 0, 'risk: nor blocks for it');
+is($rk{'input-validation'}{likelihood}, 2, 'risk: threat named, none seen');
 # no kind of record shows a threat to fail-closed: a failure stays at 3
 is_deeply($rk{'fail-closed'}{threat}, {}, 'risk: fail-closed has no threat');
 is($rk{'fail-closed'}{likelihood}, 3, 'risk: a failure without threat');

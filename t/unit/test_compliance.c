@@ -1139,6 +1139,13 @@ test_risk_score(void **state)
     assert_int_equal(s.impact, 3);
     assert_int_equal(s.likelihood, 4);
     assert_int_equal(s.score, 12);
+
+    /* and a key blocked for it: a threat that was real */
+
+    in.blocks = 1;
+    risk_score(&in, &s);
+    assert_int_equal(s.likelihood, 5);
+    assert_int_equal(s.score, 15);
 }
 
 
