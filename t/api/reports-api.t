@@ -327,6 +327,22 @@ my $m = decode($r);
 like($m->{since}, qr/^2026-01-01T00:00:00(\.0+)?Z\z/, 'since kept');
 like($m->{until}, qr/^2026-02-01T00:00:00(\.0+)?Z\z/, 'until kept');
 
+sub report_doc {
+    my ($id) = @_;
+    my $d = request('GET', "$api/reports/$id/download", $token{auditor});
+    return JSON::PP->new->decode($d->{content});
+}
+
+# the period decides what is counted: January holds none of the records
+my $jan = report_doc($m->{id})->{metrics};
+is($jan->{total}, 0, 'metrics of January: no record');
+is(scalar @{ $jan->{days} }, 31, 'metrics of January: 31 days');
+is($jan->{days}[0]{date}, '2026-01-01', 'metrics: from the first');
+
+my $now = report_doc($made{'metrics/json'}{id})->{metrics};
+is($now->{events}{auth_failure}, 30, 'metrics of the last 30 days: logins');
+is(scalar @{ $now->{days} }, 30, 'metrics: a day each');
+
 
 # ---- roles, verbs and bad input ----
 
