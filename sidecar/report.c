@@ -430,7 +430,10 @@ report_create(comply_t *c, report_req_t *req, json_t *meta)
 
     now = comply_now();
 
-    /* the id first, so that the report can name itself */
+    /*
+     * the id first, so that the report can name itself
+     * XXX a report that fails after this leaves a gap in the ids
+     */
 
     rc = store_txn_begin(c->own, 0, &txn);
     if (rc != 0) {

@@ -165,6 +165,8 @@ risk_assess_store(comply_t *c, const comply_run_t *run,
         goto failed;
     }
 
+    /* XXX on the event loop: a full scan holds the API for up to ~0.5 s */
+
     rc = risk_scan(c->own, txn, since, until, items, n, &scanned,
                    &truncated);
     if (rc != 0) {
