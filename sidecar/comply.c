@@ -1265,7 +1265,9 @@ comply_evaluate_now(comply_t *c, comply_run_t *run, evidence_t *ev)
         return -1;
     }
 
-    if (evidence_gather(ev, c->conf, c->own, c->src, c->keys, comply_now()) == -1) {
+    if (evidence_gather(ev, c->conf, c->own, c->src, c->keys, comply_now())
+        == -1)
+    {
         log_warnx("compliance: out of memory gathering evidence");
         evidence_free(ev);
         return -1;
