@@ -146,18 +146,26 @@ audit_time_json(json_t *j, const char *key, uint64_t us)
 void
 audit_json(json_t *j, const audit_t *a, int mode)
 {
+    int                     worst;
     size_t                  i;
     unsigned                counts[4];
     const char             *sev;
     const audit_finding_t  *f;
 
     memset(counts, 0, sizeof(counts));
+    worst = COMPLY_PASS;
 
     for (i = 0; i < a->nfindings; i++) {
         if (a->findings[i].status >= FINDING_OPEN
             && a->findings[i].status <= FINDING_FIXED)
         {
             counts[a->findings[i].status]++;
+        }
+
+        if (a->findings[i].status == FINDING_OPEN
+            && a->findings[i].result > worst)
+        {
+            worst = a->findings[i].result;
         }
     }
 
@@ -187,6 +195,19 @@ audit_json(json_t *j, const audit_t *a, int mode)
     audit_time_json(j, "next_run_at", a->next_run_us);
     json_key(j, "runs");
     json_uint(j, a->runs);
+
+    /* the worst open finding's; an accepted one is a risk taken knowingly */
+
+    if (mode != AUDIT_JSON_STORE) {
+        json_key(j, "status");
+
+        if (a->runs == 0) {
+            json_cstring(j, "not_run");
+
+        } else {
+            json_cstring(j, comply_status_name(worst));
+        }
+    }
 
     json_key(j, "summary");
     json_map_open(j);

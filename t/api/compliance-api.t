@@ -441,6 +441,7 @@ is($audit->{scope}, 'pci_dss_4', 'audit: scope');
 is($audit->{schedule}, 'none', 'audit: no schedule by default');
 is($audit->{created_by}, 'auditor-1', 'audit: who created it');
 is($audit->{runs}, 1, 'audit: run once at once');
+is($audit->{status}, 'fail', 'audit: failed controls open');
 like($audit->{last_run_at}, $rfc3339, 'audit: when');
 
 my %f = map { $_->{control} => $_ } @{ $audit->{findings} };
@@ -499,6 +500,8 @@ is($f{'tls-versions'}{status}, 'fixed', 'finding: fixed by the repair');
 is($f{'server-tokens'}{status}, 'fixed', 'finding: fixed by the repair');
 is($f{'admin-tokens'}{status}, 'accepted',
    'finding: accepted stays while it still fails');
+is($f{'token-expiry'}{status}, 'open', 'finding: a warning still open');
+is($audit->{status}, 'warn', 'audit: the worst open finding warns');
 
 $r = request('GET', "$api/audits/$aid/", $token{admin});
 is_deeply(decode($r), $audit, 'GET audit: as stored');
