@@ -22,7 +22,7 @@
 
 
 static const char  *audit_schedules[] = { "none", "daily", "weekly",
-                                          "monthly" };
+                                          "monthly", "continuous" };
 static const char  *audit_findings[] = { NULL, "open", "accepted", "fixed" };
 
 
@@ -39,7 +39,7 @@ static int audit_finding_set_evidence(audit_finding_t *f,
 const char *
 audit_schedule_name(int schedule)
 {
-    return (schedule >= AUDIT_NONE && schedule <= AUDIT_MONTHLY)
+    return (schedule >= AUDIT_NONE && schedule <= AUDIT_CONTINUOUS)
            ? audit_schedules[schedule] : "none";
 }
 
@@ -49,7 +49,7 @@ audit_schedule_parse(const char *name)
 {
     int  i;
 
-    for (i = AUDIT_NONE; i <= AUDIT_MONTHLY; i++) {
+    for (i = AUDIT_NONE; i <= AUDIT_CONTINUOUS; i++) {
         if (strcmp(name, audit_schedules[i]) == 0) {
             return i;
         }
@@ -146,18 +146,26 @@ audit_time_json(json_t *j, const char *key, uint64_t us)
 void
 audit_json(json_t *j, const audit_t *a, int mode)
 {
+    int                     worst;
     size_t                  i;
     unsigned                counts[4];
     const char             *sev;
     const audit_finding_t  *f;
 
     memset(counts, 0, sizeof(counts));
+    worst = COMPLY_PASS;
 
     for (i = 0; i < a->nfindings; i++) {
         if (a->findings[i].status >= FINDING_OPEN
             && a->findings[i].status <= FINDING_FIXED)
         {
             counts[a->findings[i].status]++;
+        }
+
+        if (a->findings[i].status == FINDING_OPEN
+            && a->findings[i].result > worst)
+        {
+            worst = a->findings[i].result;
         }
     }
 
@@ -187,6 +195,19 @@ audit_json(json_t *j, const audit_t *a, int mode)
     audit_time_json(j, "next_run_at", a->next_run_us);
     json_key(j, "runs");
     json_uint(j, a->runs);
+
+    /* the worst open finding's; an accepted one is a risk taken knowingly */
+
+    if (mode != AUDIT_JSON_STORE) {
+        json_key(j, "status");
+
+        if (a->runs == 0) {
+            json_cstring(j, "not_run");
+
+        } else {
+            json_cstring(j, comply_status_name(worst));
+        }
+    }
 
     json_key(j, "summary");
     json_map_open(j);
@@ -752,6 +773,7 @@ txn_abort:
 typedef struct {
     uint64_t            now;
     uint64_t            next;
+    int                 continuous;       /* collect "continuous" ones */
     size_t              n;
     uint64_t            ids[AUDIT_LIST_MAX];
 } audit_due_t;
@@ -761,6 +783,14 @@ static int
 audit_due_item(void *ctx, const audit_t *a)
 {
     audit_due_t  *d = ctx;
+
+    if (d->continuous) {
+        if (a->schedule == AUDIT_CONTINUOUS) {
+            d->ids[d->n++] = a->id;
+        }
+
+        return 0;
+    }
 
     if (a->schedule == AUDIT_NONE || a->next_run_us == 0) {
         return 0;
@@ -828,6 +858,51 @@ audit_due(comply_t *c, uint64_t now_us)
         /* the audit's next run may come before what was found */
 
         c->audit_due_us = 0;
+    }
+
+    free(d);
+}
+
+
+void
+audit_continuous(comply_t *c)
+{
+    int           rc;
+    size_t        i;
+    MDB_txn      *txn;
+    audit_due_t  *d;
+
+    d = calloc(1, sizeof(audit_due_t));
+    if (d == NULL) {
+        return;
+    }
+
+    d->continuous = 1;
+
+    rc = store_txn_begin(c->own, MDB_RDONLY, &txn);
+    if (rc != 0) {
+        free(d);
+        return;
+    }
+
+    rc = audit_list(c->own, txn, AUDIT_LIST_MAX, audit_due_item, d);
+
+    mdb_txn_abort(txn);
+
+    if (rc != 0) {
+        log_warnx("audit: reading audits failed: %s", mdb_strerror(rc));
+        free(d);
+        return;
+    }
+
+    for (i = 0; i < d->n; i++) {
+        rc = audit_run(c, d->ids[i], NULL);
+
+        if (rc != 0) {
+            log_warnx("audit %llu: the scheduled run failed: %s",
+                      (unsigned long long) d->ids[i],
+                      rc == -1 ? "evaluation failed" : mdb_strerror(rc));
+        }
     }
 
     free(d);

@@ -3,7 +3,8 @@
  *
  * Audits: a named, owned review of the controls in a scope (every control,
  * or those mapped to one standard), run now and, with a schedule, again
- * on its own.  Each run evaluates the controls and files a finding for
+ * on its own: daily, weekly, monthly, or "continuous", after every
+ * compliance run of the timer (compliance_interval).  Each run evaluates the controls and files a finding for
  * every one that fails or warns; a finding is open until someone accepts
  * it (a risk taken knowingly) or a later run finds the control passing,
  * which marks it fixed.  A fixed finding whose control fails again is
@@ -43,7 +44,8 @@ typedef enum {
     AUDIT_NONE = 0,
     AUDIT_DAILY,
     AUDIT_WEEKLY,
-    AUDIT_MONTHLY
+    AUDIT_MONTHLY,
+    AUDIT_CONTINUOUS                      /* with every timed run */
 } audit_schedule_e;
 
 
@@ -133,7 +135,13 @@ int audit_run(comply_t *c, uint64_t id, audit_t *out);
 /* runs the scheduled audits that are due */
 void audit_due(comply_t *c, uint64_t now_us);
 
-/* the time of the next run of schedule after from_us, or 0 for none */
+/* runs the "continuous" audits; the timer calls it after each of its runs */
+void audit_continuous(comply_t *c);
+
+/*
+ * the time of the next run of schedule after from_us, or 0 for none
+ * (and for "continuous", which follows the compliance runs instead)
+ */
 uint64_t audit_next(int schedule, uint64_t from_us);
 
 const char *audit_schedule_name(int schedule);

@@ -1697,6 +1697,9 @@ comply_tick(comply_t *c)
         if (comply_run(c, c->runs ? "timer" : "startup", NULL) == -1) {
             log_warnx("compliance: the %s run failed",
                       c->runs ? "timer" : "startup");
+
+        } else {
+            audit_continuous(c);
         }
     }
 

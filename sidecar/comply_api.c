@@ -750,7 +750,7 @@ capi_audit_create(comply_t *c, struct evhttp_request *req,
 
     a.schedule = AUDIT_NONE;
 
-    rc = capi_text(body, "schedule", 15, 1, sched, sizeof(sched));
+    rc = capi_text(body, "schedule", 15, 0, sched, sizeof(sched));
 
     if (rc == -1 || (rc == 1 && (a.schedule = audit_schedule_parse(sched))
                                 == -1))
@@ -925,15 +925,18 @@ capi_audit_update(comply_t *c, struct evhttp_request *req, uint64_t id,
 
     bad[0] = '\0';
 
-    if (capi_text(body, "name", AUDIT_NAME_MAX, 1, a.name, sizeof(a.name))
-        == -1)
+    if (jtree_get(body, "name")
+        && capi_text(body, "name", AUDIT_NAME_MAX, 1, a.name,
+                     sizeof(a.name))
+           == -1)
     {
         snprintf(bad, sizeof(bad), "name");
 
-    } else if (capi_text(body, "scope", COMPLY_ID_MAX, 1, a.scope,
-                         sizeof(a.scope))
-               == -1
-               || !audit_scope_valid(c->cat, a.scope))
+    } else if (jtree_get(body, "scope")
+               && (capi_text(body, "scope", COMPLY_ID_MAX, 1, a.scope,
+                             sizeof(a.scope))
+                   == -1
+                   || !audit_scope_valid(c->cat, a.scope)))
     {
         snprintf(bad, sizeof(bad), "scope");
 
@@ -944,7 +947,7 @@ capi_audit_update(comply_t *c, struct evhttp_request *req, uint64_t id,
         snprintf(bad, sizeof(bad), "owner");
 
     } else {
-        rc = capi_text(body, "schedule", 15, 1, sched, sizeof(sched));
+        rc = capi_text(body, "schedule", 15, 0, sched, sizeof(sched));
 
         if (rc == -1) {
             snprintf(bad, sizeof(bad), "schedule");
@@ -988,7 +991,7 @@ capi_audit_update(comply_t *c, struct evhttp_request *req, uint64_t id,
             break;
         }
 
-        rc = capi_text(f, "status", 15, 1, status, sizeof(status));
+        rc = capi_text(f, "status", 15, 0, status, sizeof(status));
 
         if (rc == -1 || (rc == 1 && audit_finding_parse(status) == -1)
             || capi_text(f, "note", AUDIT_NOTE_MAX, 0, af->note,
@@ -1235,7 +1238,7 @@ capi_report_create(comply_t *c, struct evhttp_request *req,
     now = comply_now();
     r.until_us = now;
 
-    rc = capi_text(body, "until", 40, 1, buf, sizeof(buf));
+    rc = capi_text(body, "until", 40, 0, buf, sizeof(buf));
 
     if (rc == -1 || (rc == 1 && time_parse(buf, &r.until_us) != 0)) {
         capi_error(req, HTTP_BADREQUEST, "invalid field", "field", "until");
@@ -1245,7 +1248,7 @@ capi_report_create(comply_t *c, struct evhttp_request *req,
     r.since_us = r.until_us > REPORT_PERIOD_DAYS * 86400000000ULL
                  ? r.until_us - REPORT_PERIOD_DAYS * 86400000000ULL : 0;
 
-    rc = capi_text(body, "since", 40, 1, buf, sizeof(buf));
+    rc = capi_text(body, "since", 40, 0, buf, sizeof(buf));
 
     if (rc == -1 || (rc == 1 && time_parse(buf, &r.since_us) != 0)
         || r.since_us >= r.until_us

@@ -1139,11 +1139,11 @@ static int
 conf_set_compliance_interval(conf_ctx_t *ctx, conf_t *cf, const char *value)
 {
     if (conf_parse_time(value, &cf->compliance_interval) == -1
-        || cf->compliance_interval < 60 * 1000
+        || cf->compliance_interval < 1000
         || cf->compliance_interval > 30ULL * 24 * 60 * 60 * 1000)
     {
         return conf_error(ctx, "invalid time \"%s\" in "
-                          "\"compliance_interval\" directive, expecting 1m "
+                          "\"compliance_interval\" directive, expecting 1s "
                           "to 720h", value);
     }
 

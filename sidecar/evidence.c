@@ -833,6 +833,7 @@ ev_alert_item(void *ctx, const alert_t *a)
     e->severity = a->severity;
     e->status = a->status;
     e->created_us = a->created_us;
+    e->blocked = a->block[0] != '\0';
     snprintf(e->rule, sizeof(e->rule), "%s", a->rule);
 
     for (i = 0; i < a->nresponses; i++) {

@@ -160,6 +160,7 @@ typedef struct {
     int                 severity;
     int                 status;
     char                rule[2 * 64 + 2];   /* "policy/rule" */
+    int                 blocked;          /* it blocked its key */
     uint64_t            created_us;
     uint64_t            acked_us;         /* 0: never acknowledged */
     uint64_t            resolved_us;      /* 0: not resolved */

@@ -1307,7 +1307,8 @@ keryud_expire(evutil_socket_t fd, short what, void *arg)
 /*
  * the compliance timer: a run once at startup and every
  * "compliance_interval", and scheduled audits when they are due; it looks
- * once a minute, so a run comes at most that late
+ * once a minute, or once an interval when that is shorter, so a run comes
+ * at most that late
  */
 
 static void
@@ -1315,6 +1316,7 @@ keryud_comply(evutil_socket_t fd, short what, void *arg)
 {
     keryud_t        *kd = arg;
 
+    uint64_t         ms;
     struct timeval   tv;
 
     (void) fd;
@@ -1322,8 +1324,14 @@ keryud_comply(evutil_socket_t fd, short what, void *arg)
 
     comply_tick(&kd->comply);
 
-    tv.tv_sec = KERYUD_COMPLY_TICK;
-    tv.tv_usec = 0;
+    ms = kd->conf.compliance_interval;
+
+    if (ms > KERYUD_COMPLY_TICK * 1000) {
+        ms = KERYUD_COMPLY_TICK * 1000;
+    }
+
+    tv.tv_sec = ms / 1000;
+    tv.tv_usec = (ms % 1000) * 1000;
 
     if (evtimer_add(kd->ev_comply, &tv) == -1) {
         fatalx("evtimer_add() failed");

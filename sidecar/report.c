@@ -34,6 +34,9 @@
 
 #define RB_FAILED         ((size_t) -1)
 
+/* a string literal, its length counted by the compiler */
+#define rb_lit(b, s)      rb_add(b, s, sizeof(s) - 1)
+
 #define REPORT_KEY_VERSION  1
 #define REPORT_ALERTS_MAX   100000
 #define REPORT_KEY_LEN      (1 + 8 + 32)
@@ -203,23 +206,42 @@ rb_add(rbuf_t *b, const char *s, size_t n)
 }
 
 
+/* a short text goes through the stack, a longer one (the page's head) not */
+
 static void
 rb_printf(rbuf_t *b, const char *fmt, ...)
 {
     int      n;
-    char     buf[1024];
+    char     buf[1024], *p;
     va_list  ap;
 
     va_start(ap, fmt);
     n = vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
 
-    if (n < 0 || (size_t) n >= sizeof(buf)) {
+    if (n < 0) {
         b->failed = 1;
         return;
     }
 
-    rb_add(b, buf, (size_t) n);
+    if ((size_t) n < sizeof(buf)) {
+        rb_add(b, buf, (size_t) n);
+        return;
+    }
+
+    p = malloc((size_t) n + 1);
+    if (p == NULL) {
+        b->failed = 1;
+        return;
+    }
+
+    va_start(ap, fmt);
+    vsnprintf(p, (size_t) n + 1, fmt, ap);
+    va_end(ap);
+
+    rb_add(b, p, (size_t) n);
+
+    free(p);
 }
 
 
@@ -286,10 +308,10 @@ rb_csv(rbuf_t *b, const char *s, int last)
     s = s ? s : "";
 
     if (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@') {
-        rb_add(b, "\"'", 2);
+        rb_lit(b, "\"'");
 
     } else if (strpbrk(s, ",\"\r\n") != NULL) {
-        rb_add(b, "\"", 1);
+        rb_lit(b, "\"");
 
     } else {
         rb_add(b, s, strlen(s));
@@ -301,11 +323,11 @@ rb_csv(rbuf_t *b, const char *s, int last)
         rb_add(b, p, 1);
 
         if (*p == '"') {
-            rb_add(b, "\"", 1);
+            rb_lit(b, "\"");
         }
     }
 
-    rb_add(b, "\"", 1);
+    rb_lit(b, "\"");
     rb_add(b, last ? "\r\n" : ",", last ? 2 : 1);
 }
 
@@ -408,7 +430,10 @@ report_create(comply_t *c, report_req_t *req, json_t *meta)
 
     now = comply_now();
 
-    /* the id first, so that the report can name itself */
+    /*
+     * the id first, so that the report can name itself
+     * XXX a report that fails after this leaves a gap in the ids
+     */
 
     rc = store_txn_begin(c->own, 0, &txn);
     if (rc != 0) {
@@ -1131,13 +1156,13 @@ report_csv(rbuf_t *b, const jtree_t *doc, int type)
     switch (type) {
 
     case REPORT_COMPLIANCE:
-        rb_add(b, "control,title,severity,status,remediation", 41);
+        rb_lit(b, "control,title,severity,status,remediation");
 
         for (i = 0; stds[i]; i++) {
             rb_printf(b, ",%s", stds[i]);
         }
 
-        rb_add(b, ",evidence\r\n", 11);
+        rb_lit(b, ",evidence\r\n");
 
         list = jtree_get(jtree_get(doc, "compliance"), "controls");
 
@@ -1209,13 +1234,13 @@ report_csv(rbuf_t *b, const jtree_t *doc, int type)
         break;
 
     case REPORT_METRICS:
-        rb_add(b, "date", 4);
+        rb_lit(b, "date");
 
         for (i = 0; i < KERYU_EVENT_MAX; i++) {
             rb_printf(b, ",%s", keryu_event_name((unsigned) i));
         }
 
-        rb_add(b, ",total\r\n", 8);
+        rb_lit(b, ",total\r\n");
 
         list = jtree_get(jtree_get(doc, "metrics"), "days");
 
@@ -1333,13 +1358,13 @@ report_html(rbuf_t *b, const jtree_t *doc, int type)
               "generated ", titles[type],
               (unsigned long long) rb_uint(r, "id"));
     rb_esc(b, rb_str(r, "generated_at"));
-    rb_add(b, " by ", 4);
+    rb_lit(b, " by ");
     rb_esc(b, rb_str(r, "generated_by"));
-    rb_add(b, "; period ", 9);
+    rb_lit(b, "; period ");
     rb_esc(b, rb_str(r, "since"));
-    rb_add(b, " to ", 4);
+    rb_lit(b, " to ");
     rb_esc(b, rb_str(r, "until"));
-    rb_add(b, "</p></header>\n<main>\n", 21);
+    rb_lit(b, "</p></header>\n<main>\n");
 
     switch (type) {
 
@@ -1360,8 +1385,8 @@ report_html(rbuf_t *b, const jtree_t *doc, int type)
         break;
     }
 
-    rb_add(b, "</main>\n", 8);
-    rb_add(b, REPORT_MARKER, sizeof(REPORT_MARKER) - 1);
+    rb_lit(b, "</main>\n");
+    rb_lit(b, REPORT_MARKER);
 }
 
 
@@ -1399,7 +1424,7 @@ html_compliance(rbuf_t *b, const jtree_t *doc)
     total[1] = rb_uint(s, "warned");
     total[2] = rb_uint(s, "failed");
 
-    rb_add(b, "<section id=\"summary\"><h2>Summary</h2>", 38);
+    rb_lit(b, "<section id=\"summary\"><h2>Summary</h2>");
     rb_printf(b, "<p>%llu controls: <span class=\"pass\">%llu passed</span>, "
               "<span class=\"warn\">%llu warned</span>, <span class=\"fail\">"
               "%llu failed</span>. Evaluated ",
@@ -1411,17 +1436,17 @@ html_compliance(rbuf_t *b, const jtree_t *doc)
     ev = jtree_get(comp, "evidence");
 
     if (jtree_bool(jtree_get(ev, "effective_config")) == 1) {
-        rb_add(b, " against nginx ", 15);
+        rb_lit(b, " against nginx ");
         rb_esc(b, rb_str(ev, "nginx_version"));
-        rb_add(b, " as published ", 14);
+        rb_lit(b, " as published ");
         rb_esc(b, rb_str(ev, "published_at"));
 
     } else {
-        rb_add(b, "; nginx has published no effective configuration, so "
-               "the checks of nginx warn", 79);
+        rb_lit(b, "; nginx has published no effective configuration, so "
+               "the checks of nginx warn");
     }
 
-    rb_add(b, ".</p><div class=\"charts\">", 25);
+    rb_lit(b, ".</p><div class=\"charts\">");
 
     svg_donut(b, total, status_colors, status_names);
 
@@ -1465,16 +1490,16 @@ html_compliance(rbuf_t *b, const jtree_t *doc)
         free(labels);
     }
 
-    rb_add(b, "</div></section>\n", 17);
+    rb_lit(b, "</div></section>\n");
 
-    rb_add(b, "<section id=\"standards\"><h2>Standards</h2><table><tr>"
+    rb_lit(b, "<section id=\"standards\"><h2>Standards</h2><table><tr>"
            "<th>Standard</th><th>Status</th><th>Passed</th><th>Warned</th>"
-           "<th>Failed</th></tr>", 112);
+           "<th>Failed</th></tr>");
 
     for (i = 0; i < jtree_len(stds); i++) {
         s = jtree_at(stds, i);
 
-        rb_add(b, "<tr><td>", 8);
+        rb_lit(b, "<tr><td>");
         rb_esc(b, rb_str(s, "title"));
         rb_printf(b, " (<code>%s</code>)</td><td class=\"%s\">%s</td>"
                   "<td>%llu</td><td>%llu</td><td>%llu</td></tr>",
@@ -1485,40 +1510,40 @@ html_compliance(rbuf_t *b, const jtree_t *doc)
                   (unsigned long long) rb_uint(s, "failed"));
     }
 
-    rb_add(b, "</table></section>\n", 19);
+    rb_lit(b, "</table></section>\n");
 
-    rb_add(b, "<section id=\"controls\"><h2>Controls</h2><table><tr>"
+    rb_lit(b, "<section id=\"controls\"><h2>Controls</h2><table><tr>"
            "<th>Control</th><th>Status</th><th>What to change</th>"
-           "<th>Mappings</th></tr>", 124);
+           "<th>Mappings</th></tr>");
 
     ctls = jtree_get(comp, "controls");
 
     for (i = 0; i < jtree_len(ctls); i++) {
         ctl = jtree_at(ctls, i);
 
-        rb_add(b, "<tr><td><strong>", 16);
+        rb_lit(b, "<tr><td><strong>");
         rb_esc(b, rb_str(ctl, "title"));
-        rb_add(b, "</strong><br><code>", 19);
+        rb_lit(b, "</strong><br><code>");
         rb_esc(b, rb_str(ctl, "id"));
-        rb_add(b, "</code> ", 8);
+        rb_lit(b, "</code> ");
         rb_esc(b, rb_str(ctl, "severity"));
-        rb_add(b, "<br>", 4);
+        rb_lit(b, "<br>");
         rb_esc(b, rb_str(ctl, "text"));
         rb_printf(b, "</td><td class=\"%s\">", rb_str(ctl, "status"));
         rb_esc(b, rb_str(ctl, "status"));
-        rb_add(b, "</td><td>", 9);
+        rb_lit(b, "</td><td>");
         rb_esc(b, rb_str(ctl, "remediation"));
 
         evs = report_emit(jtree_get(ctl, "evidence"), &len);
 
         if (evs) {
-            rb_add(b, "<br><code>", 10);
+            rb_lit(b, "<br><code>");
             rb_esc(b, evs);
-            rb_add(b, "</code>", 7);
+            rb_lit(b, "</code>");
             free(evs);
         }
 
-        rb_add(b, "</td><td>", 9);
+        rb_lit(b, "</td><td>");
 
         m = jtree_get(ctl, "mappings");
 
@@ -1529,19 +1554,19 @@ html_compliance(rbuf_t *b, const jtree_t *doc)
 
             for (r = 0; r < jtree_len(jtree_at(m, k)); r++) {
                 if (r) {
-                    rb_add(b, ", ", 2);
+                    rb_lit(b, ", ");
                 }
 
                 rb_esc(b, jtree_string(jtree_at(jtree_at(m, k), r)));
             }
 
-            rb_add(b, "<br>", 4);
+            rb_lit(b, "<br>");
         }
 
-        rb_add(b, "</td></tr>\n", 11);
+        rb_lit(b, "</td></tr>\n");
     }
 
-    rb_add(b, "</table></section>\n", 19);
+    rb_lit(b, "</table></section>\n");
 }
 
 
@@ -1559,10 +1584,10 @@ html_audit(rbuf_t *b, const jtree_t *doc)
     audits = jtree_get(doc, "audits");
     n = jtree_len(audits);
 
-    rb_add(b, "<section id=\"summary\"><h2>Audits</h2>", 37);
+    rb_lit(b, "<section id=\"summary\"><h2>Audits</h2>");
 
     if (n == 0) {
-        rb_add(b, "<p>No audit matches.</p></section>\n", 35);
+        rb_lit(b, "<p>No audit matches.</p></section>\n");
         return;
     }
 
@@ -1579,16 +1604,16 @@ html_audit(rbuf_t *b, const jtree_t *doc)
             vals[i][2] = rb_uint(s, "fixed");
         }
 
-        rb_add(b, "<div class=\"charts\">", 20);
+        rb_lit(b, "<div class=\"charts\">");
         svg_stacked(b, "Findings by audit", n, labels,
                     (const uint64_t (*)[3]) vals, colors, names);
-        rb_add(b, "</div>", 6);
+        rb_lit(b, "</div>");
     }
 
     free(vals);
     free(labels);
 
-    rb_add(b, "</section>\n", 11);
+    rb_lit(b, "</section>\n");
 
     for (i = 0; i < n; i++) {
         a = jtree_at(audits, i);
@@ -1597,19 +1622,18 @@ html_audit(rbuf_t *b, const jtree_t *doc)
         rb_printf(b, "<section class=\"audit\"><h2>Audit %llu: ",
                   (unsigned long long) rb_uint(a, "id"));
         rb_esc(b, rb_str(a, "name"));
-        rb_add(b, "</h2><p>Scope <code>", 20);
+        rb_lit(b, "</h2><p>Scope <code>");
         rb_esc(b, rb_str(a, "scope"));
-        rb_add(b, "</code>, schedule ", 18);
+        rb_lit(b, "</code>, schedule ");
         rb_esc(b, rb_str(a, "schedule"));
-        rb_add(b, ", owner ", 8);
+        rb_lit(b, ", owner ");
         rb_esc(b, rb_str(a, "owner")[0] ? rb_str(a, "owner") : "none");
         rb_printf(b, ", %llu runs, last ",
                   (unsigned long long) rb_uint(a, "runs"));
         rb_esc(b, rb_str(a, "last_run_at")[0] ? rb_str(a, "last_run_at")
                                               : "never");
-        rb_add(b, ".</p><table><tr><th>#</th><th>Control</th><th>Result</th>"
-               "<th>Status</th><th>Seen</th><th>What to change</th></tr>",
-               115);
+        rb_lit(b, ".</p><table><tr><th>#</th><th>Control</th><th>Result</th>"
+               "<th>Status</th><th>Seen</th><th>What to change</th></tr>");
 
         for (k = 0; k < jtree_len(fl); k++) {
             f = jtree_at(fl, k);
@@ -1617,30 +1641,30 @@ html_audit(rbuf_t *b, const jtree_t *doc)
             rb_printf(b, "<tr><td>%llu</td><td>",
                       (unsigned long long) rb_uint(f, "id"));
             rb_esc(b, rb_str(f, "title"));
-            rb_add(b, "<br><code>", 10);
+            rb_lit(b, "<br><code>");
             rb_esc(b, rb_str(f, "control"));
             rb_printf(b, "</code></td><td class=\"%s\">",
                       rb_str(f, "result"));
             rb_esc(b, rb_str(f, "result"));
-            rb_add(b, "</td><td>", 9);
+            rb_lit(b, "</td><td>");
             rb_esc(b, rb_str(f, "status"));
-            rb_add(b, "</td><td>", 9);
+            rb_lit(b, "</td><td>");
             rb_esc(b, rb_str(f, "first_seen"));
-            rb_add(b, "<br>", 4);
+            rb_lit(b, "<br>");
             rb_esc(b, rb_str(f, "last_seen"));
-            rb_add(b, "</td><td>", 9);
+            rb_lit(b, "</td><td>");
             rb_esc(b, rb_str(f, "remediation"));
 
             if (rb_str(f, "note")[0]) {
-                rb_add(b, "<br><em>", 8);
+                rb_lit(b, "<br><em>");
                 rb_esc(b, rb_str(f, "note"));
-                rb_add(b, "</em>", 5);
+                rb_lit(b, "</em>");
             }
 
-            rb_add(b, "</td></tr>\n", 11);
+            rb_lit(b, "</td></tr>\n");
         }
 
-        rb_add(b, "</table></section>\n", 19);
+        rb_lit(b, "</table></section>\n");
     }
 }
 
@@ -1668,7 +1692,7 @@ html_metrics(rbuf_t *b, const jtree_t *doc)
     days = jtree_get(m, "days");
     n = jtree_len(days);
 
-    rb_add(b, "<section id=\"summary\"><h2>Events</h2>", 37);
+    rb_lit(b, "<section id=\"summary\"><h2>Events</h2>");
     rb_printf(b, "<p>%llu records in the period",
               (unsigned long long) rb_uint(m, "total"));
 
@@ -1677,7 +1701,7 @@ html_metrics(rbuf_t *b, const jtree_t *doc)
                   (unsigned long long) rb_uint(m, "records_read"));
     }
 
-    rb_add(b, ".</p><div class=\"charts\">", 25);
+    rb_lit(b, ".</p><div class=\"charts\">");
 
     vals = calloc(n ? n : 1, sizeof(*vals));
     labels = calloc(n ? n : 1, sizeof(char *));
@@ -1715,18 +1739,17 @@ html_metrics(rbuf_t *b, const jtree_t *doc)
     svg_bars(b, "Alerts raised, by severity", 4, sev_names, sev,
              sev_colors, 0);
 
-    rb_add(b, "</div><table><tr><th>Event type</th><th>Records</th></tr>",
-           56);
+    rb_lit(b, "</div><table><tr><th>Event type</th><th>Records</th></tr>");
 
     for (i = 0; i < jtree_len(evs); i++) {
-        rb_add(b, "<tr><td>", 8);
+        rb_lit(b, "<tr><td>");
         rb_esc(b, jtree_key_at(evs, i));
-        rb_add(b, "</td><td>", 9);
+        rb_lit(b, "</td><td>");
         rb_printf(b, "%llu</td></tr>",
                   (unsigned long long) rb_uint(evs, jtree_key_at(evs, i)));
     }
 
-    rb_add(b, "</table></section>\n", 19);
+    rb_lit(b, "</table></section>\n");
 }
 
 
@@ -1742,10 +1765,10 @@ html_risk(rbuf_t *b, const jtree_t *doc)
 
     r = jtree_get(doc, "risk");
 
-    rb_add(b, "<section id=\"summary\"><h2>Register</h2>", 39);
+    rb_lit(b, "<section id=\"summary\"><h2>Register</h2>");
 
     if (jtree_type(r) != JTREE_OBJECT) {
-        rb_add(b, "<p>No assessment has been made yet.</p></section>\n", 50);
+        rb_lit(b, "<p>No assessment has been made yet.</p></section>\n");
         return;
     }
 
@@ -1758,9 +1781,9 @@ html_risk(rbuf_t *b, const jtree_t *doc)
     rb_printf(b, ": %zu risks, total score %llu, trend ", n,
               (unsigned long long) rb_uint(r, "total"));
     rb_esc(b, rb_str(r, "trend"));
-    rb_add(b, ". ", 2);
+    rb_lit(b, ". ");
     rb_esc(b, rb_str(r, "formula"));
-    rb_add(b, ".</p><div class=\"charts\">", 25);
+    rb_lit(b, ".</p><div class=\"charts\">");
 
     memset(counts, 0, sizeof(counts));
 
@@ -1798,12 +1821,11 @@ html_risk(rbuf_t *b, const jtree_t *doc)
     free(labels);
     free(colors);
 
-    rb_add(b, "</div></section>\n", 17);
+    rb_lit(b, "</div></section>\n");
 
-    rb_add(b, "<section id=\"risks\"><h2>Risks</h2><table><tr><th>#</th>"
+    rb_lit(b, "<section id=\"risks\"><h2>Risks</h2><table><tr><th>#</th>"
            "<th>Control</th><th>L</th><th>I</th><th>Score</th>"
-           "<th>Trend</th><th>Locations</th><th>What to change</th></tr>",
-           168);
+           "<th>Trend</th><th>Locations</th><th>What to change</th></tr>");
 
     for (i = 0; i < n; i++) {
         row = jtree_at(risks, i);
@@ -1811,7 +1833,7 @@ html_risk(rbuf_t *b, const jtree_t *doc)
         rb_printf(b, "<tr><td>%llu</td><td>",
                   (unsigned long long) rb_uint(row, "rank"));
         rb_esc(b, rb_str(row, "title"));
-        rb_add(b, "<br><code>", 10);
+        rb_lit(b, "<br><code>");
         rb_esc(b, rb_str(row, "control"));
         rb_printf(b, "</code> <span class=\"%s\">", rb_str(row, "status"));
         rb_esc(b, rb_str(row, "status"));
@@ -1822,48 +1844,48 @@ html_risk(rbuf_t *b, const jtree_t *doc)
                   level_color(rb_str(row, "level")),
                   (unsigned long long) rb_uint(row, "score"));
         rb_esc(b, rb_str(row, "level"));
-        rb_add(b, "</span></td><td>", 16);
+        rb_lit(b, "</span></td><td>");
         rb_esc(b, rb_str(row, "trend"));
-        rb_add(b, "</td><td>", 9);
+        rb_lit(b, "</td><td>");
 
         locs = jtree_get(row, "locations");
 
         for (k = 0; k < jtree_len(locs); k++) {
             if (k) {
-                rb_add(b, ", ", 2);
+                rb_lit(b, ", ");
             }
 
-            rb_add(b, "<code>", 6);
+            rb_lit(b, "<code>");
             rb_esc(b, jtree_string(jtree_at(locs, k)));
-            rb_add(b, "</code>", 7);
+            rb_lit(b, "</code>");
         }
 
-        rb_add(b, "</td><td>", 9);
+        rb_lit(b, "</td><td>");
         rb_esc(b, rb_str(row, "remediation"));
-        rb_add(b, "</td></tr>\n", 11);
+        rb_lit(b, "</td></tr>\n");
     }
 
-    rb_add(b, "</table>", 8);
+    rb_lit(b, "</table>");
 
     closed = jtree_get(r, "closed");
 
     if (jtree_len(closed)) {
-        rb_add(b, "<p>Closed since the assessment before: ", 39);
+        rb_lit(b, "<p>Closed since the assessment before: ");
 
         for (i = 0; i < jtree_len(closed); i++) {
             if (i) {
-                rb_add(b, ", ", 2);
+                rb_lit(b, ", ");
             }
 
-            rb_add(b, "<code>", 6);
+            rb_lit(b, "<code>");
             rb_esc(b, rb_str(jtree_at(closed, i), "control"));
-            rb_add(b, "</code>", 7);
+            rb_lit(b, "</code>");
         }
 
-        rb_add(b, ".</p>", 5);
+        rb_lit(b, ".</p>");
     }
 
-    rb_add(b, "</section>\n", 11);
+    rb_lit(b, "</section>\n");
 }
 
 
@@ -1890,7 +1912,7 @@ svg_legend(rbuf_t *b, int x, int y, size_t n, const char *const *colors,
                   "fill=\"%s\"/><text x=\"%d\" y=\"%d\">", x, y - 10,
                   colors[i], x + 16, y);
         rb_esc(b, names[i]);
-        rb_add(b, "</text>", 7);
+        rb_lit(b, "</text>");
         x += 24 + 8 * (int) strlen(names[i]);
     }
 }
@@ -1919,9 +1941,9 @@ svg_stacked(rbuf_t *b, const char *title, size_t n,
               "role=\"img\" width=\"620\" height=\"%d\" viewBox=\"0 0 620 %d\">"
               "<title>", h, h);
     rb_esc(b, title);
-    rb_add(b, "</title><text x=\"10\" y=\"20\" font-weight=\"bold\">", 48);
+    rb_lit(b, "</title><text x=\"10\" y=\"20\" font-weight=\"bold\">");
     rb_esc(b, title);
-    rb_add(b, "</text>", 7);
+    rb_lit(b, "</text>");
 
     for (i = 0; i < n; i++) {
         y = 36 + (int) i * 28;
@@ -1929,7 +1951,7 @@ svg_stacked(rbuf_t *b, const char *title, size_t n,
 
         rb_printf(b, "<text x=\"10\" y=\"%d\">", y + 14);
         rb_esc(b, labels[i]);
-        rb_add(b, "</text>", 7);
+        rb_lit(b, "</text>");
 
         for (k = 0; k < 3; k++) {
             w = (int) (values[i][k] * 360 / max);
@@ -1952,7 +1974,7 @@ svg_stacked(rbuf_t *b, const char *title, size_t n,
     }
 
     svg_legend(b, 200, h - 8, 3, colors, names);
-    rb_add(b, "</svg>", 6);
+    rb_lit(b, "</svg>");
 }
 
 
@@ -1966,11 +1988,11 @@ svg_donut(rbuf_t *b, const uint64_t v[3], const char *const colors[3],
     total = (double) (v[0] + v[1] + v[2]);
     circ = 2 * 3.14159265358979 * 60;
 
-    rb_add(b, "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" "
+    rb_lit(b, "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" "
            "role=\"img\" width=\"220\" height=\"220\" viewBox=\"0 0 220 220\">"
-           "<title>Controls by status</title>", 148);
-    rb_add(b, "<circle cx=\"110\" cy=\"100\" r=\"60\" fill=\"none\" "
-           "stroke=\"#e6e9ee\" stroke-width=\"28\"/>", 84);
+           "<title>Controls by status</title>");
+    rb_lit(b, "<circle cx=\"110\" cy=\"100\" r=\"60\" fill=\"none\" "
+           "stroke=\"#e6e9ee\" stroke-width=\"28\"/>");
 
     off = 0;
 
@@ -1995,10 +2017,10 @@ svg_donut(rbuf_t *b, const uint64_t v[3], const char *const colors[3],
               total > 0 ? (unsigned long long) (100 * v[0] / (v[0] + v[1]
                                                                + v[2]))
                         : 0ULL);
-    rb_add(b, "<text x=\"110\" y=\"185\" text-anchor=\"middle\">passed"
-           "</text>", 62);
+    rb_lit(b, "<text x=\"110\" y=\"185\" text-anchor=\"middle\">passed"
+           "</text>");
     svg_legend(b, 10, 212, 3, colors, names);
-    rb_add(b, "</svg>", 6);
+    rb_lit(b, "</svg>");
 }
 
 
@@ -2019,11 +2041,11 @@ svg_lines(rbuf_t *b, const char *title, size_t n, const char *const *labels,
         }
     }
 
-    rb_add(b, "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" "
+    rb_lit(b, "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" "
            "role=\"img\" width=\"620\" height=\"240\" viewBox=\"0 0 620 240\">"
-           "<title>", 130);
+           "<title>");
     rb_esc(b, title);
-    rb_add(b, "</title><text x=\"10\" y=\"20\" font-weight=\"bold\">", 48);
+    rb_lit(b, "</title><text x=\"10\" y=\"20\" font-weight=\"bold\">");
     rb_esc(b, title);
     rb_printf(b, "</text><line x1=\"50\" y1=\"200\" x2=\"600\" y2=\"200\" "
               "stroke=\"#8a94a3\"/><text x=\"10\" y=\"44\">%llu</text>"
@@ -2040,17 +2062,17 @@ svg_lines(rbuf_t *b, const char *title, size_t n, const char *const *labels,
             rb_printf(b, "%s%d,%d", i ? " " : "", x, y);
         }
 
-        rb_add(b, "\"/>", 3);
+        rb_lit(b, "\"/>");
     }
 
-    rb_add(b, "<text x=\"50\" y=\"216\">", 21);
+    rb_lit(b, "<text x=\"50\" y=\"216\">");
     rb_esc(b, labels[0]);
-    rb_add(b, "</text><text x=\"600\" y=\"216\" text-anchor=\"end\">", 48);
+    rb_lit(b, "</text><text x=\"600\" y=\"216\" text-anchor=\"end\">");
     rb_esc(b, labels[n - 1]);
-    rb_add(b, "</text>", 7);
+    rb_lit(b, "</text>");
 
     svg_legend(b, 50, 236, series, colors, names);
-    rb_add(b, "</svg>", 6);
+    rb_lit(b, "</svg>");
 }
 
 
@@ -2075,11 +2097,11 @@ svg_columns(rbuf_t *b, const char *title, size_t n,
     w = n ? 550 / (int) n : 550;
     w = w < 1 ? 1 : w;
 
-    rb_add(b, "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" "
+    rb_lit(b, "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" "
            "role=\"img\" width=\"620\" height=\"260\" viewBox=\"0 0 620 260\">"
-           "<title>", 130);
+           "<title>");
     rb_esc(b, title);
-    rb_add(b, "</title><text x=\"10\" y=\"20\" font-weight=\"bold\">", 48);
+    rb_lit(b, "</title><text x=\"10\" y=\"20\" font-weight=\"bold\">");
     rb_esc(b, title);
     rb_printf(b, "</text><line x1=\"50\" y1=\"210\" x2=\"600\" y2=\"210\" "
               "stroke=\"#8a94a3\"/><text x=\"10\" y=\"54\">%llu</text>",
@@ -2108,16 +2130,15 @@ svg_columns(rbuf_t *b, const char *title, size_t n,
     }
 
     if (n) {
-        rb_add(b, "<text x=\"50\" y=\"226\">", 21);
+        rb_lit(b, "<text x=\"50\" y=\"226\">");
         rb_esc(b, labels[0]);
-        rb_add(b, "</text><text x=\"600\" y=\"226\" text-anchor=\"end\">",
-               48);
+        rb_lit(b, "</text><text x=\"600\" y=\"226\" text-anchor=\"end\">");
         rb_esc(b, labels[n - 1]);
-        rb_add(b, "</text>", 7);
+        rb_lit(b, "</text>");
     }
 
     svg_legend(b, 50, 252, 4, colors, names);
-    rb_add(b, "</svg>", 6);
+    rb_lit(b, "</svg>");
 }
 
 
@@ -2129,11 +2150,11 @@ svg_heatmap(rbuf_t *b, const unsigned counts[5][5])
     int          l, i, score;
     const char  *color;
 
-    rb_add(b, "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" "
+    rb_lit(b, "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" "
            "role=\"img\" width=\"330\" height=\"330\" viewBox=\"0 0 330 330\">"
            "<title>Risks by likelihood and impact</title>"
            "<text x=\"10\" y=\"20\" font-weight=\"bold\">Likelihood x "
-           "impact</text>", 225);
+           "impact</text>");
 
     for (l = 5; l >= 1; l--) {
         for (i = 1; i <= 5; i++) {
@@ -2166,8 +2187,8 @@ svg_heatmap(rbuf_t *b, const unsigned counts[5][5])
                   "</text>", 65 + (i - 1) * 52, i);
     }
 
-    rb_add(b, "<text x=\"170\" y=\"326\" text-anchor=\"middle\">impact"
-           "</text></svg>", 64);
+    rb_lit(b, "<text x=\"170\" y=\"326\" text-anchor=\"middle\">impact"
+           "</text></svg>");
 }
 
 
@@ -2189,9 +2210,9 @@ svg_bars(rbuf_t *b, const char *title, size_t n, const char *const *labels,
               "role=\"img\" width=\"460\" height=\"%d\" viewBox=\"0 0 460 %d\">"
               "<title>", h, h);
     rb_esc(b, title);
-    rb_add(b, "</title><text x=\"10\" y=\"20\" font-weight=\"bold\">", 48);
+    rb_lit(b, "</title><text x=\"10\" y=\"20\" font-weight=\"bold\">");
     rb_esc(b, title);
-    rb_add(b, "</text>", 7);
+    rb_lit(b, "</text>");
 
     for (i = 0; i < n; i++) {
         y = 34 + (int) i * 26;
@@ -2205,7 +2226,7 @@ svg_bars(rbuf_t *b, const char *title, size_t n, const char *const *labels,
                   (unsigned long long) values[i]);
     }
 
-    rb_add(b, "</svg>", 6);
+    rb_lit(b, "</svg>");
 }
 
 

@@ -4,7 +4,9 @@
  * The risk register behind risk.h: after each compliance run, the
  * controls that fail or warn are weighed by the sensitivity of the
  * locations they name and by the threat the records of the last
- * RISK_PERIOD_DAYS show on those locations, scored, ranked, compared with
+ * RISK_PERIOD_DAYS show on those locations, and by the alerts of the
+ * period (those of detection rules watching the kinds of event a control
+ * names) and the keys they blocked; then scored, ranked, compared with
  * the assessment before, and stored.  The records are read through the
  * by_time index from the start of the period, at most RISK_SCAN_MAX of
  * them, in the read transaction that also finds the assessment before.
@@ -29,6 +31,7 @@ typedef struct {
     uint64_t                events[KERYU_EVENT_MAX];
     uint64_t                alerts;
     uint64_t                open_alerts;
+    uint64_t                blocks;
     risk_score_t            score;
     int                     prev_score;   /* -1: not in the one before */
 } risk_item_t;
@@ -39,6 +42,8 @@ static int risk_scan(store_t *st, MDB_txn *txn, uint64_t since,
     int *truncated);
 static int risk_matches(const risk_item_t *it, const uint8_t *uri,
     size_t len);
+static int risk_alert_counts(const evidence_t *ev, const ev_alert_t *a,
+    const comply_control_t *ctl);
 static int risk_cmp(const void *a, const void *b);
 static const char *risk_trend(int prev, int score);
 
@@ -68,6 +73,10 @@ risk_score(const risk_input_t *in, risk_score_t *out)
         }
 
         if (in->open_alerts) {
+            lik++;
+        }
+
+        if (in->blocks) {
             lik++;
         }
     }
@@ -143,9 +152,10 @@ risk_assess_store(comply_t *c, const comply_run_t *run,
         }
 
         for (k = 0; k < n; k++) {
-            if (items[k].result->control->threat & COMPLY_THREAT_ALERTS) {
+            if (risk_alert_counts(ev, a, items[k].result->control)) {
                 items[k].alerts++;
                 items[k].open_alerts += a->status != ALERT_RESOLVED;
+                items[k].blocks += a->blocked != 0;
             }
         }
     }
@@ -154,6 +164,8 @@ risk_assess_store(comply_t *c, const comply_run_t *run,
     if (rc != 0) {
         goto failed;
     }
+
+    /* XXX on the event loop: a full scan holds the API for up to ~0.5 s */
 
     rc = risk_scan(c->own, txn, since, until, items, n, &scanned,
                    &truncated);
@@ -183,6 +195,7 @@ risk_assess_store(comply_t *c, const comply_run_t *run,
         in.sensitivity = items[i].sensitivity;
         in.threat = ctl->threat != 0;
         in.open_alerts = items[i].open_alerts != 0;
+        in.blocks = items[i].blocks != 0;
 
         for (k = 0; k < KERYU_EVENT_MAX; k++) {
             in.events += items[i].events[k];
@@ -370,11 +383,13 @@ risk_assess_store(comply_t *c, const comply_run_t *run,
             }
         }
 
-        if (ctl->threat & COMPLY_THREAT_ALERTS) {
+        if (ctl->threat) {
             json_key(j, "alerts");
             json_uint(j, items[i].alerts);
             json_key(j, "open_alerts");
             json_uint(j, items[i].open_alerts);
+            json_key(j, "blocks");
+            json_uint(j, items[i].blocks);
             ev_n++;
         }
 
@@ -486,6 +501,37 @@ failed:
     return rc;
 }
 
+
+
+/*
+ * whether alert a is threat evidence for ctl: any alert for a control
+ * that names "alerts", else one of a detection rule that watches an event
+ * type the control names (or every type)
+ */
+
+static int
+risk_alert_counts(const evidence_t *ev, const ev_alert_t *a,
+    const comply_control_t *ctl)
+{
+    size_t  i;
+
+    if (ctl->threat & COMPLY_THREAT_ALERTS) {
+        return 1;
+    }
+
+    if ((ctl->threat & ~COMPLY_THREAT_ALERTS) == 0) {
+        return 0;
+    }
+
+    for (i = 0; i < ev->nrules; i++) {
+        if (strcmp(ev->rules[i].name, a->rule) == 0) {
+            return ev->rules[i].types == 0
+                   || (ev->rules[i].types & ctl->threat) != 0;
+        }
+    }
+
+    return 0;
+}
 
 /*
  * counts the records of the period whose type a risk's control names, on

@@ -56,6 +56,7 @@ typedef struct {
     uint64_t            events;           /* threat events counted */
     int                 threat;           /* the control names a threat */
     int                 open_alerts;      /* an alert it names is open */
+    int                 blocks;           /* such an alert blocked a key */
 } risk_input_t;
 
 

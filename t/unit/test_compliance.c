@@ -973,6 +973,21 @@ test_api_tls_and_workers(void **state)
 /* ---- audits and risk ---- */
 
 
+static audit_finding_t *
+audit_test_find(audit_t *a, const char *control)
+{
+    size_t  i;
+
+    for (i = 0; i < a->nfindings; i++) {
+        if (strcmp(a->findings[i].control, control) == 0) {
+            return &a->findings[i];
+        }
+    }
+
+    return NULL;
+}
+
+
 static void
 test_audit_findings(void **state)
 {
@@ -1023,6 +1038,10 @@ test_audit_findings(void **state)
     assert_int_equal(audit_apply(&a, f->cat, &run, NOW_US + HOUR_US), 0);
     comply_run_free(&run);
 
+    /* audit_apply() may have moved the findings */
+
+    tok = audit_test_find(&a, "server-tokens");
+    assert_non_null(tok);
     assert_int_equal(tok->status, FINDING_ACCEPTED);
     assert_int_equal(tok->last_us, NOW_US + HOUR_US);
     assert_int_equal(tok->first_us, NOW_US);
@@ -1139,6 +1158,13 @@ test_risk_score(void **state)
     assert_int_equal(s.impact, 3);
     assert_int_equal(s.likelihood, 4);
     assert_int_equal(s.score, 12);
+
+    /* and a key blocked for it: a threat that was real */
+
+    in.blocks = 1;
+    risk_score(&in, &s);
+    assert_int_equal(s.likelihood, 5);
+    assert_int_equal(s.score, 15);
 }
 
 

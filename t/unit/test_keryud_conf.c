@@ -287,6 +287,12 @@ test_errors(void **state)
         { "store s; data d; poll_interval 2d;",
           "1: invalid time \"2d\" in \"poll_interval\" directive, "
           "expecting 1ms to 60s" },
+        { "store s; data d; compliance_interval 500ms;",
+          "1: invalid time \"500ms\" in \"compliance_interval\" "
+          "directive, expecting 1s to 720h" },
+        { "store s; data d; compliance_interval 31d;",
+          "1: invalid time \"31d\" in \"compliance_interval\" "
+          "directive, expecting 1s to 720h" },
         { "store s; data d; sync_interval 5ms;",
           "1: invalid time \"5ms\" in \"sync_interval\" directive, "
           "expecting 10ms to 1h" },
