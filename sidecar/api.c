@@ -20,6 +20,13 @@
  *   POST   /api/security/policies/        a new policy; admin
  *   PUT    /api/security/policies/NAME/   replaces a policy; admin
  *   DELETE /api/security/policies/NAME/   admin
+ *   POST   /api/security/policies/validate/  checks a policy, stores
+ *                                             nothing; admin
+ *
+ *   GET /api/security/whoami/   the token's name and role
+ *
+ * Paths under /dashboard/ are the dashboard's static files (dashboard.c),
+ * served without a token.
  *
  *   GET    /api/security/decisions/       blocks; admin, auditor
  *   POST   /api/security/decisions/       blocks an address or a user; admin
@@ -76,6 +83,7 @@
 #include "keys.h"
 #include "chain.h"
 #include "comply_api.h"
+#include "dashboard.h"
 #include "log.h"
 #include "metrics.h"
 #include "keryu_policy.h"
@@ -123,7 +131,9 @@ typedef enum {
     API_AUDITS,
     API_REPORTS,
     API_REPORT_FILE,
-    API_RISK
+    API_RISK,
+    API_POLICY_VALIDATE,
+    API_WHOAMI
 } api_endpoint_e;
 
 
@@ -184,6 +194,7 @@ struct api_s {
     notify_t           *notify;       /* NULL: no notifications */
     keys_t             *keys;         /* NULL or off: 503 */
     struct comply_s    *comply;       /* NULL: compliance answers 503 */
+    dashboard_t        *dashboard;    /* NULL: none installed */
     metrics_api_t       calls;
     char                actor[TOKEN_NAME_MAX + 1];  /* the request's token */
     api_auth_fail_t     fails[API_AUTH_SLOTS];
@@ -238,6 +249,8 @@ static void api_error_field(struct evhttp_request *req, int code,
 static const api_route_t *api_route(const char *path, char *name,
     size_t namelen);
 static int api_auditor_writes(int endpoint, unsigned cmd);
+static void api_policy_validate(struct evhttp_request *req);
+static void api_whoami(api_t *api, struct evhttp_request *req, role_e role);
 static void api_allow(struct evhttp_request *req, unsigned methods);
 static void api_policy_list(api_t *api, struct evhttp_request *req);
 static int api_policy_item(void *ctx, const char *name, size_t namelen,
@@ -294,6 +307,12 @@ static const api_route_t  api_routes[] = {
     { "/api/security/status",     API_STATUS,    0, API_GET, 0 },
     { "/api/security/metrics/",   API_METRICS,   1, API_GET, 0 },
     { "/api/security/metrics",    API_METRICS,   1, API_GET, 0 },
+    { "/api/security/policies/validate/", API_POLICY_VALIDATE, 1,
+      EVHTTP_REQ_POST, 0 },
+    { "/api/security/policies/validate",  API_POLICY_VALIDATE, 1,
+      EVHTTP_REQ_POST, 0 },
+    { "/api/security/whoami/",    API_WHOAMI,    0, API_GET, 0 },
+    { "/api/security/whoami",     API_WHOAMI,    0, API_GET, 0 },
     { "/api/security/policies/",  API_POLICIES,  1,
       EVHTTP_REQ_GET | EVHTTP_REQ_POST, EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE },
     { "/api/security/policies",   API_POLICIES,  1,
@@ -420,6 +439,8 @@ api_new(struct event_base *base, const conf_t *cf, store_t *own,
     log_info("listening on %s port %u%s", cf->listen_addr, cf->listen_port,
              api->tls ? ", tls" : "");
 
+    api->dashboard = dashboard_new(cf->dashboard_root);
+
     return api;
 
 http_free:
@@ -447,6 +468,7 @@ api_free(api_t *api)
 
     evhttp_free(api->http);
     tls_free(api->tls);
+    dashboard_free(api->dashboard);
     free(api);
 }
 
@@ -498,6 +520,13 @@ api_handle(api_t *api, struct evhttp_request *req)
     if (api->tls && !tls_request(req)) {
         log_warnx("%s: request without TLS refused", __func__);
         api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        return;
+    }
+
+    path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+
+    if (dashboard_match(path)) {
+        dashboard_serve(api->dashboard, req, path);
         return;
     }
 
@@ -696,6 +725,14 @@ api_handle(api_t *api, struct evhttp_request *req)
 
     case API_RISK:
         comply_api_risk(api->comply, req);
+        break;
+
+    case API_POLICY_VALIDATE:
+        api_policy_validate(req);
+        break;
+
+    case API_WHOAMI:
+        api_whoami(api, req, role);
         break;
 
     default:
@@ -3463,6 +3500,120 @@ api_subject_erase(api_t *api, struct evhttp_request *req, const char *name)
 
     api_changed_json(api, req, "subject.erase", name, NULL, j,
                      rc == 0 ? HTTP_OK : HTTP_INTERNAL);
+
+    json_free(j);
+}
+
+
+/*
+ * {"valid":true,"name":...} or {"valid":false,"error":...,"offset":N,
+ * "line":N,"column":N}, the place counted from 0, 1 and 1, or null
+ */
+
+static void
+api_policy_validate(struct evhttp_request *req)
+{
+    long              offset, i, line, col;
+    char              err[KERYU_POLICY_ERR_MAX];
+    char              name[KERYU_POLICY_NAME_MAX + 1];
+    size_t            len;
+    json_t           *j;
+    const char       *body;
+    struct evbuffer  *in;
+
+    in = evhttp_request_get_input_buffer(req);
+    len = evbuffer_get_length(in);
+
+    body = len ? (const char *) evbuffer_pullup(in, -1) : "";
+    if (body == NULL) {
+        log_warnx("%s: evbuffer_pullup() failed", __func__);
+        api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        return;
+    }
+
+    j = json_new();
+    if (j == NULL) {
+        log_warnx("%s: json_new() failed", __func__);
+        api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        return;
+    }
+
+    err[0] = '\0';
+    json_map_open(j);
+    json_key(j, "valid");
+
+    if (policy_check(body, len, name, sizeof(name), err, sizeof(err),
+                     &offset)
+        == 0)
+    {
+        json_bool(j, 1);
+        json_key(j, "name");
+        json_cstring(j, name);
+
+    } else {
+        json_bool(j, 0);
+        json_key(j, "error");
+        json_cstring(j, err);
+
+        line = 1;
+        col = 1;
+
+        for (i = 0; i < offset && (size_t) i < len; i++) {
+            if (body[i] == '\n') {
+                line++;
+                col = 1;
+
+            } else if (((unsigned char) body[i] & 0xc0) != 0x80) {
+                col++;
+            }
+        }
+
+        if (offset < 0) {
+            json_key(j, "offset");
+            json_null(j);
+            json_key(j, "line");
+            json_null(j);
+            json_key(j, "column");
+            json_null(j);
+
+        } else {
+            json_key(j, "offset");
+            json_uint(j, (uint64_t) offset);
+            json_key(j, "line");
+            json_uint(j, (uint64_t) line);
+            json_key(j, "column");
+            json_uint(j, (uint64_t) col);
+        }
+    }
+
+    json_map_close(j);
+
+    api_reply(req, HTTP_OK, j);
+
+    json_free(j);
+}
+
+
+static void
+api_whoami(api_t *api, struct evhttp_request *req, role_e role)
+{
+    json_t  *j;
+
+    j = json_new();
+    if (j == NULL) {
+        log_warnx("%s: json_new() failed", __func__);
+        api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        return;
+    }
+
+    json_map_open(j);
+    json_key(j, "name");
+    json_cstring(j, api->actor);
+    json_key(j, "role");
+    json_cstring(j, token_role_name(role));
+    json_map_close(j);
+
+    api_reply(req, HTTP_OK, j);
 
     json_free(j);
 }
