@@ -736,7 +736,11 @@ json_syntax_check(const char *buf, size_t len, size_t *offset)
         *offset = len;
 
     } else {
+
+        /* yajl counts the offending token in: point at its last byte */
+
         *offset = yajl_get_bytes_consumed(h);
+        *offset -= *offset > 0;
     }
 
     yajl_free(h);

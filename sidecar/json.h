@@ -70,7 +70,8 @@ size_t json_utf8_clean(const uint8_t *in, size_t len, uint8_t *out);
 
 /*
  * checks only the syntax of the JSON text in buf; returns 0, or -1 with
- * the byte offset of the error in offset (len when the text ends early)
+ * in offset the last byte of the token at fault (len when the text ends
+ * early)
  */
 int json_syntax_check(const char *buf, size_t len, size_t *offset);
 

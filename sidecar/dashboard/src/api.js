@@ -44,7 +44,7 @@ async function call(method, path, body, raw) {
         : await r.text();
 
     if (!r.ok) {
-        if (r.status === 401 && session.onExpired) session.onExpired();
+        if (r.status === 401 && session.role && session.onExpired) session.onExpired();
         throw new ApiError(r.status, typeof data === 'object' ? data : null);
     }
 

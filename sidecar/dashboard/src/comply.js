@@ -76,7 +76,7 @@ export async function reports(el, ctx) {
         },
     },
     field('Type', select('report_type', ['compliance', 'audit', 'metrics', 'risk'], 'compliance')),
-    field('Format', select('format', ['html', 'json', 'csv'], 'html')),
+    field('Format', select('format', ['json', 'csv', 'html'], 'json')),
     field('From', h('input', { type: 'date', name: 'since', value: isoDay(new Date(now - 30 * 86400000)), required: true })),
     field('To', h('input', { type: 'date', name: 'until', value: isoDay(now), required: true })),
     h('button.primary', { type: 'submit' }, 'Generate'));
