@@ -2,7 +2,7 @@
 // and their findings, the risk register.
 
 import { api, can } from './api.js';
-import { h, clear, fmtTime, badge, table, field, select, saveBlob } from './dom.js';
+import { h, clear, fill, fmtTime, badge, table, field, select, saveBlob } from './dom.js';
 
 // --- compliance
 
@@ -15,7 +15,7 @@ export async function compliance(el, ctx) {
 
     async function load() {
         const c = await api.get('compliance/');
-        clear(head).append(
+        fill(head, 
             h('div.cards', {}, Object.entries(c.standards).map(([k, s]) =>
                 h(`section.card.std${k === standard ? '.selected' : ''}`, { 'data-testid': `std-${k}` },
                   h('h2', {}, s.title), badge(s.status),
@@ -36,7 +36,7 @@ export async function compliance(el, ctx) {
             } }, 'Run checks now') : null);
 
         const controls = standard ? c.controls.filter((x) => x.mappings && x.mappings[standard]) : c.controls;
-        clear(body).append(h('h2', {}, standard ? `Controls for ${c.standards[standard].title}` : 'All controls'),
+        fill(body, h('h2', {}, standard ? `Controls for ${c.standards[standard].title}` : 'All controls'),
             table([
                 { label: 'Status', render: (x) => badge(x.status) },
                 { label: 'Control', render: (x) => h('div', {}, h('b', {}, x.title), h('div.muted.mono', {}, x.id)) },
@@ -95,7 +95,7 @@ export async function reports(el, ctx) {
 
     async function load() {
         const r = await api.get('reports/');
-        clear(list).append(table([
+        fill(list, table([
             { label: 'Id', key: 'id' }, { label: 'Type', key: 'report_type' }, { label: 'Format', key: 'format' },
             { label: 'Period', render: (x) => `${fmtTime(x.since)} – ${fmtTime(x.until)}`, cls: 'nowrap' },
             { label: 'Created', render: (x) => `${fmtTime(x.created_at)} by ${x.created_by}` },
@@ -144,7 +144,7 @@ export async function audits(el, ctx) {
 
     async function load() {
         const r = await api.get('audits/');
-        clear(list).append(table([
+        fill(list, table([
             { label: 'Id', key: 'id' }, { label: 'Name', key: 'name' }, { label: 'Scope', key: 'scope' },
             { label: 'Schedule', key: 'schedule' },
             { label: 'Open', render: (a) => (a.summary ? a.summary.open : '—') },
@@ -165,7 +165,7 @@ export async function audits(el, ctx) {
                 ctx.fail(e);
             }
         };
-        clear(detail).append(
+        fill(detail, 
             h('h2', {}, `Audit ${a.id}: ${a.name}`),
             h('p', {}, `Scope ${a.scope}, ${a.schedule}, owner ${a.owner || '—'}; ${a.runs} run(s), last ${fmtTime(a.last_run_at)}, next ${fmtTime(a.next_run_at)}`),
             can.audit() ? h('button', { onclick: () => put({ run: true }, `Audit ${id} ran`) }, 'Run now') : null,

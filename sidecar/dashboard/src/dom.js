@@ -31,6 +31,13 @@ function append(el, children) {
     }
 }
 
+// replaces el's children; null, undefined and false are left out
+export function fill(el, ...children) {
+    clear(el);
+    append(el, children);
+    return el;
+}
+
 export function clear(el) {
     while (el.firstChild) el.removeChild(el.firstChild);
     return el;

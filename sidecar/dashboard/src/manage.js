@@ -2,7 +2,7 @@
 // as one types), shadow mode, keys, tokens and API keys, settings.
 
 import { api, can, session } from './api.js';
-import { h, clear, fmtTime, badge, table, field, select, saveBlob } from './dom.js';
+import { h, clear, fill, fmtTime, badge, table, field, select, saveBlob } from './dom.js';
 import { settings } from './settings.js';
 
 const TEMPLATE = `{
@@ -40,7 +40,7 @@ export async function policies(el, ctx) {
 
     async function load() {
         items = (await api.get('policies/')).items;
-        clear(list).append(
+        fill(list, 
             can.admin() ? h('button.primary', { onclick: () => open(null), 'data-testid': 'new-policy' }, 'New policy') : null,
             table([
                 { label: 'Name', render: (p) => h('a', { href: '#/policies', onclick: (e) => { e.preventDefault(); open(p.name); } }, p.name) },
@@ -89,7 +89,7 @@ export async function policies(el, ctx) {
         function paint(err) {
             const v = area.value;
             const lines = v.split('\n').length;
-            clear(gutter).append(...Array.from({ length: lines }, (_, i) =>
+            fill(gutter, ...Array.from({ length: lines }, (_, i) =>
                 h(`div${err && err.line === i + 1 ? '.errline' : ''}`, {}, String(i + 1))));
             clear(backdrop);
             if (err && err.offset !== null && err.offset !== undefined) {
@@ -118,12 +118,12 @@ export async function policies(el, ctx) {
             valid = r.valid;
             save.disabled = ro || !valid;
             if (r.valid) {
-                clear(msg).append(h('span.ok', {}, `✓ valid policy "${r.name}"`));
+                fill(msg, h('span.ok', {}, `✓ valid policy "${r.name}"`));
                 msg.className = 'validation ok';
                 paint(null);
             } else {
                 msg.className = 'validation bad';
-                clear(msg).append(
+                fill(msg, 
                     r.line ? h('button.link', { 'data-testid': 'error-place', onclick: () => {
                         area.focus();
                         area.setSelectionRange(r.offset, r.offset + 1);
@@ -158,7 +158,7 @@ export async function policies(el, ctx) {
                 await load();
                 open(stored.name);
             } catch (e) {
-                clear(msg).append(h('span', { 'data-testid': 'error-text' }, `Refused by keryud: ${e.message}`));
+                fill(msg, h('span', { 'data-testid': 'error-text' }, `Refused by keryud: ${e.message}`));
                 msg.className = 'validation bad';
             }
         });
@@ -177,7 +177,7 @@ export async function policies(el, ctx) {
             });
         }
 
-        clear(edit).append(
+        fill(edit, 
             h('h2', {}, name ? `Policy ${name}` : 'New policy'),
             p ? h('p.muted', {}, `created ${fmtTime(p.created_at)}, updated ${fmtTime(p.updated_at)}`) : null,
             h('div.editor', {}, gutter, h('div.codebox', {}, backdrop, area)),
@@ -223,7 +223,7 @@ export async function keys(el, ctx) {
                 pass.value = '';
                 const bin = Uint8Array.from(atob(r.backup), (c) => c.charCodeAt(0));
                 saveBlob(new Blob([bin], { type: 'application/octet-stream' }), 'keryu-keys.bak');
-                clear(out).append(h('p', {}, `Backup of ${r.keys} keys, ${r.bytes} bytes, sha256 `, h('code', {}, r.sha256)));
+                fill(out, h('p', {}, `Backup of ${r.keys} keys, ${r.bytes} bytes, sha256 `, h('code', {}, r.sha256)));
             } catch (ex) {
                 ctx.fail(ex);
             }
@@ -234,7 +234,7 @@ export async function keys(el, ctx) {
         onclick: async () => {
             try {
                 const r = await api.post('keys/validate/', {});
-                clear(out).append(h(`p.level.l-${r.valid ? 'ok' : 'fail'}`, {},
+                fill(out, h(`p.level.l-${r.valid ? 'ok' : 'fail'}`, {},
                                     r.valid ? 'Every key validated' : `${r.failed} key(s) failed`),
                     table([{ label: 'Type', key: 'key_type' }, { label: 'Version', key: 'version' },
                            { label: 'Kid', key: 'kid', cls: 'mono' }, { label: 'State', key: 'state' },
@@ -257,12 +257,12 @@ export async function keys(el, ctx) {
             r = await api.get('keys/');
         } catch (e) {
             if (e.status === 503) {
-                clear(list).append(h('p.level.l-warn', {}, 'keryud has no master key: key management is off.'));
+                fill(list, h('p.level.l-warn', {}, 'keryud has no master key: key management is off.'));
                 return;
             }
             throw e;
         }
-        clear(list).append(table([
+        fill(list, table([
             { label: 'Type', key: 'key_type' }, { label: 'Version', key: 'version' },
             { label: 'Kid', key: 'kid', cls: 'mono' }, { label: 'State', render: (k) => badge(k.state) },
             { label: 'Algorithm', key: 'algorithm' }, { label: 'Created', render: (k) => fmtTime(k.created_at) },

@@ -2,7 +2,7 @@
 // response log, blocks, system status and the performance charts.
 
 import { api, can, qs } from './api.js';
-import { h, clear, fmtTime, fmtBytes, badge, table, field, select } from './dom.js';
+import { h, clear, fill, fmtTime, fmtBytes, badge, table, field, select } from './dom.js';
 import { settings } from './settings.js';
 import { lineChart } from './charts.js';
 
@@ -12,6 +12,10 @@ const SEVERITIES = ['critical', 'high', 'medium', 'low'];
 
 function card(title, testid, ...body) {
     return h('section.card', { 'data-testid': testid }, h('h2', {}, title), ...body);
+}
+
+function wideCard(title, testid, ...body) {
+    return h('section.card.wide', { 'data-testid': testid }, h('h2', {}, title), ...body);
 }
 
 function stat(label, value, kind) {
@@ -39,9 +43,9 @@ export async function overview(el, ctx) {
 
     const secCard = card('Security status', 'ov-status', h('p', {}, 'Loading…'));
     const alertCard = card('Active alerts', 'ov-alerts', h('p', {}, 'Loading…'));
-    const evCard = card('Recent events', 'ov-events', h('p', {}, 'Loading…'));
+    const evCard = wideCard('Recent events', 'ov-events', h('p', {}, 'Loading…'));
     const compCard = card('Compliance', 'ov-compliance', h('p', {}, 'Loading…'));
-    grid.append(secCard, alertCard, evCard, compCard);
+    grid.append(secCard, alertCard, compCard, evCard);
 
     async function refresh() {
         const [st, al, ev] = await Promise.all([
@@ -53,7 +57,7 @@ export async function overview(el, ctx) {
         const sev = st.alerts.by_severity;
         const level = sev.critical ? 'critical' : sev.high ? 'high'
             : st.alerts.open ? 'medium' : st.enforcement.workers_behind ? 'medium' : 'ok';
-        clear(secCard).append(h('h2', {}, 'Security status'),
+        fill(secCard, h('h2', {}, 'Security status'),
             h(`div.level.l-${level}`, { 'data-testid': 'level' },
               level === 'ok' ? 'No open alerts' : `${st.alerts.open} open alert${st.alerts.open === 1 ? '' : 's'}`),
             h('div.stats', {},
@@ -62,24 +66,24 @@ export async function overview(el, ctx) {
               stat('workers', st.enforcement.workers, st.enforcement.workers_behind ? 'high' : null),
               stat('ring lag', st.keryud.lag, st.keryud.lag > 10000 ? 'high' : null)));
 
-        clear(alertCard).append(h('h2', {}, 'Active alerts'),
+        fill(alertCard, h('h2', {}, 'Active alerts'),
             al.items.length ? h('ul.list', {}, al.items.map((a) =>
                 h('li', {}, badge(a.severity), ' ',
                   h('a', { href: `#/alerts?id=${a.id}` }, a.rule), ' ',
                   h('span.muted', {}, `${a.key} · ${a.count} · ${fmtTime(a.last_seen)}`))))
                 : h('p.muted', {}, 'No open alerts'));
 
-        clear(evCard).append(h('h2', {}, 'Recent events'), eventRows(ev.items),
+        fill(evCard, h('h2', {}, 'Recent events'), eventRows(ev.items),
                              h('a', { href: '#/events' }, 'All events →'));
 
         if (!can.readAll()) {
-            clear(compCard).append(h('h2', {}, 'Compliance'),
+            fill(compCard, h('h2', {}, 'Compliance'),
                                    h('p.muted', {}, 'Not available to the viewer role.'));
             return;
         }
 
         const c = await api.get('compliance/');
-        clear(compCard).append(h('h2', {}, 'Compliance'),
+        fill(compCard, h('h2', {}, 'Compliance'),
             h(`div.level.l-${c.summary.status}`, {},
               `${c.summary.status}: ${c.summary.passed} passed, ${c.summary.warned} warned, ${c.summary.failed} failed`),
             h('ul.list', {}, Object.entries(c.standards).map(([k, s]) =>
@@ -131,7 +135,7 @@ export async function events(el, ctx) {
             if (fresh.has(Number(tr.dataset.id))) tr.classList.add('fresh');
             tr.addEventListener('click', () => {
                 const e = items.find((x) => String(x.id) === tr.dataset.id);
-                clear(detail).append(h('h2', {}, `Event ${e.id}`),
+                fill(detail, h('h2', {}, `Event ${e.id}`),
                     h('dl.kv', {}, Object.entries(e).filter(([k]) => k !== 'details')
                         .map(([k, v]) => [h('dt', {}, k), h('dd', {}, v === null ? '—' : String(v))])),
                     h('h3', {}, 'Details'), h('pre', {}, JSON.stringify(e.details, null, 2)));
@@ -193,7 +197,7 @@ export async function alerts(el, ctx) {
         const r = await api.get(`alerts/${qs({ status: f.get('status'), severity: f.get('severity'),
                                               rule: f.get('rule').trim(), key: f.get('key').trim(), limit: 200 })}`);
         items = r.items;
-        clear(list).append(table([
+        fill(list, table([
             { label: 'Id', key: 'id' },
             { label: 'Severity', render: (a) => badge(a.severity) },
             { label: 'Status', render: (a) => badge(a.status) },
@@ -218,7 +222,7 @@ export async function alerts(el, ctx) {
                 ctx.fail(e);
             }
         };
-        clear(detail).append(
+        fill(detail, 
             h('h2', {}, `Alert ${a.id}: ${a.rule}`),
             h('p', {}, badge(a.severity), ' ', badge(a.status, a.status), ' ', a.summary),
             h('dl.kv', {},
@@ -280,7 +284,7 @@ export async function blocks(el, ctx) {
 
     async function load() {
         const r = await api.get('decisions/');
-        clear(list).append(table([
+        fill(list, table([
             { label: 'Type', key: 'type' },
             { label: 'Target', key: 'value', cls: 'mono' },
             { label: 'Reason', key: 'reason' },
@@ -312,7 +316,7 @@ export async function status(el, ctx) {
         const kv = (o) => h('dl.kv', {}, Object.entries(o).filter(([, v]) => typeof v !== 'object' || v === null)
             .map(([k, v]) => [h('dt', {}, k.replace(/_/g, ' ')),
                               h('dd', {}, /bytes/.test(k) ? fmtBytes(v) : /time|_at$/.test(k) ? fmtTime(v) : v === null ? '—' : String(v))]));
-        clear(el).append(h('div.cards', {},
+        fill(el, h('div.cards', {},
             card('keryud', 'st-keryud', kv(s.keryud)),
             card('Shared store', 'st-store', kv(s.store)),
             card('Module (nginx)', 'st-module', kv(s.module),

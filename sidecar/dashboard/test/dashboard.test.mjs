@@ -102,7 +102,14 @@ async function signIn(page, role) {
     assert.equal(await page.textContent('[data-testid=role]'), role);
 }
 
+// what a view shows, JSON and editors aside, never holds a stray value
 async function shot(page, name) {
+    const text = await page.evaluate(() => {
+        const m = document.getElementById('app').cloneNode(true);
+        for (const e of m.querySelectorAll('pre, textarea')) e.remove();
+        return m.textContent;
+    });
+    assert.doesNotMatch(text, /\bnull\b|\bundefined\b|\[object |\bNaN\b/, name);
     await page.screenshot({ path: join(out, `${name}.png`), fullPage: true });
 }
 
