@@ -145,7 +145,9 @@ before(async () => {
                    { stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';
     daemon.stderr.on('data', (d) => { log += d; });
-    daemon.on('exit', (code) => { if (code) console.log(`keryud exited ${code}: ${log}`); });
+    daemon.on('exit', (code, signal) => {
+        if (code || signal) console.log(`keryud exited ${code ?? signal}: ${log}`);
+    });
 
     await until(async () => (await apiCall('GET', 'status/', 'admin')).status === 200, 'keryud answers');
 
@@ -163,6 +165,7 @@ after(async () => {
     if (daemon) {
         daemon.kill('SIGTERM');
         await until(async () => daemon.exitCode !== null || daemon.signalCode !== null, 'keryud exits');
+        assert.equal(daemon.exitCode, 0, 'keryud exits cleanly (and, under ASan, without a leak)');
     }
     rmSync(dir, { recursive: true, force: true });
 });
