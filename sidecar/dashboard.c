@@ -5,8 +5,9 @@
  * build/dashboard/) from one directory, opened once at startup.  A path
  * is taken only if every segment is made of [A-Za-z0-9._-] and does not
  * start with a dot, so neither "..", nor an encoded byte, nor a hidden
- * file gets through; the file is opened relative to the directory, not
- * following a symbolic link, and must be a regular file.  Every answer
+ * file gets through; the file is opened one segment at a time from the
+ * directory, following no symbolic link on the way, and must be a
+ * regular file.  Every answer
  * carries a Content-Security-Policy that allows only the dashboard's own
  * scripts, styles and API calls, and forbids framing.
  */
@@ -14,6 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -51,6 +53,7 @@ static void dashboard_headers(struct evhttp_request *req);
 static void dashboard_error(struct evhttp_request *req, int code,
     const char *reason);
 static int dashboard_path_valid(const char *rel);
+static int dashboard_open(int dirfd, const char *rel);
 static const char *dashboard_type(const char *rel);
 
 
@@ -130,6 +133,7 @@ void
 dashboard_serve(dashboard_t *d, struct evhttp_request *req, const char *path)
 {
     int                 fd;
+    char                len[24];
     off_t               left;
     ssize_t             n;
     const char         *rel, *type;
@@ -177,7 +181,7 @@ dashboard_serve(dashboard_t *d, struct evhttp_request *req, const char *path)
         return;
     }
 
-    fd = openat(d->fd, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    fd = dashboard_open(d->fd, rel);
     if (fd == -1) {
         if (errno != ENOENT && errno != ELOOP && errno != ENOTDIR) {
             log_warn("dashboard: openat() \"%s\" failed", rel);
@@ -195,6 +199,19 @@ dashboard_serve(dashboard_t *d, struct evhttp_request *req, const char *path)
 
     if (!S_ISREG(sb.st_mode) || sb.st_size > DASHBOARD_FILE_MAX) {
         dashboard_error(req, HTTP_NOTFOUND, "not found");
+        goto fd_close;
+    }
+
+    h = evhttp_request_get_output_headers(req);
+
+    /* libevent would send a HEAD's body: give its length alone */
+
+    if (cmd == EVHTTP_REQ_HEAD) {
+        snprintf(len, sizeof(len), "%lld", (long long) sb.st_size);
+        evhttp_add_header(h, "Content-Type", type);
+        evhttp_add_header(h, "Content-Length", len);
+        dashboard_headers(req);
+        evhttp_send_reply(req, HTTP_OK, "OK", NULL);
         goto fd_close;
     }
 
@@ -218,7 +235,6 @@ dashboard_serve(dashboard_t *d, struct evhttp_request *req, const char *path)
         }
     }
 
-    h = evhttp_request_get_output_headers(req);
     evhttp_add_header(h, "Content-Type", type);
     dashboard_headers(req);
 
@@ -310,6 +326,58 @@ dashboard_path_valid(const char *rel)
     }
 
     return rel[len - 1] != '/';
+}
+
+
+/*
+ * opens rel, checked by dashboard_path_valid(), under dirfd: each
+ * directory on the way and the file itself with O_NOFOLLOW, so a
+ * symbolic link anywhere in the path fails with ELOOP or ENOTDIR;
+ * returns the descriptor, or -1 with errno set
+ */
+
+static int
+dashboard_open(int dirfd, const char *rel)
+{
+    int          fd, next, err;
+    char         seg[DASHBOARD_PATH_MAX + 1];
+    size_t       n;
+    const char  *slash;
+
+    fd = dirfd;
+
+    while ((slash = strchr(rel, '/')) != NULL) {
+        n = (size_t) (slash - rel);
+        memcpy(seg, rel, n);
+        seg[n] = '\0';
+
+        next = openat(fd, seg, O_RDONLY | O_DIRECTORY | O_NOFOLLOW
+                               | O_CLOEXEC);
+        err = errno;
+
+        if (fd != dirfd) {
+            close(fd);
+        }
+
+        if (next == -1) {
+            errno = err;
+            return -1;
+        }
+
+        fd = next;
+        rel = slash + 1;
+    }
+
+    next = openat(fd, rel, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    err = errno;
+
+    if (fd != dirfd) {
+        close(fd);
+    }
+
+    errno = err;
+
+    return next;
 }
 
 
