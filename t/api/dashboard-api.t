@@ -163,6 +163,82 @@ is(request('POST', '/api/security/whoami/', $token{admin}, {})->{status},
    405, 'whoami is GET only');
 
 
+# tokens
+
+my $t = '/api/security/tokens/';
+
+my @names = sort map { "$_->{name} $_->{role}" }
+                @{ decode(request('GET', $t, $token{auditor}))->{items} };
+is_deeply(\@names, [ 'admin-1 admin', 'auditor-1 auditor', 'viewer-1 viewer' ],
+          'auditors list the tokens');
+is(scalar @{ decode(request('GET', $t, $token{admin}))->{items} }, 3,
+   'three tokens');
+is(request('GET', $t, $token{viewer})->{status}, 403,
+   'viewers may not list tokens');
+
+for my $role (qw(auditor viewer)) {
+    is(request('POST', $t, $token{$role}, { role => 'admin' })->{status},
+       403, "$role may not make a token");
+    is(request('DELETE', "${t}admin-1/", $token{$role})->{status}, 403,
+       "$role may not revoke one");
+}
+
+$r = request('POST', $t, $token{admin},
+             { role => 'viewer', name => 'wall', expires => '30d' });
+is($r->{status}, 201, 'a token made');
+my $made = decode($r);
+like($made->{token}, qr/^kry_[A-Za-z0-9_-]{43}\z/, 'shown once');
+is_deeply([ @$made{qw(name role)} ], [ 'wall', 'viewer' ], 'its name, role');
+like($made->{expires_at}, qr/^\d{4}-/, 'and expiry');
+is_json(request('GET', '/api/security/whoami/', $made->{token}),
+        { name => 'wall', role => 'viewer' }, 'and it works');
+
+my ($wall) = grep { $_->{name} eq 'wall' }
+                 @{ decode(request('GET', $t, $token{admin}))->{items} };
+ok($wall && !exists $wall->{token}, 'the list shows no token');
+is($wall->{expired}, JSON::PP::false, 'not expired');
+
+is_json(request('POST', $t, $token{admin}, { role => 'viewer',
+                                             name => 'wall' }),
+        { error => 'token exists', field => 'name' }, 'a name taken');
+is(request('POST', $t, $token{admin}, { role => 'viewer',
+                                        name => 'wall' })->{status}, 409,
+   '409');
+
+for ([ { name => 'x' }, 'missing field', 'role' ],
+     [ { role => 'root' }, 'invalid field', 'role' ],
+     [ { role => 'viewer', name => 'a b' }, 'invalid field', 'name' ],
+     [ { role => 'viewer', expires => 'soon' }, 'invalid field', 'expires' ],
+     [ { role => 'viewer', colour => 'red' }, 'invalid field', 'colour' ])
+{
+    my ($b, $err, $f) = @$_;
+    is_json(request('POST', $t, $token{admin}, $b),
+            { error => $err, field => $f }, "$err $f");
+}
+
+is_json(request('POST', $t, $token{admin}, '[1]'),
+        { error => 'invalid body' }, 'not an object');
+
+$r = request('POST', $t, $token{admin}, { role => 'auditor' });
+like(decode($r)->{name}, qr/^auditor-[0-9a-f]{8}\z/, 'a name made up');
+
+is(request('DELETE', "${t}wall/", $token{admin})->{status}, 204,
+   'revoked');
+is(request('GET', '/api/security/whoami/', $made->{token})->{status}, 401,
+   'and refused');
+is(request('DELETE', "${t}wall/", $token{admin})->{status}, 404,
+   'revoked once');
+
+my $ch = decode(request('GET', '/api/security/events/?event_type=system_change',
+                        $token{admin}));
+my @acts = map { $_->{details}{action} // '' } @{ $ch->{items} };
+ok((grep { $_ eq 'token.create' } @acts)
+   && (grep { $_ eq 'token.revoke' } @acts), 'changes recorded')
+    or diag explain \@acts;
+unlike(JSON::PP->new->encode($ch), qr/\Q$made->{token}\E/,
+       'without the token');
+
+
 # validation
 
 my $v = '/api/security/policies/validate/';

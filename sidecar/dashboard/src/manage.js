@@ -275,30 +275,101 @@ export async function keys(el, ctx) {
 
 // --- tokens and API keys
 
-export async function tokens(el) {
+export async function tokens(el, ctx) {
     const st = await api.get('status/');
+    const list = h('div');
+    const made = h('div', { 'data-testid': 'token-made' });
+
+    const form = h('form.filters', {
+        'data-testid': 'token-form',
+        onsubmit: async (e) => {
+            e.preventDefault();
+            const f = new FormData(form);
+            const body = { role: f.get('role') };
+            if (f.get('name').trim()) body.name = f.get('name').trim();
+            if (f.get('expires').trim()) body.expires = f.get('expires').trim();
+            try {
+                const r = await api.post('tokens/', body);
+                form.reset();
+                const value = h('input.mono.tokenvalue', { readonly: true, value: r.token, 'data-testid': 'token-value',
+                                                           'aria-label': 'the new token' });
+                fill(made, h('section.card.shown', {},
+                    h('h2', {}, `Token "${r.name}" (${r.role})`),
+                    h('p', {}, 'Copy it now: keryud keeps only its hash and will not show it again.'),
+                    h('div.actions', {}, value,
+                      h('button', { type: 'button', onclick: async () => {
+                          value.select();
+                          try {
+                              await navigator.clipboard.writeText(r.token);
+                              ctx.toast('Copied');
+                          } catch {
+                              ctx.toast('Select the text and copy it', 'error');
+                          }
+                      } }, 'Copy'),
+                      h('button', { type: 'button', onclick: () => clear(made) }, 'Done'))));
+                await load();
+            } catch (ex) {
+                ctx.fail(ex);
+            }
+        },
+    },
+    field('Role', select('role', ['viewer', 'auditor', 'admin'], 'viewer')),
+    field('Name (optional)', h('input', { name: 'name', size: 14, pattern: '[A-Za-z0-9._\\-]{1,64}' })),
+    field('Expires after', h('input', { name: 'expires', size: 10, placeholder: '90d; empty: never' })),
+    h('button.primary', { type: 'submit' }, 'Create token'));
+
+    async function load() {
+        const r = await api.get('tokens/');
+        fill(list, table([
+            { label: 'Name', render: (t) => h('span', {}, t.name, t.name === session.name ? h('span.muted', {}, ' (this session)') : null) },
+            { label: 'Role', render: (t) => badge(t.role, 'ev') },
+            { label: 'Created', render: (t) => fmtTime(t.created_at), cls: 'nowrap' },
+            { label: 'Expires', render: (t) => (t.expires_at ? fmtTime(t.expires_at) : 'never'), cls: 'nowrap' },
+            { label: '', render: (t) => (can.admin() ? h('button.small.danger', {
+                dataset: { revoke: t.name },
+                onclick: async () => {
+                    const own = t.name === session.name;
+                    if (!window.confirm(own ? `Revoke "${t.name}", the token of this session? You will be signed out.`
+                                            : `Revoke token "${t.name}"?`)) return;
+                    try {
+                        await api.del(`tokens/${encodeURIComponent(t.name)}/`);
+                        ctx.toast(`Token "${t.name}" revoked`);
+                        await load();
+                    } catch (e) {
+                        ctx.fail(e);
+                    }
+                },
+            }, 'Revoke') : '') },
+        ], r.items, { testid: 'tokens-table', empty: 'No tokens' }));
+    }
+
     el.append(
         h('section.card', { 'data-testid': 'whoami' }, h('h2', {}, 'This session'),
           h('dl.kv', {}, h('dt', {}, 'Token name'), h('dd', {}, session.name),
-            h('dt', {}, 'Role'), h('dd', {}, session.role))),
-        h('section.card', {}, h('h2', {}, 'API tokens'),
-          h('p', {}, 'Tokens are shown once, when made, and keryud keeps only their hash, so they are ',
-            'managed on keryud\'s host:'),
-          h('pre', {}, 'keryud -c keryud.conf token create --role admin|auditor|viewer [--name NAME]\n'
-                       + 'keryud -c keryud.conf token list\n'
-                       + 'keryud -c keryud.conf token revoke NAME'),
-          h('table.grid', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Role'), h('th', {}, 'May'))),
-            h('tbody', {},
-              h('tr', {}, h('td', {}, 'admin'), h('td', {}, 'everything')),
-              h('tr', {}, h('td', {}, 'auditor'), h('td', {}, 'read everything; schedule and update audits; generate reports')),
-              h('tr', {}, h('td', {}, 'viewer'), h('td', {}, 'events, alerts and system status'))))),
+            h('dt', {}, 'Role'), h('dd', {}, session.role))));
+
+    if (can.readAll()) {
+        el.append(h('h2', {}, 'API tokens'));
+        if (can.admin()) el.append(form, made);
+        el.append(list);
+        await load();
+    }
+
+    el.append(
         h('section.card', {}, h('h2', {}, 'API keys, JWT keys and mTLS clients of the nginx module'),
           h('dl.kv', { 'data-testid': 'key-counts' },
             h('dt', {}, 'API keys'), h('dd', {}, st.keys.apikeys),
             h('dt', {}, 'JWT keys'), h('dd', {}, st.keys.jwt),
             h('dt', {}, 'Clients'), h('dd', {}, st.keys.clients)),
-          h('p', {}, 'They live in the shared store and are managed with "keryud apikey", "keryud key" and ',
-            '"keryud client" (see the sidecar README).')));
+          h('p', {}, 'They live in the shared store and are managed on keryud\'s host with ',
+            h('code', {}, 'keryud apikey create|list|revoke'), ', ', h('code', {}, 'keryud key'), ' and ',
+            h('code', {}, 'keryud client'), ' (see the sidecar README).')),
+        h('section.card', {}, h('h2', {}, 'Roles'),
+          h('table.grid', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Role'), h('th', {}, 'May'))),
+            h('tbody', {},
+              h('tr', {}, h('td', {}, 'admin'), h('td', {}, 'everything')),
+              h('tr', {}, h('td', {}, 'auditor'), h('td', {}, 'read everything; schedule and update audits; generate reports')),
+              h('tr', {}, h('td', {}, 'viewer'), h('td', {}, 'events, alerts and system status'))))));
 }
 
 // --- settings

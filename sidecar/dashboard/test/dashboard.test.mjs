@@ -351,8 +351,23 @@ test('an admin signs in, sees every view, filters, acknowledges, saves policies'
     await page.waitForSelector('[data-testid=keys-result] .l-ok');
     await shot(page, '10-keys');
 
-    await view(page, 'tokens', '[data-testid=key-counts]');
+    // a token made, shown once, working, then revoked
+    await view(page, 'tokens', '[data-testid=tokens-table] tbody tr');
+    await page.selectOption('[data-testid=token-form] select[name=role]', 'viewer');
+    await page.fill('[data-testid=token-form] input[name=name]', 'wallboard');
+    await page.fill('[data-testid=token-form] input[name=expires]', '30d');
+    await page.click('[data-testid=token-form] button[type=submit]');
+    const made = await (await page.waitForSelector('[data-testid=token-value]')).inputValue();
+    assert.match(made, /^kry_[A-Za-z0-9_-]{43}$/);
+    await page.waitForSelector('[data-testid=tokens-table] td:has-text("wallboard")');
+    token.wall = made;
+    assert.deepEqual((await apiCall('GET', 'whoami/', 'wall')).body, { name: 'wallboard', role: 'viewer' });
     await shot(page, '11-tokens');
+    page.once('dialog', (d) => d.accept());
+    await page.click('button[data-revoke="wallboard"]');
+    await until(async () => (await page.locator('[data-testid=tokens-table] td:has-text("wallboard")').count()) === 0,
+                'token gone');
+    assert.equal((await apiCall('GET', 'whoami/', 'wall')).status, 401);
     await view(page, 'settings', 'form.settings');
     await shot(page, '12-settings');
 
@@ -394,6 +409,8 @@ test('a viewer is offered only what a viewer may do', async () => {
     await page.waitForSelector('[data-testid=ov-compliance]:has-text("Not available")');
     const nav = await page.locator('nav.side a').evaluateAll((as) => as.map((a) => a.dataset.view));
     assert.deepEqual(nav, ['overview', 'events', 'alerts', 'status', 'metrics', 'tokens', 'settings']);
+    await view(page, 'tokens', '[data-testid=whoami]');
+    assert.equal(await page.locator('[data-testid=tokens-table]').count(), 0);
     await view(page, 'alerts', '[data-testid=alerts-table] tbody tr[data-id]');
     await page.click('[data-testid=alerts-table] tbody tr[data-id="1"]');
     await page.waitForSelector('[data-testid=alert-log]');
@@ -413,6 +430,9 @@ test('an auditor reads policies but may not edit them', async () => {
     assert.equal(await page.locator('[data-testid=new-policy]').count(), 0);
     assert.equal(await page.locator('input[data-shadow]').count(), 0);
     assert.ok(await page.getAttribute('[data-testid=policy-text]', 'readonly') !== null);
+    await view(page, 'tokens', '[data-testid=tokens-table] tbody tr');
+    assert.equal(await page.locator('[data-testid=token-form]').count(), 0);
+    assert.equal(await page.locator('button[data-revoke]').count(), 0);
     await view(page, 'audits', '[data-testid=audit-form]');
     await shot(page, '18-auditor');
     assert.deepEqual(await page.problems(), []);
