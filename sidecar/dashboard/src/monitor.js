@@ -102,7 +102,7 @@ export async function events(el, ctx) {
         field('User', h('input', { name: 'user', size: 12 })),
         field('Address', h('input', { name: 'ip', size: 14 })),
         field('Status', h('input', { name: 'status', size: 4, inputmode: 'numeric' })),
-        field('Since', h('input', { name: 'since', type: 'datetime-local' })),
+        field('Since (local time)', h('input', { name: 'since', type: 'datetime-local' })),
         can.readAll() ? field('Plain requests', h('input', { type: 'checkbox', name: 'all' })) : null,
         h('button.primary', { type: 'submit' }, 'Apply'),
         h('label.toggle', {}, h('input', { type: 'checkbox', name: 'tail', 'data-testid': 'tail' }), ' Live tail'));
