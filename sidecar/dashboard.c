@@ -132,15 +132,15 @@ dashboard_free(dashboard_t *d)
 void
 dashboard_serve(dashboard_t *d, struct evhttp_request *req, const char *path)
 {
-    int                 fd;
-    char                len[24];
-    off_t               left;
-    ssize_t             n;
-    const char         *rel, *type;
-    struct stat         sb;
-    struct evbuffer    *body;
-    struct evkeyvalq   *h;
-    enum evhttp_cmd_type  cmd;
+    int                    fd;
+    char                   len[24];
+    off_t                  left;
+    ssize_t                n;
+    const char            *rel, *type;
+    struct stat            sb;
+    struct evbuffer       *body;
+    struct evkeyvalq      *h;
+    enum evhttp_cmd_type   cmd;
 
     cmd = evhttp_request_get_command(req);
 

@@ -25,6 +25,10 @@ export class ApiError extends Error {
 }
 
 async function call(method, path, body, raw) {
+    // signed out (a refused token): nothing more goes out, so that the
+    // views' timers cannot run the address into the API's lockout
+    if (!session.token) throw new ApiError(401, { error: 'signed out' });
+
     const headers = { Authorization: `Bearer ${session.token}` };
     const init = { method, headers, cache: 'no-store', credentials: 'omit',
                    referrerPolicy: 'no-referrer' };

@@ -45,8 +45,14 @@ export function toast(text, kind = 'info') {
     setTimeout(() => t.remove(), kind === 'error' ? 8000 : 4000);
 }
 
+function leaveView() {
+    for (const c of cleanups) c();
+    cleanups = [];
+}
+
 function signInView(message) {
     stopPolling();
+    leaveView();
     clear(app);
     const input = h('input', { type: 'password', name: 'token', id: 'token',
                                autocomplete: 'off', spellcheck: 'false',
@@ -106,8 +112,7 @@ function shell() {
 
 function route() {
     if (!session.role) return;
-    for (const c of cleanups) c();
-    cleanups = [];
+    leaveView();
 
     const path = (location.hash.replace(/^#\/?/, '').split('?')[0]) || 'overview';
     const v = views.find((x) => x.path === path && (!x.when || x.when()))

@@ -79,6 +79,11 @@ async function watchedPage() {
             page.expectNetwork.splice(i, 1);
             return;
         }
+        if (page.allowNetwork && t.startsWith('Failed to load resource')
+            && t.includes(`status of ${page.allowNetwork}`)) {
+            page.allowedSeen = (page.allowedSeen ?? 0) + 1;
+            return;
+        }
         problems.push(`console: ${t}`);
     });
     page.on('pageerror', (e) => problems.push(`exception: ${e.message}`));
@@ -94,9 +99,9 @@ async function watchedPage() {
     return page;
 }
 
-async function signIn(page, role) {
+async function signIn(page, who, role = who) {
     await page.goto(`${base}/dashboard/`);
-    await page.fill('#token', token[role]);
+    await page.fill('#token', token[who]);
     await page.click('form.signin button[type=submit]');
     await page.waitForSelector('[data-testid=role]');
     assert.equal(await page.textContent('[data-testid=role]'), role);
@@ -255,6 +260,13 @@ test('an admin signs in, sees every view, filters, acknowledges, saves policies'
     assert.equal(await page.evaluate(() => sessionStorage.getItem('keryu.token')), token.admin);
     assert.equal(await page.evaluate(() => document.cookie), '');
     assert.ok(!page.url().includes(token.admin));
+
+    // a reload keeps the tab signed in, on the view it was on
+    await page.goto(`${base}/dashboard/#/status`);
+    await page.reload();
+    await page.waitForSelector('.viewbody[data-view=status] [data-testid=st-keryud]');
+    assert.equal(await page.textContent('[data-testid=role]'), 'admin');
+    await page.click('nav.side a[data-view=overview]');
 
     // overview
     await page.waitForSelector('[data-testid=ov-compliance] ul.list li');
@@ -435,6 +447,21 @@ test('an auditor reads policies but may not edit them', async () => {
     assert.equal(await page.locator('button[data-revoke]').count(), 0);
     await view(page, 'audits', '[data-testid=audit-form]');
     await shot(page, '18-auditor');
+    assert.deepEqual(await page.problems(), []);
+    await page.context().close();
+});
+
+test('a token revoked while signed in sends the page back to sign-in', async () => {
+    const page = await watchedPage();
+    token.short = (await apiCall('POST', 'tokens/', 'admin', { role: 'viewer', name: 'short' })).body.token;
+    await signIn(page, 'short', 'viewer');
+    await page.waitForSelector('[data-testid=ov-events] tbody tr[data-id]');
+    page.allowNetwork = 401;
+    assert.equal((await apiCall('DELETE', 'tokens/short/', 'admin')).status, 204);
+    await page.waitForSelector('[data-testid=signin-error]:text("Your token was refused; sign in again.")',
+                               { timeout: 20000 });
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('keryu.token')), null);
+    assert.ok(page.allowedSeen >= 1, 'the refusal was a 401');
     assert.deepEqual(await page.problems(), []);
     await page.context().close();
 });
