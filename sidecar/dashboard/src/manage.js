@@ -45,21 +45,25 @@ export async function policies(el, ctx) {
             table([
                 { label: 'Name', render: (p) => h('a', { href: '#/policies', onclick: (e) => { e.preventDefault(); open(p.name); } }, p.name) },
                 { label: 'Type', key: 'policy_type' },
-                { label: 'Active', render: (p) => (p.is_active === false ? 'no' : 'yes') },
-                { label: 'Shadow', render: (p) => (can.admin()
-                    ? h('input', { type: 'checkbox', checked: p.shadow === true, title: 'Shadow mode: evaluate, never refuse',
-                                   'aria-label': `shadow mode of ${p.name}`, dataset: { shadow: p.name },
-                                   onchange: (e) => setShadow(p, e.target.checked) })
-                    : (p.shadow ? 'yes' : 'no')) },
+                { label: 'Active', render: (p) => flag(p, 'is_active', p.is_active !== false, 'active: enforced at all') },
+                { label: 'Shadow', render: (p) => flag(p, 'shadow', p.shadow === true, 'shadow mode: evaluate, never refuse') },
             ], items, { testid: 'policies-table', empty: 'No policies' }));
     }
 
-    async function setShadow(p, on) {
+    function flag(p, key, on, title) {
+        if (!can.admin()) return on ? 'yes' : 'no';
+        return h('input', { type: 'checkbox', checked: on, title, 'aria-label': `${key} of ${p.name}`,
+                            dataset: { [key === 'shadow' ? 'shadow' : 'active']: p.name },
+                            onchange: (e) => setFlag(p, key, e.target.checked) });
+    }
+
+    // stores the policy again with one flag changed, as the editor would
+    async function setFlag(p, key, on) {
         const doc = JSON.parse(editable(p));
-        doc.shadow = on;
+        doc[key] = on;
         try {
             await api.put(`policies/${encodeURIComponent(p.name)}/`, doc);
-            ctx.toast(`${p.name}: shadow mode ${on ? 'on' : 'off'}`);
+            ctx.toast(`${p.name}: ${key === 'shadow' ? 'shadow mode' : 'active'} ${on ? 'on' : 'off'}`);
         } catch (e) {
             ctx.fail(e);
         }

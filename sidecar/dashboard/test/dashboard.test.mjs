@@ -355,6 +355,11 @@ test('an admin signs in, sees every view, filters, acknowledges, saves policies'
     await page.check('input[data-shadow="web-admin"]');
     await until(async () => (await apiCall('GET', 'policies/', 'admin')).body.items
         .find((p) => p.name === 'web-admin').shadow === true, 'shadow on');
+    await page.waitForSelector('input[data-active="web-admin"]:checked');
+    await page.uncheck('input[data-active="web-admin"]');
+    await until(async () => (await apiCall('GET', 'policies/', 'admin')).body.items
+        .find((p) => p.name === 'web-admin').is_active === false, 'inactive');
+    assert.ok(await page.isChecked('input[data-shadow="web-admin"]'), 'shadow kept');
     await shot(page, '09-policies');
 
     // keys: validate
