@@ -22,6 +22,16 @@ const TEMPLATE = `{
 }
 `;
 
+// the string index of line and column (from 1, in characters) in text:
+// keryud counts bytes in "offset", JavaScript UTF-16 units
+function indexAt(text, line, column) {
+    const lines = text.split('\n');
+    let i = 0;
+    for (let n = 1; n < line && n <= lines.length; n++) i += lines[n - 1].length + 1;
+    const here = Array.from(lines[line - 1] ?? '').slice(0, column - 1).join('');
+    return Math.min(text.length, i + here.length);
+}
+
 // the document as the editor shows it: without keryud's stamps
 function editable(doc) {
     const { created_at: _c, updated_at: _u, ...rest } = doc;
@@ -96,8 +106,8 @@ export async function policies(el, ctx) {
             fill(gutter, ...Array.from({ length: lines }, (_, i) =>
                 h(`div${err && err.line === i + 1 ? '.errline' : ''}`, {}, String(i + 1))));
             clear(backdrop);
-            if (err && err.offset !== null && err.offset !== undefined) {
-                const at = Math.min(err.offset, v.length);
+            if (err && err.line) {
+                const at = indexAt(v, err.line, err.column);
                 const end = at < v.length && v[at] !== '\n' ? at + 1 : at;
                 backdrop.append(v.slice(0, at),
                                 h('mark', { 'data-testid': 'error-mark' }, end > at ? v.slice(at, end) : ' '),
@@ -129,8 +139,9 @@ export async function policies(el, ctx) {
                 msg.className = 'validation bad';
                 fill(msg, 
                     r.line ? h('button.link', { 'data-testid': 'error-place', onclick: () => {
+                        const at = indexAt(area.value, r.line, r.column);
                         area.focus();
-                        area.setSelectionRange(r.offset, r.offset + 1);
+                        area.setSelectionRange(at, at + 1);
                     } }, `line ${r.line}, column ${r.column}`) : null,
                     r.line ? ': ' : '', h('span', { 'data-testid': 'error-text' }, r.error));
                 paint(r);

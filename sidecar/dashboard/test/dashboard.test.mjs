@@ -335,9 +335,15 @@ test('an admin signs in, sees every view, filters, acknowledges, saves policies'
     assert.ok(await page.isDisabled('[data-testid=policy-save]'));
     await shot(page, '07-policy-bad-json');
 
-    await page.fill('[data-testid=policy-text]', '{\n    "name": "web-admin",\n    "policy_type": "access",\n    "rules": [\n        { "id": "a", "path": "/admin/", "effect": "allow", "roles": ["admin"], "colour": "red" }\n    ]\n}\n');
+    await page.fill('[data-testid=policy-text]', '{\n    "name": "web-admin",\n    "description": "Zürich → 東京",\n    "policy_type": "access",\n    "rules": [\n        { "id": "a", "path": "/admin/", "effect": "allow", "roles": ["admin"], "colour": "red" }\n    ]\n}\n');
     await page.waitForSelector('[data-testid=error-text]:text-matches("unknown field")');
-    assert.equal(await page.textContent('[data-testid=error-place]'), 'line 5, column 80');
+    assert.equal(await page.textContent('[data-testid=error-place]'), 'line 6, column 80');
+    assert.equal(await page.textContent('[data-testid=error-mark]'), '"', 'marked after non-ASCII text too');
+    await page.click('[data-testid=error-place]');
+    assert.equal(await page.evaluate(() => {
+        const a = document.querySelector('[data-testid=policy-text]');
+        return a.value.slice(a.selectionStart, a.selectionStart + 8);
+    }), '"colour"', 'the place link selects it');
     assert.ok(await page.isDisabled('[data-testid=policy-save]'));
     assert.equal((await apiCall('POST', 'policies/', 'admin', await page.inputValue('[data-testid=policy-text]'))).status, 400,
                  'keryud refuses it too');
