@@ -29,6 +29,9 @@ NGINX_SRC =
 BUILD =		build
 MODULE =	$(BUILD)/ngx_http_keryu_module.so
 KERYUD =	$(BUILD)/keryud
+DASHBOARD =	$(BUILD)/dashboard
+DASHBOARD_SRC =	sidecar/dashboard
+DASHBOARD_NPM =	$(DASHBOARD_SRC)/node_modules/.npm-ci
 
 # Debian packages the project needs, each checked on its own by "deps"
 DEB_PACKAGES =	gcc make pkg-config nginx nginx-dev libssl-dev \
@@ -36,7 +39,7 @@ DEB_PACKAGES =	gcc make pkg-config nginx nginx-dev libssl-dev \
 		libcmocka-dev libpcre2-dev zlib1g-dev python3 perl curl \
 		libtest-base-perl libtext-diff-perl libtest-longstring-perl \
 		liblist-moreutils-perl libipc-run-perl wrk valgrind openssl \
-		procps clang libclang-rt-dev chromium
+		procps clang libclang-rt-dev chromium nodejs
 
 SHARED_SRCS =	$(wildcard shared/*.c)
 SHARED_HDRS =	$(wildcard shared/*.h)
@@ -63,13 +66,14 @@ FUZZ_BINS =	$(patsubst t/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 # the real Test::Nginx when perl finds it, else the compatible runner
 PROVE_LIB =	$(shell perl -MTest::Nginx::Socket -e1 2>/dev/null || echo -I t/compat)
 
-.PHONY: all deps module keryud run stop test unit test-demo test-nginx test-e2e \
-	memcheck \
+.PHONY: all deps module keryud dashboard run stop test unit test-demo \
+	test-nginx test-e2e test-dashboard memcheck \
 	bench bench-keryud fuzz \
 	install clean
 
-all: module keryud
+all: module keryud dashboard
 
+# npm on its own: Debian's npm conflicts with nodejs builds that bring one
 deps:
 	@missing=""; \
 	for p in $(DEB_PACKAGES); do \
@@ -85,9 +89,25 @@ deps:
 	else \
 	    echo "deps: all packages present"; \
 	fi
+	@command -v npm > /dev/null || { \
+	    sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	    $$sudo apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq \
+	        --no-install-recommends npm; }
 
 module: $(MODULE)
 keryud: $(KERYUD)
+dashboard: $(DASHBOARD)/index.html
+
+# the dashboard's npm packages, exactly as package-lock.json pins them
+
+$(DASHBOARD_NPM): $(DASHBOARD_SRC)/package.json $(DASHBOARD_SRC)/package-lock.json
+	cd $(DASHBOARD_SRC) && npm ci --no-audit --no-fund
+	touch $@
+
+$(DASHBOARD)/index.html: $(DASHBOARD_NPM) $(DASHBOARD_SRC)/build.mjs \
+		$(wildcard $(DASHBOARD_SRC)/src/*)
+	node $(DASHBOARD_SRC)/build.mjs $(DASHBOARD)
 
 # nginx's own build compiles the module; configure runs once per tree
 
@@ -136,7 +156,7 @@ run: deps all
 stop:
 	@sh conf/demo.sh stop
 
-test: deps all unit test-demo test-nginx test-e2e memcheck
+test: deps all unit test-demo test-nginx test-e2e test-dashboard memcheck
 
 unit: $(UNIT_BINS)
 	@for t in $(UNIT_BINS); do echo "== $$t"; $$t || exit 1; done
@@ -151,6 +171,12 @@ test-nginx: $(MODULE) $(KERYUD)
 
 test-e2e: all
 	KERYU_NGINX=$(NGINX_BIN) prove t/e2e/ t/api/
+
+# screenshots of every view go to $(BUILD)/dashboard-test/
+test-dashboard: $(KERYUD) dashboard
+	KERYUD=$(KERYUD) DASHBOARD_DIR=$(DASHBOARD) \
+	DASHBOARD_TEST_OUT=$(BUILD)/dashboard-test \
+	node --test $(DASHBOARD_SRC)/test/dashboard.test.mjs
 
 memcheck: $(MODULE)
 	KERYU_NGINX=$(NGINX_BIN) sh t/memcheck.sh
@@ -189,6 +215,8 @@ install: all
 	install -d $(DESTDIR)$(prefix)/share/keryu
 	install -m 0644 conf/controls.json conf/nginx-cves.json \
 	    $(DESTDIR)$(prefix)/share/keryu/
+	install -d $(DESTDIR)$(prefix)/share/keryu/dashboard
+	install -m 0644 $(DASHBOARD)/* $(DESTDIR)$(prefix)/share/keryu/dashboard/
 
 clean:
 	rm -rf $(BUILD) t/servroot*

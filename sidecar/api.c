@@ -20,6 +20,18 @@
  *   POST   /api/security/policies/        a new policy; admin
  *   PUT    /api/security/policies/NAME/   replaces a policy; admin
  *   DELETE /api/security/policies/NAME/   admin
+ *   POST   /api/security/policies/validate/  checks a policy, stores
+ *                                             nothing; admin
+ *
+ *   GET /api/security/whoami/   the token's name and role
+ *
+ *   GET    /api/security/tokens/        tokens' names, roles, times; admin,
+ *                                       auditor
+ *   POST   /api/security/tokens/        a new token, shown once; admin
+ *   DELETE /api/security/tokens/NAME/   revokes a token; admin
+ *
+ * Paths under /dashboard/ are the dashboard's static files (dashboard.c),
+ * served without a token.
  *
  *   GET    /api/security/decisions/       blocks; admin, auditor
  *   POST   /api/security/decisions/       blocks an address or a user; admin
@@ -54,6 +66,7 @@
  */
 
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +80,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
 
 #include "admin.h"
 #include "api.h"
@@ -76,6 +90,7 @@
 #include "keys.h"
 #include "chain.h"
 #include "comply_api.h"
+#include "dashboard.h"
 #include "log.h"
 #include "metrics.h"
 #include "keryu_policy.h"
@@ -123,7 +138,10 @@ typedef enum {
     API_AUDITS,
     API_REPORTS,
     API_REPORT_FILE,
-    API_RISK
+    API_RISK,
+    API_POLICY_VALIDATE,
+    API_WHOAMI,
+    API_TOKENS
 } api_endpoint_e;
 
 
@@ -184,6 +202,7 @@ struct api_s {
     notify_t           *notify;       /* NULL: no notifications */
     keys_t             *keys;         /* NULL or off: 503 */
     struct comply_s    *comply;       /* NULL: compliance answers 503 */
+    dashboard_t        *dashboard;    /* NULL: none installed */
     metrics_api_t       calls;
     char                actor[TOKEN_NAME_MAX + 1];  /* the request's token */
     api_auth_fail_t     fails[API_AUTH_SLOTS];
@@ -238,6 +257,17 @@ static void api_error_field(struct evhttp_request *req, int code,
 static const api_route_t *api_route(const char *path, char *name,
     size_t namelen);
 static int api_auditor_writes(int endpoint, unsigned cmd);
+static void api_policy_validate(struct evhttp_request *req);
+static void api_whoami(api_t *api, struct evhttp_request *req, role_e role);
+static void api_token_list(api_t *api, struct evhttp_request *req,
+    MDB_txn *txn);
+static int api_token_item(void *ctx, role_e role, const char *name,
+    size_t name_len, time_t created, time_t expires);
+static void api_token_json(json_t *j, role_e role, const char *name,
+    time_t created, time_t expires);
+static void api_token_create(api_t *api, struct evhttp_request *req);
+static void api_token_revoke(api_t *api, struct evhttp_request *req,
+    const char *name);
 static void api_allow(struct evhttp_request *req, unsigned methods);
 static void api_policy_list(api_t *api, struct evhttp_request *req);
 static int api_policy_item(void *ctx, const char *name, size_t namelen,
@@ -294,6 +324,16 @@ static const api_route_t  api_routes[] = {
     { "/api/security/status",     API_STATUS,    0, API_GET, 0 },
     { "/api/security/metrics/",   API_METRICS,   1, API_GET, 0 },
     { "/api/security/metrics",    API_METRICS,   1, API_GET, 0 },
+    { "/api/security/policies/validate/", API_POLICY_VALIDATE, 1,
+      EVHTTP_REQ_POST, 0 },
+    { "/api/security/policies/validate",  API_POLICY_VALIDATE, 1,
+      EVHTTP_REQ_POST, 0 },
+    { "/api/security/whoami/",    API_WHOAMI,    0, API_GET, 0 },
+    { "/api/security/whoami",     API_WHOAMI,    0, API_GET, 0 },
+    { "/api/security/tokens/",    API_TOKENS,    1,
+      API_GET | EVHTTP_REQ_POST, EVHTTP_REQ_DELETE },
+    { "/api/security/tokens",     API_TOKENS,    1,
+      API_GET | EVHTTP_REQ_POST, EVHTTP_REQ_DELETE },
     { "/api/security/policies/",  API_POLICIES,  1,
       EVHTTP_REQ_GET | EVHTTP_REQ_POST, EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE },
     { "/api/security/policies",   API_POLICIES,  1,
@@ -420,6 +460,8 @@ api_new(struct event_base *base, const conf_t *cf, store_t *own,
     log_info("listening on %s port %u%s", cf->listen_addr, cf->listen_port,
              api->tls ? ", tls" : "");
 
+    api->dashboard = dashboard_new(cf->dashboard_root);
+
     return api;
 
 http_free:
@@ -447,6 +489,7 @@ api_free(api_t *api)
 
     evhttp_free(api->http);
     tls_free(api->tls);
+    dashboard_free(api->dashboard);
     free(api);
 }
 
@@ -498,6 +541,13 @@ api_handle(api_t *api, struct evhttp_request *req)
     if (api->tls && !tls_request(req)) {
         log_warnx("%s: request without TLS refused", __func__);
         api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        return;
+    }
+
+    path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+
+    if (dashboard_match(path)) {
+        dashboard_serve(api->dashboard, req, path);
         return;
     }
 
@@ -696,6 +746,27 @@ api_handle(api_t *api, struct evhttp_request *req)
 
     case API_RISK:
         comply_api_risk(api->comply, req);
+        break;
+
+    case API_POLICY_VALIDATE:
+        api_policy_validate(req);
+        break;
+
+    case API_WHOAMI:
+        api_whoami(api, req, role);
+        break;
+
+    case API_TOKENS:
+        if (cmd == EVHTTP_REQ_GET) {
+            api_token_list(api, req, txn);
+
+        } else if (cmd == EVHTTP_REQ_POST) {
+            api_token_create(api, req);
+
+        } else {
+            api_token_revoke(api, req, name);
+        }
+
         break;
 
     default:
@@ -3465,4 +3536,402 @@ api_subject_erase(api_t *api, struct evhttp_request *req, const char *name)
                      rc == 0 ? HTTP_OK : HTTP_INTERNAL);
 
     json_free(j);
+}
+
+
+/*
+ * {"valid":true,"name":...} or {"valid":false,"error":...,"offset":N,
+ * "line":N,"column":N}, the place counted from 0, 1 and 1, or null
+ */
+
+static void
+api_policy_validate(struct evhttp_request *req)
+{
+    long              offset, i, line, col;
+    char              err[KERYU_POLICY_ERR_MAX];
+    char              name[KERYU_POLICY_NAME_MAX + 1];
+    size_t            len;
+    json_t           *j;
+    const char       *body;
+    struct evbuffer  *in;
+
+    in = evhttp_request_get_input_buffer(req);
+    len = evbuffer_get_length(in);
+
+    body = len ? (const char *) evbuffer_pullup(in, -1) : "";
+    if (body == NULL) {
+        log_warnx("%s: evbuffer_pullup() failed", __func__);
+        api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        return;
+    }
+
+    j = json_new();
+    if (j == NULL) {
+        log_warnx("%s: json_new() failed", __func__);
+        api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        return;
+    }
+
+    err[0] = '\0';
+    json_map_open(j);
+    json_key(j, "valid");
+
+    if (policy_check(body, len, name, sizeof(name), err, sizeof(err),
+                     &offset)
+        == 0)
+    {
+        json_bool(j, 1);
+        json_key(j, "name");
+        json_cstring(j, name);
+
+    } else {
+        json_bool(j, 0);
+        json_key(j, "error");
+        json_cstring(j, err);
+
+        line = 1;
+        col = 1;
+
+        for (i = 0; i < offset && (size_t) i < len; i++) {
+            if (body[i] == '\n') {
+                line++;
+                col = 1;
+
+            } else if (((unsigned char) body[i] & 0xc0) != 0x80) {
+                col++;
+            }
+        }
+
+        if (offset < 0) {
+            json_key(j, "offset");
+            json_null(j);
+            json_key(j, "line");
+            json_null(j);
+            json_key(j, "column");
+            json_null(j);
+
+        } else {
+            json_key(j, "offset");
+            json_uint(j, (uint64_t) offset);
+            json_key(j, "line");
+            json_uint(j, (uint64_t) line);
+            json_key(j, "column");
+            json_uint(j, (uint64_t) col);
+        }
+    }
+
+    json_map_close(j);
+
+    api_reply(req, HTTP_OK, j);
+
+    json_free(j);
+}
+
+
+static void
+api_whoami(api_t *api, struct evhttp_request *req, role_e role)
+{
+    json_t  *j;
+
+    j = json_new();
+    if (j == NULL) {
+        log_warnx("%s: json_new() failed", __func__);
+        api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        return;
+    }
+
+    json_map_open(j);
+    json_key(j, "name");
+    json_cstring(j, api->actor);
+    json_key(j, "role");
+    json_cstring(j, token_role_name(role));
+    json_map_close(j);
+
+    api_reply(req, HTTP_OK, j);
+
+    json_free(j);
+}
+
+
+static void
+api_token_list(api_t *api, struct evhttp_request *req, MDB_txn *txn)
+{
+    int      rc;
+    json_t  *j;
+
+    j = json_new();
+    if (j == NULL) {
+        log_warnx("%s: json_new() failed", __func__);
+        api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        return;
+    }
+
+    json_map_open(j);
+    json_key(j, "items");
+    json_array_open(j);
+
+    rc = token_each(api->own, txn, api_token_item, j);
+    if (rc != 0) {
+        log_warnx("%s: reading tokens failed: %s", __func__,
+                  mdb_strerror(rc));
+        api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        goto json_free;
+    }
+
+    json_array_close(j);
+    json_map_close(j);
+
+    api_reply(req, HTTP_OK, j);
+
+json_free:
+
+    json_free(j);
+}
+
+
+static int
+api_token_item(void *ctx, role_e role, const char *name, size_t name_len,
+    time_t created, time_t expires)
+{
+    json_t  *j = ctx;
+
+    char     buf[TOKEN_NAME_MAX + 1];
+
+    if (name_len > TOKEN_NAME_MAX) {
+        return 0;
+    }
+
+    memcpy(buf, name, name_len);
+    buf[name_len] = '\0';
+
+    api_token_json(j, role, buf, created, expires);
+
+    return 0;
+}
+
+
+/* {"name","role","created_at","expires_at","expired"}, left open */
+
+static void
+api_token_json(json_t *j, role_e role, const char *name, time_t created,
+    time_t expires)
+{
+    char  t[TIME_STR_MAX];
+
+    json_map_open(j);
+    json_key(j, "name");
+    json_cstring(j, name);
+    json_key(j, "role");
+    json_cstring(j, token_role_name(role));
+    json_key(j, "created_at");
+    time_format((uint64_t) created * 1000000, t);
+    json_cstring(j, t);
+    json_key(j, "expires_at");
+
+    if (expires) {
+        time_format((uint64_t) expires * 1000000, t);
+        json_cstring(j, t);
+
+    } else {
+        json_null(j);
+    }
+
+    json_key(j, "expired");
+    json_bool(j, expires && expires <= time(NULL));
+    json_map_close(j);
+}
+
+
+/*
+ * {"role":..., "name":..., "expires":"90d"}: answers the token once, as
+ * "token make" prints it; the change record has its name, never its value
+ */
+
+static void
+api_token_create(api_t *api, struct evhttp_request *req)
+{
+    int          rc;
+    char        *v[3], bad[64], name[TOKEN_NAME_MAX + 1];
+    char         out[TOKEN_LEN + 8], t[TIME_STR_MAX];
+    FILE        *fp;
+    role_e       role;
+    size_t       len;
+    json_t      *j, *after;
+    time_t       now, expires;
+    uint8_t      rnd[4];
+    uint64_t     sec;
+    const char  *body;
+
+    static const char  *const  names[] = { "role", "name", "expires" };
+
+    body = api_body(req, &len);
+    if (body == NULL) {
+        return;
+    }
+
+    rc = json_read_strings(body, len, names, 3, v, bad, sizeof(bad));
+
+    if (rc == -1) {
+        api_error(req, HTTP_BADREQUEST, "invalid body", NULL);
+        return;
+    }
+
+    if (rc == -2) {
+        api_error_field(req, HTTP_BADREQUEST, "invalid field", "field", bad);
+        return;
+    }
+
+    j = NULL;
+    after = NULL;
+    now = time(NULL);
+    expires = 0;
+
+    if (v[0] == NULL) {
+        api_error_field(req, HTTP_BADREQUEST, "missing field", "field",
+                        "role");
+        goto done;
+    }
+
+    role = token_role_parse(v[0]);
+
+    if (role == ROLE_NONE) {
+        api_error_field(req, HTTP_BADREQUEST, "invalid field", "field",
+                        "role");
+        goto done;
+    }
+
+    if (v[1] && !token_name_valid(v[1])) {
+        api_error_field(req, HTTP_BADREQUEST, "invalid field", "field",
+                        "name");
+        goto done;
+    }
+
+    if (v[2]) {
+        if (admin_duration_parse(v[2], &sec) == -1) {
+            api_error_field(req, HTTP_BADREQUEST, "invalid field", "field",
+                            "expires");
+            goto done;
+        }
+
+        expires = now + (time_t) sec;
+    }
+
+    if (v[1]) {
+        snprintf(name, sizeof(name), "%s", v[1]);
+
+    } else {
+        if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+            log_warnx("%s: RAND_bytes() failed", __func__);
+            api_error(req, HTTP_INTERNAL, "internal error", NULL);
+            goto done;
+        }
+
+        snprintf(name, sizeof(name), "%s-%02x%02x%02x%02x",
+                 token_role_name(role), rnd[0], rnd[1], rnd[2], rnd[3]);
+    }
+
+    /* token_create() prints the token: into out, wiped once answered */
+
+    memset(out, 0, sizeof(out));
+
+    fp = fmemopen(out, sizeof(out), "w");
+    if (fp == NULL) {
+        log_warn("%s: fmemopen", __func__);
+        api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        goto done;
+    }
+
+    rc = token_create(api->own, role, name, expires, fp);
+
+    fclose(fp);
+
+    if (rc == EEXIST) {
+        api_error_field(req, 409, "token exists", "field", "name");
+        goto done;
+    }
+
+    if (rc != 0 || strncmp(out, "kry_", 4) != 0) {
+        log_warnx("%s: token create failed: %s", __func__,
+                  rc == -1 ? "no random bytes" : mdb_strerror(rc));
+        api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        goto done;
+    }
+
+    out[strcspn(out, "\n")] = '\0';
+
+    log_info("token \"%s\" (%s) created through the API", name,
+             token_role_name(role));
+
+    j = json_new();
+    after = json_new();
+
+    if (j == NULL || after == NULL) {
+        api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        goto done;
+    }
+
+    api_token_json(after, role, name, now, expires);
+
+    /* XXX the reply's buffers hold the token until freed, unwiped */
+
+    json_map_open(j);
+    json_key(j, "token");
+    json_cstring(j, out);
+    json_key(j, "name");
+    json_cstring(j, name);
+    json_key(j, "role");
+    json_cstring(j, token_role_name(role));
+    json_key(j, "expires_at");
+
+    if (expires) {
+        time_format((uint64_t) expires * 1000000, t);
+        json_cstring(j, t);
+
+    } else {
+        json_null(j);
+    }
+
+    json_map_close(j);
+
+    api_reply(req, 201, j);
+
+    api_changed_json(api, req, "token.create", name, NULL, after, 201);
+
+done:
+
+    OPENSSL_cleanse(out, sizeof(out));
+    json_free(j);
+    json_free(after);
+    free(v[0]);
+    free(v[1]);
+    free(v[2]);
+}
+
+
+static void
+api_token_revoke(api_t *api, struct evhttp_request *req, const char *name)
+{
+    int  rc;
+
+    rc = token_revoke(api->own, name);
+
+    if (rc == MDB_NOTFOUND) {
+        api_error(req, HTTP_NOTFOUND, "not found", NULL);
+        return;
+    }
+
+    if (rc != 0) {
+        log_warnx("%s: token revoke failed: %s", __func__, mdb_strerror(rc));
+        api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        return;
+    }
+
+    log_info("token \"%s\" revoked through the API", name);
+
+    api_changed(api, req, "token.revoke", name, NULL, 0, NULL, 0,
+                HTTP_NOCONTENT);
+
+    evhttp_add_header(evhttp_request_get_output_headers(req),
+                      "Cache-Control", "no-store");
+    evhttp_send_reply(req, HTTP_NOCONTENT, NULL, NULL);
 }

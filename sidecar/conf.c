@@ -107,6 +107,8 @@ static int conf_set_nginx_cves(conf_ctx_t *ctx, conf_t *cf,
     const char *value);
 static int conf_set_compliance_interval(conf_ctx_t *ctx, conf_t *cf,
     const char *value);
+static int conf_set_dashboard_root(conf_ctx_t *ctx, conf_t *cf,
+    const char *value);
 
 
 static const conf_command_t  conf_commands[] = {
@@ -135,7 +137,8 @@ static const conf_command_t  conf_commands[] = {
     { "key_grace",         conf_set_key_grace,         0, 1 },
     { "controls",          conf_set_controls,          0, 1 },
     { "nginx_cves",        conf_set_nginx_cves,        0, 1 },
-    { "compliance_interval", conf_set_compliance_interval, 0, 1 }
+    { "compliance_interval", conf_set_compliance_interval, 0, 1 },
+    { "dashboard_root",    conf_set_dashboard_root,    0, 1 }
 };
 
 #define CONF_NCOMMANDS  (sizeof(conf_commands) / sizeof(conf_commands[0]))
@@ -163,6 +166,7 @@ conf_defaults(conf_t *cf)
 
     strcpy(cf->controls, "conf/controls.json");
     strcpy(cf->nginx_cves, "conf/nginx-cves.json");
+    strcpy(cf->dashboard_root, "build/dashboard");
     cf->compliance_interval = 24 * 60 * 60 * 1000;
 }
 
@@ -1148,4 +1152,18 @@ conf_set_compliance_interval(conf_ctx_t *ctx, conf_t *cf, const char *value)
     }
 
     return 0;
+}
+
+
+/* "off" serves no dashboard */
+
+static int
+conf_set_dashboard_root(conf_ctx_t *ctx, conf_t *cf, const char *value)
+{
+    if (strcmp(value, "off") == 0) {
+        cf->dashboard_root[0] = '\0';
+        return 0;
+    }
+
+    return conf_set_path(ctx, cf->dashboard_root, "dashboard_root", value);
 }

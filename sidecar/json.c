@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <yajl/yajl_gen.h>
+#include <yajl/yajl_parse.h>
 #include <yajl/yajl_tree.h>
 
 #include "keryud.h"
@@ -713,4 +714,36 @@ tree_free:
     yajl_tree_free(tree);
 
     return rc;
+}
+
+
+int
+json_syntax_check(const char *buf, size_t len, size_t *offset)
+{
+    yajl_handle    h;
+    yajl_status    st;
+
+    h = yajl_alloc(NULL, NULL, NULL);
+    if (h == NULL) {
+        *offset = 0;
+        return -1;
+    }
+
+    st = yajl_parse(h, (const unsigned char *) buf, len);
+
+    if (st == yajl_status_ok) {
+        st = yajl_complete_parse(h);
+        *offset = len;
+
+    } else {
+
+        /* yajl counts the offending token in: point at its last byte */
+
+        *offset = yajl_get_bytes_consumed(h);
+        *offset -= *offset > 0;
+    }
+
+    yajl_free(h);
+
+    return st == yajl_status_ok ? 0 : -1;
 }

@@ -68,5 +68,12 @@ int json_utf8_valid(const uint8_t *in, size_t len);
 /* copies len bytes into out (3 * len bytes) with U+FFFD for bad UTF-8 */
 size_t json_utf8_clean(const uint8_t *in, size_t len, uint8_t *out);
 
+/*
+ * checks only the syntax of the JSON text in buf; returns 0, or -1 with
+ * in offset the last byte of the token at fault (len when the text ends
+ * early)
+ */
+int json_syntax_check(const char *buf, size_t len, size_t *offset);
+
 
 #endif /* _KERYUD_JSON_H_INCLUDED_ */

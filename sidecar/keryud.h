@@ -103,6 +103,7 @@ typedef struct {
     char                nginx_cves[CONF_PATH_MAX];
     int                 nginx_cves_set;
     uint64_t            compliance_interval;  /* milliseconds */
+    char                dashboard_root[CONF_PATH_MAX];  /* "": none */
 } conf_t;
 
 

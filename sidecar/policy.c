@@ -21,6 +21,7 @@
 
 #include "keryud.h"
 #include "keryu_policy.h"
+#include "json.h"
 #include "policy.h"
 
 
@@ -48,6 +49,8 @@ typedef struct {
 } policy_batch_t;
 
 
+static const char *policy_rule_at(const char *json, size_t len,
+    unsigned long n);
 static char *policy_read(const char *file, size_t *len, char *err,
     size_t errlen);
 static int policy_collect(void *ctx, size_t index, const char *doc,
@@ -803,4 +806,146 @@ policy_now(char buf[POLICY_TIME_LEN])
     {
         snprintf(buf, POLICY_TIME_LEN, "1970-01-01T00:00:00Z");
     }
+}
+
+
+int
+policy_check(const char *json, size_t len, char *name, size_t namelen,
+    char *err, size_t errlen, long *offset)
+{
+    char        *needle, *q, *end;
+    size_t       at, n;
+    const char  *from, *hit;
+
+    *offset = -1;
+
+    if (keryu_policy_validate(json, len, name, namelen, err, errlen) == 0) {
+        return 0;
+    }
+
+    if (json_syntax_check(json, len, &at) == -1) {
+        *offset = (long) at;
+        return -1;
+    }
+
+    /*
+     * XXX the compiler names the field at fault but not its place: this
+     * points at the first occurrence of the last quoted word of its
+     * message, searched for after "rules" when a rule is at fault
+     */
+
+    end = strrchr(err, '"');
+    if (end == NULL || end == err) {
+        return -1;
+    }
+
+    for (q = end - 1; q > err && *q != '"'; q--) {
+        /* void */
+    }
+
+    if (*q != '"' || end - q < 2) {
+        return -1;
+    }
+
+    n = (size_t) (end - q) + 1;
+
+    needle = malloc(n + 1);
+    if (needle == NULL) {
+        return -1;
+    }
+
+    memcpy(needle, q, n);
+    needle[n] = '\0';
+
+    from = json;
+    q = strstr(err, ": rule ");
+
+    if (q != NULL) {
+        from = policy_rule_at(json, len, strtoul(q + 7, NULL, 10));
+        if (from == NULL) {
+            from = json;
+        }
+    }
+
+    hit = memmem(from, len - (size_t) (from - json), needle, n);
+
+    if (hit == NULL) {
+        hit = memmem(from, len - (size_t) (from - json), needle + 1, n - 2);
+    }
+
+    if (hit == NULL && from != json) {
+        hit = from;
+    }
+
+    if (hit != NULL) {
+        *offset = hit - json;
+    }
+
+    free(needle);
+
+    return -1;
+}
+
+
+/* the "{" of the n-th (from 1) element of the first "rules" array */
+
+static const char *
+policy_rule_at(const char *json, size_t len, unsigned long n)
+{
+    int          depth, str;
+    const char  *p, *end;
+
+    p = memmem(json, len, "\"rules\"", 7);
+    if (p == NULL || n == 0) {
+        return NULL;
+    }
+
+    end = json + len;
+    p += 7;
+    p += strspn(p, " \t\r\n:");
+
+    if (p >= end || *p != '[') {
+        return NULL;
+    }
+
+    depth = 0;
+    str = 0;
+
+    for ( ; p < end; p++) {
+        if (str) {
+            if (*p == '\\') {
+                p++;
+
+            } else if (*p == '"') {
+                str = 0;
+            }
+
+            continue;
+        }
+
+        switch (*p) {
+
+        case '"':
+            str = 1;
+            break;
+
+        case '[':
+        case '{':
+            if (depth++ == 1 && *p == '{' && --n == 0) {
+                return p;
+            }
+
+            break;
+
+        case ']':
+        case '}':
+            if (--depth == 0) {
+                return NULL;
+            }
+
+            break;
+        }
+    }
+
+    return NULL;
 }

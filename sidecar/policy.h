@@ -76,6 +76,14 @@ int policy_remove(keryu_store_t *st, const char *name, char *err,
 int policy_apply(keryu_store_t *st, const char *file, FILE *out, char *err,
     size_t errlen);
 
+/*
+ * checks one document with the compiler, as policy_write() does before it
+ * stores anything; returns 0, or -1 with the compiler's message in err
+ * and in offset the byte where the problem is, or -1 if it cannot tell
+ */
+int policy_check(const char *json, size_t len, char *name, size_t namelen,
+    char *err, size_t errlen, long *offset);
+
 int policy_list(keryu_store_t *st, FILE *out, char *err, size_t errlen);
 int policy_show(keryu_store_t *st, const char *name, FILE *out, char *err,
     size_t errlen);
