@@ -20,6 +20,9 @@
  *   POST   /api/security/policies/        a new policy; admin
  *   PUT    /api/security/policies/NAME/   replaces a policy; admin
  *   DELETE /api/security/policies/NAME/   admin
+ *   GET    /api/security/policies/suggestions/  changes that shadow
+ *                                  validation hits call for (suggest.h);
+ *                                  admin, auditor
  *
  *   GET    /api/security/decisions/       blocks; admin, auditor
  *   POST   /api/security/decisions/       blocks an address or a user; admin
@@ -80,6 +83,7 @@
 #include "metrics.h"
 #include "keryu_policy.h"
 #include "policy.h"
+#include "suggest.h"
 #include "tls.h"
 
 
@@ -123,7 +127,8 @@ typedef enum {
     API_AUDITS,
     API_REPORTS,
     API_REPORT_FILE,
-    API_RISK
+    API_RISK,
+    API_SUGGESTIONS
 } api_endpoint_e;
 
 
@@ -294,6 +299,11 @@ static const api_route_t  api_routes[] = {
     { "/api/security/status",     API_STATUS,    0, API_GET, 0 },
     { "/api/security/metrics/",   API_METRICS,   1, API_GET, 0 },
     { "/api/security/metrics",    API_METRICS,   1, API_GET, 0 },
+    /* before the policies: exact paths are matched first */
+    { "/api/security/policies/suggestions/", API_SUGGESTIONS, 1,
+      API_GET | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE, 0 },
+    { "/api/security/policies/suggestions",  API_SUGGESTIONS, 1,
+      API_GET | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE, 0 },
     { "/api/security/policies/",  API_POLICIES,  1,
       EVHTTP_REQ_GET | EVHTTP_REQ_POST, EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE },
     { "/api/security/policies",   API_POLICIES,  1,
@@ -593,6 +603,7 @@ api_handle(api_t *api, struct evhttp_request *req)
     }
 
     if ((route->endpoint == API_POLICIES
+         || route->endpoint == API_SUGGESTIONS
          || route->endpoint == API_DECISIONS)
         && api->src->env == NULL)
     {
@@ -619,6 +630,22 @@ api_handle(api_t *api, struct evhttp_request *req)
 
         } else {
             api_policy_write(api, req, name[0] ? name : NULL);
+        }
+
+        break;
+
+    case API_SUGGESTIONS:
+
+        /* a policy may still be called "suggestions" */
+
+        if (cmd == EVHTTP_REQ_GET) {
+            suggest_api(req, api->own, txn, api->src);
+
+        } else if (cmd == EVHTTP_REQ_DELETE) {
+            api_policy_delete(api, req, "suggestions");
+
+        } else {
+            api_policy_write(api, req, "suggestions");
         }
 
         break;

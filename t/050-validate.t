@@ -1262,7 +1262,7 @@ Transfer-Encoding: chunked
 GET /t?id=x
 --- error_log eval
 [ 'keryu would reject input in shadow mode: not an integer, rule "keryu_arg", field "id"',
-  'keryu validate: shadow {"reason":"shadow","rule":"keryu_arg","field":"id","invalid":"not an integer"}',
+  'keryu validate: shadow {"reason":"shadow","rule":"keryu_arg","field":"id","invalid":"not an integer","length":1}',
   qr/keryu log: seq \d+, status 200, type request/ ]
 --- no_error_log
 [error]
@@ -1535,7 +1535,7 @@ keryu rejected input: not an email address, rule "t-valid/signup", field "email"
 GET /trial?ref=not-a-uuid
 --- error_log eval
 [ 'keryu would reject input in shadow mode: not a uuid, rule "t-valid/trial", field "ref"',
-  'keryu validate: shadow {"reason":"shadow","rule":"t-valid/trial","field":"ref","invalid":"not a uuid"}',
+  'keryu validate: shadow {"reason":"shadow","rule":"t-valid/trial","field":"ref","invalid":"not a uuid","length":10}',
   qr/keryu log: seq \d+, status 200, type request/ ]
 --- no_error_log
 [error]
@@ -1556,7 +1556,7 @@ GET /trial?ref=not-a-uuid
 --- request
 GET /trial?ref=not-a-uuid
 --- error_log eval
-[ 'keryu validate: shadow {"rule":"t-open/open","shadow":"t-valid/trial","field":"ref","invalid":"not a uuid"}',
+[ 'keryu validate: shadow {"rule":"t-open/open","shadow":"t-valid/trial","field":"ref","invalid":"not a uuid","length":10}',
   qr/keryu log: seq \d+, status 200, type request/ ]
 --- no_error_log
 [error]
