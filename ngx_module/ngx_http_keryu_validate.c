@@ -1088,6 +1088,19 @@ ngx_http_keryu_validate_args(ngx_http_keryu_validate_pass_t *v, u_char *p,
 
     while (keryu_args_next(&pos, p + len, &pair)) {
         rc = ngx_http_keryu_validate_pair(v, &pair);
+
+        if (rc == NGX_DONE && v->res->shadowed
+            && v->res->shadow.shape.args)
+        {
+            /* a shadow count of arguments takes in the rest of these */
+
+            while (keryu_args_next(&pos, p + len, &pair)) {
+                v->nargs++;
+            }
+
+            v->res->nargs = v->nargs;
+        }
+
         if (rc != NGX_OK) {
             return rc;
         }
