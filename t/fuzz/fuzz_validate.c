@@ -17,7 +17,9 @@
  * at the first depth that has one.  Every buffer handed to the library
  * is exactly as large as its contract asks and is followed by a guard,
  * so a byte written past it is caught even where AddressSanitizer would
- * see only the allocator's slack.  Any difference aborts.
+ * see only the allocator's slack.  The first eight bytes, taken as an
+ * integer, are also rounded as a shadow hit's bound is.  Any difference
+ * aborts.
  */
 
 
@@ -843,6 +845,66 @@ fuzz_args(const uint8_t *data, size_t size)
 }
 
 
+/* 0, or +-1, 2, 5 times a power of ten, or one of the ends of int64_t */
+
+static int
+fuzz_series(int64_t v)
+{
+    uint64_t  m;
+
+    if (v == 0 || v == INT64_MAX || v == INT64_MIN) {
+        return 1;
+    }
+
+    m = v < 0 ? - (uint64_t) v : (uint64_t) v;
+
+    while (m % 10 == 0) {
+        m /= 10;
+    }
+
+    return m == 1 || m == 2 || m == 5;
+}
+
+
+/* the bound a shadow hit records: on the series, on the right side */
+
+static void
+fuzz_round(const uint8_t *data, size_t size)
+{
+    int64_t  n, up, down;
+
+    if (size < sizeof(int64_t)) {
+        return;
+    }
+
+    memcpy(&n, data, sizeof(int64_t));
+
+    up = keryu_validate_round(n, 1);
+    down = keryu_validate_round(n, 0);
+
+    if (up < n || down > n || !fuzz_series(up) || !fuzz_series(down)
+        || keryu_validate_round(up, 1) != up
+        || keryu_validate_round(down, 0) != down
+        || (n != INT64_MAX && n != INT64_MIN && fuzz_series(n)
+            && (up != n || down != n)))
+    {
+        fprintf(stderr, "round %lld: up %lld, down %lld\n", (long long) n,
+                (long long) up, (long long) down);
+        abort();
+    }
+
+    /* nothing of the series lies between n and the bound above it */
+
+    if (up > n && up > 0 && up != INT64_MAX
+        && keryu_validate_round(up - 1, 0) >= n)
+    {
+        fprintf(stderr, "round %lld: up %lld is not the least\n",
+                (long long) n, (long long) up);
+        abort();
+    }
+}
+
+
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -881,6 +943,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_unescape(data, size, 1);
 
     fuzz_args(data, size);
+
+    fuzz_round(data, size);
 
     /* the whole input as a value of each spec */
 
