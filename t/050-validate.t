@@ -2360,7 +2360,33 @@ GET /t
 
 
 
-=== TEST 92: a shadow body over keryu_body_max records its length
+=== TEST 92: a shadow header count limit records how many came
+--- http_config
+    keryu_store $TEST_NGINX_KERYU_STORE;
+--- config
+    keryu_validate shadow;
+    keryu_log on;
+    keryu_max_headers 4;
+
+    location / {
+        stub_status;
+    }
+--- more_headers
+X-A: 1
+X-B: 2
+X-C: 3
+X-D: 4
+--- request
+GET /t
+--- error_code: 200
+--- error_log
+"field":"headers","invalid":"too many headers","count":6}
+--- no_error_log
+[error]
+
+
+
+=== TEST 93: a shadow body over keryu_body_max records its length
 --- http_config
     keryu_store $TEST_NGINX_KERYU_STORE;
 --- config
@@ -2390,7 +2416,7 @@ details {"reason":"shadow","rule":"keryu_body_max","field":"body","invalid":"bod
 
 
 
-=== TEST 93: a shadow store rule's URI length
+=== TEST 94: a shadow store rule's URI length
 --- http_config
     keryu_store $TEST_NGINX_KERYU_STORE;
 --- config
