@@ -350,9 +350,11 @@ ngx_http_keryu_log_handler(ngx_http_request_t *r)
 
     ngx_http_keryu_store_record(kmcf, &rec, r->connection->log);
 
-    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "keryu log: seq %uL, status %ui, type %s", rec.seq,
-                   (ngx_uint_t) rec.status, keryu_event_name(rec.type));
+    ngx_log_debug5(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "keryu log: seq %uL, status %ui, type %s, details %*s",
+                   rec.seq, (ngx_uint_t) rec.status,
+                   keryu_event_name(rec.type), rec.details.len,
+                   rec.details.data);
 
     return NGX_OK;
 }

@@ -53,6 +53,23 @@ typedef struct {
 } ngx_http_keryu_validate_loc_conf_t;
 
 
+/*
+ * the shape of what broke a check, for a shadow hit's details: sizes,
+ * counts and a rounded bound, never the input itself
+ */
+
+typedef struct {
+    size_t                          length;
+    ngx_uint_t                      count;
+    int64_t                         bound;
+    const char                     *range;        /* "above", "below",
+                                                     "overflow" or NULL */
+    unsigned                        has_length:1;
+    unsigned                        has_count:1;
+    unsigned                        args:1;       /* count: the arguments */
+} ngx_http_keryu_validate_shape_t;
+
+
 /* what broke a check: only names from the configuration, never input */
 
 typedef struct {
@@ -61,12 +78,14 @@ typedef struct {
     ngx_str_t                       field;
     ngx_str_t                       allow;
     const char                     *reason;
+    ngx_http_keryu_validate_shape_t shape;
 } ngx_http_keryu_validate_hit_t;
 
 
 typedef struct {
     ngx_http_keryu_validate_hit_t   hit;          /* refuses the request */
     ngx_http_keryu_validate_hit_t   shadow;       /* the first shadow hit */
+    ngx_uint_t                      nargs;        /* arguments counted */
     unsigned                        refused:1;
     unsigned                        shadowed:1;
 } ngx_http_keryu_validate_result_t;
@@ -90,6 +109,7 @@ typedef struct {
     u_char                              *carry;   /* a form pair cut off */
     size_t                               carry_len;
     size_t                               carry_size;
+    ngx_http_keryu_validate_shape_t      shape;   /* for the next hit */
 } ngx_http_keryu_validate_pass_t;
 
 
@@ -117,6 +137,9 @@ static void ngx_http_keryu_validate_start(ngx_http_request_t *r,
     const keryu_validation_t **rules, u_char *done, uint64_t *seen);
 static ngx_int_t ngx_http_keryu_validate_rules(
     ngx_http_keryu_validate_pass_t *v);
+static void ngx_http_keryu_validate_value_shape(
+    ngx_http_keryu_validate_pass_t *v, const keryu_arg_spec_t *spec,
+    int code, u_char *value, size_t len);
 static ngx_int_t ngx_http_keryu_validate_head(
     ngx_http_keryu_validate_pass_t *v);
 static ngx_int_t ngx_http_keryu_validate_headers(
@@ -378,6 +401,10 @@ ngx_http_keryu_validate_handler(ngx_http_request_t *r)
             && r->headers_in.content_length_n > vlcf->body_max)
         {
             body = NGX_HTTP_KERYU_BODY_NONE;
+
+            v.shape.length = (size_t) r->headers_in.content_length_n;
+            v.shape.has_length = 1;
+
             rc = ngx_http_keryu_validate_fail(&v, NGX_HTTP_KERYU_NO_RULE,
                                               NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
                                               "keryu_body_max", NULL,
@@ -406,6 +433,8 @@ ngx_http_keryu_validate_handler(ngx_http_request_t *r)
         if (rc == NGX_OK) {
             rc = ngx_http_keryu_validate_required(&v);
         }
+
+        res.nargs = v.nargs;
 
         if (rc == NGX_ERROR) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -525,6 +554,8 @@ ngx_http_keryu_validate_body_handler(ngx_http_request_t *r)
         if (status == NGX_OK) {
             status = ngx_http_keryu_validate_required(&v);
         }
+
+        ctx->res.nargs = v.nargs;
 
         if (status == NGX_ERROR) {
             ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
@@ -805,6 +836,9 @@ ngx_http_keryu_validate_head(ngx_http_keryu_validate_pass_t *v)
     if (vlcf->max_uri_length != NGX_CONF_UNSET
         && r->unparsed_uri.len > (size_t) vlcf->max_uri_length)
     {
+        v->shape.length = r->unparsed_uri.len;
+        v->shape.has_length = 1;
+
         rc = ngx_http_keryu_validate_fail(v, NGX_HTTP_KERYU_NO_RULE,
                                           NGX_HTTP_REQUEST_URI_TOO_LARGE,
                                           "keryu_max_uri_length", NULL,
@@ -883,6 +917,9 @@ ngx_http_keryu_validate_head(ngx_http_keryu_validate_pass_t *v)
         if (vr->max_uri_length != KERYU_VALIDATION_NONE
             && r->unparsed_uri.len > vr->max_uri_length)
         {
+            v->shape.length = r->unparsed_uri.len;
+            v->shape.has_length = 1;
+
             rc = ngx_http_keryu_validate_fail(v, i,
                                               NGX_HTTP_REQUEST_URI_TOO_LARGE,
                                               NULL, NULL, "uri too long");
@@ -943,6 +980,9 @@ ngx_http_keryu_validate_headers(ngx_http_keryu_validate_pass_t *v)
     }
 
     if (vlcf->max_headers != NGX_CONF_UNSET && n > vlcf->max_headers) {
+        v->shape.count = n;
+        v->shape.has_count = 1;
+
         return ngx_http_keryu_validate_fail(v, NGX_HTTP_KERYU_NO_RULE,
                                             NGX_HTTP_KERYU_HEADERS_TOO_LARGE,
                                             "keryu_max_headers", NULL,
@@ -952,6 +992,9 @@ ngx_http_keryu_validate_headers(ngx_http_keryu_validate_pass_t *v)
     if (vlcf->max_header_size != NGX_CONF_UNSET_SIZE
         && size > vlcf->max_header_size)
     {
+        v->shape.length = size;
+        v->shape.has_length = 1;
+
         return ngx_http_keryu_validate_fail(v, NGX_HTTP_KERYU_NO_RULE,
                                             NGX_HTTP_KERYU_HEADERS_TOO_LARGE,
                                             "keryu_max_header_size", NULL,
@@ -991,6 +1034,9 @@ ngx_http_keryu_validate_segments(ngx_http_keryu_validate_pass_t *v,
         code = keryu_arg_check(spec, (u_char *) seg, len);
 
         if (code != KERYU_VALID_OK) {
+            ngx_http_keryu_validate_value_shape(v, spec, code, (u_char *) seg,
+                                                len);
+
             field.len = spec->name_len;
             field.data = (u_char *) spec->name;
 
@@ -1042,6 +1088,19 @@ ngx_http_keryu_validate_args(ngx_http_keryu_validate_pass_t *v, u_char *p,
 
     while (keryu_args_next(&pos, p + len, &pair)) {
         rc = ngx_http_keryu_validate_pair(v, &pair);
+
+        if (rc == NGX_DONE && v->res->shadowed
+            && v->res->shadow.shape.args)
+        {
+            /* a shadow count of arguments takes in the rest of these */
+
+            while (keryu_args_next(&pos, p + len, &pair)) {
+                v->nargs++;
+            }
+
+            v->res->nargs = v->nargs;
+        }
+
         if (rc != NGX_OK) {
             return rc;
         }
@@ -1076,6 +1135,10 @@ ngx_http_keryu_validate_pair(ngx_http_keryu_validate_pass_t *v,
     if (vlcf->max_args != NGX_CONF_UNSET
         && v->nargs > (ngx_uint_t) vlcf->max_args)
     {
+        v->shape.count = v->nargs;
+        v->shape.has_count = 1;
+        v->shape.args = 1;
+
         return ngx_http_keryu_validate_fail(v, NGX_HTTP_KERYU_NO_RULE,
                                             NGX_HTTP_BAD_REQUEST,
                                             "keryu_max_args", NULL,
@@ -1141,6 +1204,8 @@ ngx_http_keryu_validate_pair(ngx_http_keryu_validate_pass_t *v,
         code = keryu_arg_check(spec, value, vlen);
 
         if (code != KERYU_VALID_OK) {
+            ngx_http_keryu_validate_value_shape(v, spec, code, value, vlen);
+
             rc = ngx_http_keryu_validate_fail(v, NGX_HTTP_KERYU_NO_RULE,
                                               NGX_HTTP_BAD_REQUEST,
                                               "keryu_arg", fp,
@@ -1170,6 +1235,10 @@ ngx_http_keryu_validate_pair(ngx_http_keryu_validate_pass_t *v,
         if (vr->max_args != KERYU_VALIDATION_NONE
             && v->nargs > vr->max_args)
         {
+            v->shape.count = v->nargs;
+            v->shape.has_count = 1;
+            v->shape.args = 1;
+
             rc = ngx_http_keryu_validate_fail(v, i, NGX_HTTP_BAD_REQUEST,
                                               NULL, NULL,
                                               "too many arguments");
@@ -1201,6 +1270,8 @@ ngx_http_keryu_validate_pair(ngx_http_keryu_validate_pass_t *v,
         code = keryu_arg_check(spec, value, vlen);
 
         if (code != KERYU_VALID_OK) {
+            ngx_http_keryu_validate_value_shape(v, spec, code, value, vlen);
+
             field.len = spec->name_len;
             field.data = (u_char *) spec->name;
 
@@ -1514,6 +1585,9 @@ ngx_http_keryu_validate_chunk(ngx_http_request_t *r,
         ngx_str_set(&hit.rule, "keryu_body_max");
         ngx_str_set(&hit.field, "body");
 
+        hit.shape.length = (size_t) ctx->received;
+        hit.shape.has_length = 1;
+
         if (ngx_http_keryu_validate_hit(r, &ctx->res, shadow, &hit)
             == NGX_ERROR)
         {
@@ -1608,6 +1682,9 @@ ngx_http_keryu_validate_fail(ngx_http_keryu_validate_pass_t *v, size_t rule,
 
     hit.status = status;
     hit.reason = reason;
+    hit.shape = v->shape;
+
+    ngx_memzero(&v->shape, sizeof(ngx_http_keryu_validate_shape_t));
 
     vr = (rule == NGX_HTTP_KERYU_NO_RULE) ? NULL : v->rules[rule];
 
@@ -1721,6 +1798,41 @@ ngx_http_keryu_validate_hit(ngx_http_request_t *r,
 }
 
 
+/*
+ * the shape of a value that failed its spec: its length in characters,
+ * and for an integer out of range which side it lies on and a bound of
+ * the 1-2-5 series beyond it, so that the value itself is not recorded
+ */
+
+static void
+ngx_http_keryu_validate_value_shape(ngx_http_keryu_validate_pass_t *v,
+    const keryu_arg_spec_t *spec, int code, u_char *value, size_t len)
+{
+    int64_t  n;
+
+    v->shape.length = keryu_validate_chars(value, len);
+    v->shape.has_length = 1;
+
+    if (code != KERYU_VALID_RANGE) {
+        return;
+    }
+
+    if (keryu_validate_integer(value, len, &n) != KERYU_VALID_OK) {
+        v->shape.range = "overflow";
+        return;
+    }
+
+    if (spec->has_min && n < spec->min) {
+        v->shape.range = "below";
+        v->shape.bound = keryu_validate_round(n, 0);
+
+    } else {
+        v->shape.range = "above";
+        v->shape.bound = keryu_validate_round(n, 1);
+    }
+}
+
+
 /* the spec of an argument, by its decoded name, compared without case */
 
 static const keryu_arg_spec_t *
@@ -1826,6 +1938,13 @@ ngx_http_keryu_validate_finish(ngx_http_request_t *r,
     }
 
     if (res->shadowed) {
+
+        /* a rule's count of arguments: all of them, when all were seen */
+
+        if (res->shadow.shape.args && res->nargs > res->shadow.shape.count) {
+            res->shadow.shape.count = res->nargs;
+        }
+
         if (ngx_http_keryu_validate_record(r, &res->shadow) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
@@ -1943,9 +2062,15 @@ ngx_http_keryu_validate_reject(ngx_http_request_t *r,
  * A shadow hit leaves the request's event type alone and is written in
  * its details the way keryu_access writes a shadow refusal, so that
  * keryud counts it as a "shadow_deny" of the validation rule:
- * {"reason":"shadow","rule":R,"field":F,"invalid":WHY}.  If keryu_access
- * decides later, its details replace these, and the precontent handler
- * adds "shadow":R,"field":F,"invalid":WHY to them.
+ * {"reason":"shadow","rule":R,"field":F,"invalid":WHY,...}.  If
+ * keryu_access decides later, its details replace these, and the
+ * precontent handler adds "shadow":R,"field":F,"invalid":WHY,... to them
+ * ("shadow_validation":R when keryu_access wrote a "shadow" of its own).
+ * What follows WHY is the shape of what failed, for keryud's suggestions:
+ * "length" (characters of a value, bytes of the target, of the largest
+ * header or of the body), "count" (arguments or headers), and for an
+ * integer out of range "range" ("above", "below" or "overflow") with
+ * "bound", the value rounded away from the limit on the 1-2-5 series.
  */
 
 static ngx_int_t
@@ -1976,7 +2101,10 @@ ngx_http_keryu_validate_record(ngx_http_request_t *r,
     len = sizeof("{\"reason\":\"shadow\",\"rule\"") - 1
           + sizeof(":,\"field\":,\"invalid\":}") - 1
           + (hit->rule.len + hit->field.len + ngx_strlen(hit->reason)) * 6
-          + 6;
+          + 6
+          + sizeof(",\"length\":,\"count\":,\"range\":\"overflow\","
+                   "\"bound\":") - 1
+          + 3 * NGX_INT64_LEN;
 
     ctx->details.data = ngx_pnalloc(r->pool, len);
     if (ctx->details.data == NULL) {
@@ -2001,6 +2129,23 @@ ngx_http_keryu_validate_record(ngx_http_request_t *r,
     p = ngx_http_keryu_validate_json(p, (u_char *) "invalid",
                                      (u_char *) hit->reason,
                                      ngx_strlen(hit->reason));
+
+    if (hit->shape.has_length) {
+        p = ngx_sprintf(p, ",\"length\":%uz", hit->shape.length);
+    }
+
+    if (hit->shape.has_count) {
+        p = ngx_sprintf(p, ",\"count\":%ui", hit->shape.count);
+    }
+
+    if (hit->shape.range) {
+        p = ngx_sprintf(p, ",\"range\":\"%s\"", hit->shape.range);
+
+        if (hit->shape.range[0] != 'o') {
+            p = ngx_sprintf(p, ",\"bound\":%L", hit->shape.bound);
+        }
+    }
+
     *p++ = '}';
 
     ctx->members.len = p - ctx->members.data;

@@ -44,7 +44,7 @@ static int keryu_validate_hex(unsigned c);
 static int keryu_validate_escape(const unsigned char *s, size_t len);
 static size_t keryu_validate_decode(unsigned char *dst,
     const unsigned char *src, size_t len);
-static size_t keryu_validate_chars(const unsigned char *s, size_t len);
+static uint64_t keryu_validate_series(uint64_t m, int up, uint64_t cap);
 static int keryu_validate_uuid(const unsigned char *s, size_t len);
 static int keryu_validate_email(const unsigned char *s, size_t len);
 
@@ -89,6 +89,9 @@ static const uint8_t  keryu_validate_special[256] = {
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
 };
+
+
+static const uint64_t  keryu_validate_steps[3] = { 1, 2, 5 };
 
 
 static const char *const  keryu_arg_types[] = {
@@ -685,7 +688,7 @@ keryu_arg_check(const keryu_arg_spec_t *spec, const unsigned char *v,
 
 /* code points of valid UTF-8: every byte that does not continue one */
 
-static size_t
+size_t
 keryu_validate_chars(const unsigned char *s, size_t len)
 {
     size_t  i, n;
@@ -699,6 +702,65 @@ keryu_validate_chars(const unsigned char *s, size_t len)
     }
 
     return n;
+}
+
+
+int64_t
+keryu_validate_round(int64_t n, int up)
+{
+    uint64_t  m;
+
+    if (n >= 0) {
+        return (int64_t) keryu_validate_series((uint64_t) n, up, INT64_MAX);
+    }
+
+    /* the magnitude of a negative n rounds the other way */
+
+    m = keryu_validate_series(- (uint64_t) n, !up, (uint64_t) INT64_MAX + 1);
+
+    return (m > (uint64_t) INT64_MAX) ? INT64_MIN : - (int64_t) m;
+}
+
+
+/*
+ * the least of 1, 2, 5, 10, 20, ... at or above m when up, else the
+ * greatest at or below it; 0 for 0, and never more than cap
+ */
+
+static uint64_t
+keryu_validate_series(uint64_t m, int up, uint64_t cap)
+{
+    int       i;
+    uint64_t  p, v, below;
+
+    if (m == 0) {
+        return 0;
+    }
+
+    below = 0;
+
+    for (p = 1; /* void */ ; p *= 10) {
+        for (i = 0; i < 3; i++) {
+            v = keryu_validate_steps[i] * p;
+
+            if (v == m) {
+                return v;
+            }
+
+            if (v > m) {
+                return up ? (v > cap ? cap : v) : below;
+            }
+
+            below = v;
+        }
+
+        if (p > UINT64_MAX / 100) {
+
+            /* 5 * 10^18 is the last of the series below 2^63 */
+
+            return up ? cap : below;
+        }
+    }
 }
 
 

@@ -182,6 +182,16 @@ int keryu_validate_integer(const unsigned char *s, size_t len, int64_t *n);
 int keryu_arg_check(const keryu_arg_spec_t *spec, const unsigned char *v,
     size_t len);
 
+/** code points of a text, counted as lengths are: bytes that start one */
+size_t keryu_validate_chars(const unsigned char *s, size_t len);
+
+/**
+ * The nearest of 0 and +-1, 2, 5 times a power of ten at or above n when
+ * up is set, at or below it otherwise, within int64_t: a bound that tells
+ * a value's magnitude, for reports, without giving the value.
+ */
+int64_t keryu_validate_round(int64_t n, int up);
+
 /**
  * Compiles a PCRE2 pattern (len bytes, UTF mode) that a whole value must
  * match: it is anchored at both ends.  Returns NULL with a message in

@@ -30,6 +30,10 @@
  *   POST   /api/security/tokens/        a new token, shown once; admin
  *   DELETE /api/security/tokens/NAME/   revokes a token; admin
  *
+ *   GET    /api/security/policies/suggestions/  changes that shadow
+ *                                  validation hits call for (suggest.h);
+ *                                  admin, auditor
+ *
  * Paths under /dashboard/ are the dashboard's static files (dashboard.c),
  * served without a token.
  *
@@ -95,6 +99,7 @@
 #include "metrics.h"
 #include "keryu_policy.h"
 #include "policy.h"
+#include "suggest.h"
 #include "tls.h"
 
 
@@ -141,7 +146,8 @@ typedef enum {
     API_RISK,
     API_POLICY_VALIDATE,
     API_WHOAMI,
-    API_TOKENS
+    API_TOKENS,
+    API_SUGGESTIONS
 } api_endpoint_e;
 
 
@@ -334,6 +340,11 @@ static const api_route_t  api_routes[] = {
       API_GET | EVHTTP_REQ_POST, EVHTTP_REQ_DELETE },
     { "/api/security/tokens",     API_TOKENS,    1,
       API_GET | EVHTTP_REQ_POST, EVHTTP_REQ_DELETE },
+    /* before the policies: exact paths are matched first */
+    { "/api/security/policies/suggestions/", API_SUGGESTIONS, 1,
+      API_GET | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE, 0 },
+    { "/api/security/policies/suggestions",  API_SUGGESTIONS, 1,
+      API_GET | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE, 0 },
     { "/api/security/policies/",  API_POLICIES,  1,
       EVHTTP_REQ_GET | EVHTTP_REQ_POST, EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE },
     { "/api/security/policies",   API_POLICIES,  1,
@@ -643,6 +654,7 @@ api_handle(api_t *api, struct evhttp_request *req)
     }
 
     if ((route->endpoint == API_POLICIES
+         || route->endpoint == API_SUGGESTIONS
          || route->endpoint == API_DECISIONS)
         && api->src->env == NULL)
     {
@@ -669,6 +681,22 @@ api_handle(api_t *api, struct evhttp_request *req)
 
         } else {
             api_policy_write(api, req, name[0] ? name : NULL);
+        }
+
+        break;
+
+    case API_SUGGESTIONS:
+
+        /* a policy may still be called "suggestions" */
+
+        if (cmd == EVHTTP_REQ_GET) {
+            suggest_api(req, api->own, txn, api->src);
+
+        } else if (cmd == EVHTTP_REQ_DELETE) {
+            api_policy_delete(api, req, "suggestions");
+
+        } else {
+            api_policy_write(api, req, "suggestions");
         }
 
         break;

@@ -184,6 +184,23 @@ json_string(json_t *j, const uint8_t *data, size_t len)
 
 
 void
+json_int(json_t *j, int64_t n)
+{
+    int   len;
+    char  buf[24];
+
+    if (j->failed) {
+        return;
+    }
+
+    len = snprintf(buf, sizeof(buf), "%lld", (long long) n);
+
+    json_check(j, "yajl_gen_number",
+               yajl_gen_number(j->gen, buf, (size_t) len));
+}
+
+
+void
 json_uint(json_t *j, uint64_t n)
 {
     int   len;

@@ -35,6 +35,7 @@ void json_key(json_t *j, const char *key);
 void json_string(json_t *j, const uint8_t *data, size_t len);
 void json_cstring(json_t *j, const char *s);
 void json_uint(json_t *j, uint64_t n);
+void json_int(json_t *j, int64_t n);
 void json_bool(json_t *j, int value);
 void json_null(json_t *j);
 

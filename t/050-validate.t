@@ -36,6 +36,8 @@ $ENV{TEST_NGINX_KERYU_STORE} = make_store(policies => [
               } },
             { id => 'trial', path => '/trial', shadow => $true,
               args => { ref => { type => 'uuid' } } },
+            { id => 'count', path => '/count', shadow => $true,
+              max_args => 2 },
             { id => 'short', path => '/short', max_uri_length => 16 },
             { id => 'id-arg', path => '/both',
               args => { id => { type => 'integer' } } },
@@ -130,6 +132,9 @@ END { kill 'TERM', $hook_pid if $hook_pid }
 # "args" when no keryu_arg names it), targets that must pass, and each
 # argument type with its bounds.
 
+# (nginx refuses "%00" in a path itself, before any module; a NUL after
+# more decoding, or in an argument, is the module's)
+
 my @tricks = (
     [ 'dot dot slash', '/files/../etc/passwd', 'path traversal' ],
     [ 'dot dot backslash', '/files/..\\etc', 'path traversal' ],
@@ -163,6 +168,39 @@ my @tricks = (
     [ 'truncated UTF-8', '/files/%c3', 'invalid utf-8' ],
     [ 'an encoded surrogate', '/files/%ed%a0%80', 'invalid utf-8' ],
     [ 'Latin-1 in an argument', '/files?name=caf%e9', 'invalid utf-8' ],
+    [ 'encoded dots and slash in an argument', '/files?name=%2e%2e%2fetc',
+      'path traversal', 'args' ],
+    [ 'double-encoded dots and slash in an argument',
+      '/files?name=%252e%252e%252fetc', 'path traversal', 'args' ],
+    [ 'encoded backslash in an argument', '/files?name=..%5cetc',
+      'path traversal', 'args' ],
+    [ 'backslash in an argument', '/files?name=..\\etc', 'path traversal',
+      'args' ],
+    [ 'dots alone as an argument', '/files?name=..', 'path traversal',
+      'args' ],
+    [ 'overlong dots in an argument', '/files?name=%c0%ae%c0%ae',
+      'overlong utf-8' ],
+    [ 'a byte that starts no UTF-8 in an argument', '/files?name=%ff',
+      'invalid utf-8' ],
+    [ 'NUL in an argument name', '/files?na%00me=1', 'nul byte' ],
+);
+
+# the same tricks in a form body, which the check of the target never
+# sees: only the argument checks catch them, naming the field
+my @form_tricks = (
+    [ 'NUL', 'file=a%00b', 'nul byte' ],
+    [ 'a byte that starts no UTF-8', 'file=%ff', 'invalid utf-8' ],
+    [ 'truncated UTF-8', 'file=%c3', 'invalid utf-8' ],
+    [ 'overlong dots', 'file=%c0%ae%c0%ae', 'overlong utf-8' ],
+    [ 'double-encoded overlong dot', 'file=%25c0%25ae', 'overlong utf-8' ],
+    [ 'dot dot slash', 'file=../etc', 'path traversal' ],
+    [ 'encoded dots and slash', 'file=%2e%2e%2fetc', 'path traversal' ],
+    [ 'double-encoded dots', 'file=%252e%252e%252fetc', 'path traversal' ],
+    [ 'encoded backslash', 'file=..%5cetc', 'path traversal' ],
+    [ '%u-encoded dots', 'file=%u002e%u002e/etc', 'path traversal' ],
+    [ 'in a field no keryu_arg names', 'other=..%5cetc', 'path traversal',
+      'args' ],
+    [ 'in a field name', '..%2f..=1', 'path traversal', 'args' ],
 );
 
 my @clean = (
@@ -196,29 +234,50 @@ my @typed = (
     [ 'integer, not one', 'id=4x', 'id', 'not an integer' ],
     [ 'integer, a decimal', 'id=4.5', 'id', 'not an integer' ],
     [ 'integer, below min', 'id=0', 'id', 'out of range' ],
+    [ 'integer, at min', 'id=1' ],
+    [ 'integer, at max', 'id=1000' ],
+    [ 'integer, negative', 'id=-5', 'id', 'out of range' ],
     [ 'integer, above max', 'id=1001', 'id', 'out of range' ],
     [ 'integer, past 64 bits', 'id=99999999999999999999', 'id',
       'out of range' ],
     [ 'integer, given without a value', 'id', 'id', 'not an integer' ],
     [ 'uuid', 'ref=123e4567-e89b-12d3-a456-426614174000' ],
     [ 'uuid, not one', 'ref=123e4567', 'ref', 'not a uuid' ],
+    [ 'uuid, upper case', 'ref=123E4567-E89B-12D3-A456-426614174000' ],
+    [ 'uuid, without dashes', 'ref=123e4567e89b12d3a456426614174000', 'ref',
+      'not a uuid' ],
     [ 'email', 'mail=alice%40example.com' ],
     [ 'email, not one', 'mail=alice', 'mail', 'not an email address' ],
+    [ 'email, two at signs', 'mail=a%40b%40example.com', 'mail',
+      'not an email address' ],
+    [ 'email, no dot in the domain', 'mail=alice%40localhost', 'mail',
+      'not an email address' ],
     [ 'email, too long', 'mail=' . ('a' x 60) . '%40example.com', 'mail',
       'too long' ],
     [ 'enum', 'sort=desc' ],
     [ 'enum, another value', 'sort=up', 'sort', 'not an allowed value' ],
+    [ 'enum, compared with case', 'sort=DESC', 'sort',
+      'not an allowed value' ],
+    [ 'enum, a prefix of a value', 'sort=de', 'sort',
+      'not an allowed value' ],
     [ 'string', 'name=caf%C3%A9' ],
     [ 'string, plus is a space', 'name=a+b' ],
     [ 'string, lengths count characters',
       'name=' . ('%C3%A9' x 8) ],
     [ 'string, too short', 'name=a', 'name', 'too short' ],
     [ 'string, too long', 'name=abcdefghi', 'name', 'too long' ],
+    [ 'string, at minlen', 'name=ab' ],
+    [ 'string, at maxlen', 'name=abcdefgh' ],
+    [ 'string, too long in characters', 'name=' . ('%C3%A9' x 9), 'name',
+      'too long' ],
     [ 'string, two dots as the whole value', 'name=..', 'name',
       'path traversal', 'keryu_validate' ],
     [ 'pattern', 'code=ABC-1234' ],
     [ 'pattern, matched by the whole value only', 'code=ABC-12345', 'code',
       'no pattern match' ],
+    [ 'pattern, a trailing newline', 'code=ABC-1234%0A', 'code',
+      'no pattern match' ],
+    [ 'pattern, a prefix', 'code=XABC-1234', 'code', 'no pattern match' ],
     [ 'string with a pattern', 'tag=abc' ],
     [ 'string with a pattern, not matched', 'tag=ab1', 'tag',
       'no pattern match' ],
@@ -257,7 +316,45 @@ GET $target
 {"error":"invalid request","field":"$field","rule":"keryu_validate"}
 --- error_log eval
 [ 'keryu rejected input: $reason, rule "keryu_validate", field "$field"',
-  qr/keryu log: seq \\d+, status 400, type input_rejected/ ]
+  qr/keryu log: seq \\d+, status 400, type input_rejected/,
+  'type input_rejected, details {"rule":"keryu_validate","field":"$field","reason":"$reason"}' ]
+EOB
+}
+
+for my $t (@form_tricks) {
+    my ($title, $body, $reason, $field) = @$t;
+    $n++;
+    $field //= 'file';
+    $spec .= <<"EOB";
+
+
+
+=== TEST $n: encoding in a form field: $title
+--- http_config
+    keryu_store \$TEST_NGINX_KERYU_STORE;
+--- config
+    keryu_validate on;
+    keryu_log on;
+    keryu_arg file string;
+
+    location = /upload {
+        proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/echo;
+    }
+
+    location = /echo {
+        return 200 "\$content_length\\n";
+    }
+--- request
+POST /upload
+$body
+--- more_headers
+Content-Type: application/x-www-form-urlencoded
+--- error_code: 400
+--- response_body
+{"error":"invalid request","field":"$field","rule":"keryu_validate"}
+--- error_log eval
+[ 'keryu rejected input: $reason, rule "keryu_validate", field "$field"',
+  'status 400, type input_rejected, details {"rule":"keryu_validate","field":"$field","reason":"$reason"}' ]
 EOB
 }
 
@@ -294,6 +391,7 @@ for my $t (@typed) {
 {"error":"invalid request","field":"$field","rule":"$rule"}
 --- error_log
 keryu rejected input: $reason, rule "$rule", field "$field"
+type input_rejected, details {"rule":"$rule","field":"$field","reason":"$reason"}
 EOE
 --- no_error_log
 [error]
@@ -1262,7 +1360,7 @@ Transfer-Encoding: chunked
 GET /t?id=x
 --- error_log eval
 [ 'keryu would reject input in shadow mode: not an integer, rule "keryu_arg", field "id"',
-  'keryu validate: shadow {"reason":"shadow","rule":"keryu_arg","field":"id","invalid":"not an integer"}',
+  'keryu validate: shadow {"reason":"shadow","rule":"keryu_arg","field":"id","invalid":"not an integer","length":1}',
   qr/keryu log: seq \d+, status 200, type request/ ]
 --- no_error_log
 [error]
@@ -1535,7 +1633,7 @@ keryu rejected input: not an email address, rule "t-valid/signup", field "email"
 GET /trial?ref=not-a-uuid
 --- error_log eval
 [ 'keryu would reject input in shadow mode: not a uuid, rule "t-valid/trial", field "ref"',
-  'keryu validate: shadow {"reason":"shadow","rule":"t-valid/trial","field":"ref","invalid":"not a uuid"}',
+  'keryu validate: shadow {"reason":"shadow","rule":"t-valid/trial","field":"ref","invalid":"not a uuid","length":10}',
   qr/keryu log: seq \d+, status 200, type request/ ]
 --- no_error_log
 [error]
@@ -1556,7 +1654,7 @@ GET /trial?ref=not-a-uuid
 --- request
 GET /trial?ref=not-a-uuid
 --- error_log eval
-[ 'keryu validate: shadow {"rule":"t-open/open","shadow":"t-valid/trial","field":"ref","invalid":"not a uuid"}',
+[ 'keryu validate: shadow {"rule":"t-open/open","shadow":"t-valid/trial","field":"ref","invalid":"not a uuid","length":10}',
   qr/keryu log: seq \d+, status 200, type request/ ]
 --- no_error_log
 [error]
@@ -1833,3 +1931,505 @@ open() "/nonexistent/keryu-schema.json" failed
 --- must_die
 --- error_log eval
 qr/invalid schema "[^"]*schema\.json": .*"oneOf"/
+
+
+
+=== TEST 75: schema keyword: minimum
+--- user_files
+>>> schema.json
+{"type": "object", "properties": {"qty": {"type": "integer", "minimum": 1}}}
+--- config
+    keryu_validate on;
+
+    location = /json {
+        keryu_body_schema $TEST_NGINX_HTML_DIR/schema.json;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/ok;
+    }
+
+    location = /ok {
+        return 200 "ok\n";
+    }
+--- request
+POST /json
+{"qty": 0}
+--- more_headers
+Content-Type: application/json
+--- error_code: 400
+--- response_body
+{"error":"invalid request","field":"body","rule":"keryu_body_schema"}
+--- error_log
+keryu rejected input: minimum: below minimum, rule "keryu_body_schema"
+
+
+
+=== TEST 76: schema keyword: maximum, in a nested object
+--- user_files
+>>> schema.json
+{"type": "object", "properties": {"line": {"type": "object",
+ "properties": {"qty": {"type": "integer", "maximum": 10}}}}}
+--- config
+    keryu_validate on;
+
+    location = /json {
+        keryu_body_schema $TEST_NGINX_HTML_DIR/schema.json;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/ok;
+    }
+
+    location = /ok {
+        return 200 "ok\n";
+    }
+--- request
+POST /json
+{"line": {"qty": 11}}
+--- more_headers
+Content-Type: application/json
+--- error_code: 400
+--- response_body
+{"error":"invalid request","field":"body","rule":"keryu_body_schema"}
+--- error_log
+keryu rejected input: maximum: above maximum, rule "keryu_body_schema"
+
+
+
+=== TEST 77: schema keyword: minLength
+--- user_files
+>>> schema.json
+{"type": "object", "properties": {"name": {"type": "string", "minLength": 2}}}
+--- config
+    keryu_validate on;
+
+    location = /json {
+        keryu_body_schema $TEST_NGINX_HTML_DIR/schema.json;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/ok;
+    }
+
+    location = /ok {
+        return 200 "ok\n";
+    }
+--- request
+POST /json
+{"name": "\u00e9"}
+--- more_headers
+Content-Type: application/json
+--- error_code: 400
+--- response_body
+{"error":"invalid request","field":"body","rule":"keryu_body_schema"}
+--- error_log
+keryu rejected input: minLength: string too short, rule "keryu_body_schema"
+
+
+
+=== TEST 78: schema keyword: properties, a property whose schema is false
+--- user_files
+>>> schema.json
+{"type": "object", "properties": {"name": {"type": "string"}, "admin": false}}
+--- config
+    keryu_validate on;
+
+    location = /json {
+        keryu_body_schema $TEST_NGINX_HTML_DIR/schema.json;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/ok;
+    }
+
+    location = /ok {
+        return 200 "ok\n";
+    }
+--- request
+POST /json
+{"name": "box", "admin": true}
+--- more_headers
+Content-Type: application/json
+--- error_code: 400
+--- response_body
+{"error":"invalid request","field":"body","rule":"keryu_body_schema"}
+--- error_log
+keryu rejected input: properties: property not allowed, rule "keryu_body_schema"
+
+
+
+=== TEST 79: schema keyword: items, an item of the wrong type
+--- user_files
+>>> schema.json
+{"type": "object",
+ "properties": {"ids": {"type": "array", "items": {"type": "integer"}}}}
+--- config
+    keryu_validate on;
+
+    location = /json {
+        keryu_body_schema $TEST_NGINX_HTML_DIR/schema.json;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/ok;
+    }
+
+    location = /ok {
+        return 200 "ok\n";
+    }
+--- request
+POST /json
+{"ids": [1, 2, "three"]}
+--- more_headers
+Content-Type: application/json
+--- error_code: 400
+--- response_body
+{"error":"invalid request","field":"body","rule":"keryu_body_schema"}
+--- error_log
+keryu rejected input: type: wrong type, rule "keryu_body_schema"
+
+
+
+=== TEST 80: schema keyword: items, where no item is allowed
+--- user_files
+>>> schema.json
+{"type": "object", "properties": {"none": {"type": "array", "items": false}}}
+--- config
+    keryu_validate on;
+
+    location = /json {
+        keryu_body_schema $TEST_NGINX_HTML_DIR/schema.json;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/ok;
+    }
+
+    location = /ok {
+        return 200 "ok\n";
+    }
+--- request
+POST /json
+{"none": [0]}
+--- more_headers
+Content-Type: application/json
+--- error_code: 400
+--- response_body
+{"error":"invalid request","field":"body","rule":"keryu_body_schema"}
+--- error_log
+keryu rejected input: items: value not allowed, rule "keryu_body_schema"
+
+
+
+=== TEST 81: a refused argument's value is echoed neither in the answer nor in the logs
+--- http_config
+    keryu_store $TEST_NGINX_KERYU_STORE;
+--- config
+    keryu_validate on;
+    keryu_log on;
+    keryu_arg id integer;
+
+    location / {
+        stub_status;
+    }
+--- request
+GET /t?id=%22%7D%3Cb%3EWVX4711-secret
+--- error_code: 400
+--- response_headers
+Content-Type: application/json
+--- response_body
+{"error":"invalid request","field":"id","rule":"keryu_arg"}
+--- error_log
+keryu rejected input: not an integer, rule "keryu_arg", field "id"
+type input_rejected, details {"rule":"keryu_arg","field":"id","reason":"not an integer"}
+--- no_error_log eval
+[ qr/keryu[^\n]*WVX4711(?!-secret HTTP\/1\.1")/, '[alert]' ]
+
+
+
+=== TEST 82: a refused body's content is echoed neither in the answer nor in the logs
+--- http_config
+    keryu_store $TEST_NGINX_KERYU_STORE;
+--- user_files
+>>> schema.json
+{"type": "object", "properties": {"qty": {"type": "integer"}}}
+--- config
+    keryu_validate on;
+    keryu_log on;
+
+    location = /json {
+        keryu_body_schema $TEST_NGINX_HTML_DIR/schema.json;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/ok;
+    }
+
+    location = /ok {
+        return 200 "ok\n";
+    }
+--- request
+POST /json
+{"qty": "\"}WVX4711-secret"}
+--- more_headers
+Content-Type: application/json
+--- error_code: 400
+--- response_body
+{"error":"invalid request","field":"body","rule":"keryu_body_schema"}
+--- error_log
+type input_rejected, details {"rule":"keryu_body_schema","field":"body","reason":"type: wrong type"}
+--- no_error_log eval
+[ qr/keryu[^\n]*WVX4711(?!-secret HTTP\/1\.1")/, '[alert]' ]
+
+
+
+=== TEST 83: a store rule's refusal is recorded with what the answer names
+--- http_config
+    keryu_store $TEST_NGINX_KERYU_STORE;
+--- config
+    keryu_validate on;
+    keryu_log on;
+
+    location / {
+        stub_status;
+    }
+--- request
+GET /search?q=x&page=101
+--- error_code: 400
+--- response_body
+{"error":"invalid request","field":"page","rule":"t-valid/search"}
+--- error_log
+keryu rejected input: out of range, rule "t-valid/search", field "page"
+status 400, type input_rejected, details {"rule":"t-valid/search","field":"page","reason":"out of range"}
+--- no_error_log
+[alert]
+
+
+
+=== TEST 84: a body over keryu_body_max is recorded with what the answer names
+--- http_config
+    keryu_store $TEST_NGINX_KERYU_STORE;
+--- config
+    keryu_validate on;
+    keryu_log on;
+    keryu_body_max 16;
+
+    location = /up {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/ok;
+    }
+
+    location = /ok {
+        return 200 "ok\n";
+    }
+--- request
+POST /up
+0123456789abcdefg
+--- more_headers
+Content-Type: application/octet-stream
+--- error_code: 413
+--- response_body
+{"error":"invalid request","field":"body","rule":"keryu_body_max"}
+--- error_log
+status 413, type input_rejected, details {"rule":"keryu_body_max","field":"body","reason":"body too large"}
+--- no_error_log
+[alert]
+
+
+
+=== TEST 85: a shadow hit records the shape of the value, not the value: an integer past max
+--- http_config
+    keryu_store $TEST_NGINX_KERYU_STORE;
+--- config
+    keryu_validate shadow;
+    keryu_log on;
+    keryu_arg id integer min=1 max=100;
+
+    location / {
+        stub_status;
+    }
+--- request
+GET /t?id=4321
+--- error_log
+status 200, type request, details {"reason":"shadow","rule":"keryu_arg","field":"id","invalid":"out of range","length":4,"range":"above","bound":5000}
+--- no_error_log eval
+[ qr/keryu[^\n]*4321(?! HTTP\/1\.1")/, '[error]' ]
+
+
+
+=== TEST 86: a shadow hit below min records the bound beyond it
+--- http_config
+    keryu_store $TEST_NGINX_KERYU_STORE;
+--- config
+    keryu_validate shadow;
+    keryu_log on;
+    keryu_arg id integer min=1 max=100;
+
+    location / {
+        stub_status;
+    }
+--- request
+GET /t?id=-7
+--- error_log
+"field":"id","invalid":"out of range","length":2,"range":"below","bound":-10}
+--- no_error_log
+[error]
+
+
+
+=== TEST 87: a shadow hit past 64 bits records no bound
+--- http_config
+    keryu_store $TEST_NGINX_KERYU_STORE;
+--- config
+    keryu_validate shadow;
+    keryu_log on;
+    keryu_arg id integer min=1 max=100;
+
+    location / {
+        stub_status;
+    }
+--- request
+GET /t?id=123456789012345678901234
+--- error_log
+"field":"id","invalid":"out of range","length":24,"range":"overflow"}
+--- no_error_log
+[error]
+
+
+
+=== TEST 88: a shadow hit of a string's length counts characters
+--- http_config
+    keryu_store $TEST_NGINX_KERYU_STORE;
+--- config
+    keryu_validate shadow;
+    keryu_log on;
+    keryu_arg name string maxlen=3;
+
+    location / {
+        stub_status;
+    }
+--- request
+GET /t?name=%C3%A9t%C3%A9s
+--- error_log
+details {"reason":"shadow","rule":"keryu_arg","field":"name","invalid":"too long","length":4}
+--- no_error_log
+[error]
+
+
+
+=== TEST 89: a shadow store rule counts every argument
+--- http_config
+    keryu_store $TEST_NGINX_KERYU_STORE;
+--- config
+    keryu_validate on;
+    keryu_log on;
+
+    location / {
+        stub_status;
+    }
+--- request
+GET /count?a=1&b=2&c=3&d=4&e=5
+--- error_code: 200
+--- error_log
+details {"reason":"shadow","rule":"t-valid/count","field":"args","invalid":"too many arguments","count":5}
+--- no_error_log
+[error]
+
+
+
+=== TEST 90: shadow keryu_max_args counts every argument too
+--- http_config
+    keryu_store $TEST_NGINX_KERYU_STORE;
+--- config
+    keryu_validate shadow;
+    keryu_log on;
+    keryu_max_args 2;
+
+    location / {
+        stub_status;
+    }
+--- request
+GET /t?a=1&b=2&c=3&d=4
+--- error_code: 200
+--- error_log
+details {"reason":"shadow","rule":"keryu_max_args","field":"args","invalid":"too many arguments","count":4}
+--- no_error_log
+[error]
+
+
+
+=== TEST 91: a shadow header size limit records the largest header
+--- http_config
+    keryu_store $TEST_NGINX_KERYU_STORE;
+--- config
+    keryu_validate shadow;
+    keryu_log on;
+    keryu_max_header_size 16;
+
+    location / {
+        stub_status;
+    }
+--- more_headers
+X-Long: 0123456789abcdef
+--- request
+GET /t
+--- error_code: 200
+--- error_log
+"invalid":"header too large","length":22}
+--- no_error_log
+[error]
+
+
+
+=== TEST 92: a shadow header count limit records how many came
+--- http_config
+    keryu_store $TEST_NGINX_KERYU_STORE;
+--- config
+    keryu_validate shadow;
+    keryu_log on;
+    keryu_max_headers 4;
+
+    location / {
+        stub_status;
+    }
+--- more_headers
+X-A: 1
+X-B: 2
+X-C: 3
+X-D: 4
+--- request
+GET /t
+--- error_code: 200
+--- error_log
+"field":"headers","invalid":"too many headers","count":6}
+--- no_error_log
+[error]
+
+
+
+=== TEST 93: a shadow body over keryu_body_max records its length
+--- http_config
+    keryu_store $TEST_NGINX_KERYU_STORE;
+--- config
+    keryu_validate shadow;
+    keryu_log on;
+    keryu_body_max 16;
+
+    location = /up {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/ok;
+    }
+
+    location = /ok {
+        return 200 "ok\n";
+    }
+--- request
+POST /up
+0123456789abcdefghij
+--- more_headers
+Content-Type: application/octet-stream
+--- error_code: 200
+--- response_body
+ok
+--- error_log
+details {"reason":"shadow","rule":"keryu_body_max","field":"body","invalid":"body too large","length":20}
+--- no_error_log
+[error]
+
+
+
+=== TEST 94: a shadow store rule's URI length
+--- http_config
+    keryu_store $TEST_NGINX_KERYU_STORE;
+--- config
+    keryu_validate shadow;
+    keryu_log on;
+
+    location / {
+        stub_status;
+    }
+--- request
+GET /short?abcdefghijklmnop
+--- error_code: 200
+--- error_log
+details {"reason":"shadow","rule":"t-valid/short","field":"uri","invalid":"uri too long","length":23}
+--- no_error_log
+[error]

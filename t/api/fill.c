@@ -6,8 +6,8 @@
  * MDB_NOSYNC.  api.t compiles it with the shared sources:
  *
  *   fill STORE COUNT [type=NAME] [user=USER] [status=N] [ip=ADDR]
- *        [uri=URI] [details=JSON] [time=EPOCH_SECONDS] [gap=N]
- *        [capacity=N]
+ *        [method=METHOD] [uri=URI] [details=JSON] [time=EPOCH_SECONDS]
+ *        [gap=N] [capacity=N]
  *
  * Sequence numbers continue from the store's last_seq; gap=N leaves N of
  * them out before the first record, as a writer that lost records would.
@@ -76,6 +76,9 @@ fill_arg(keryu_record_t *rec, const char *arg, uint64_t *gap,
         } else {
             return -1;
         }
+
+    } else if (strncmp(arg, "method=", 7) == 0) {
+        fill_bytes(&rec->method, v);
 
     } else if (strncmp(arg, "uri=", 4) == 0) {
         fill_bytes(&rec->uri, v);

@@ -975,6 +975,38 @@ demo_policies_validate_the_order_id(void **state)
 }
 
 
+static void
+bounds_round_to_one_two_five_without_giving_the_value(void **state)
+{
+    (void) state;
+
+    assert_int_equal(keryu_validate_round(0, 1), 0);
+    assert_int_equal(keryu_validate_round(0, 0), 0);
+    assert_int_equal(keryu_validate_round(1, 1), 1);
+    assert_int_equal(keryu_validate_round(3, 1), 5);
+    assert_int_equal(keryu_validate_round(3, 0), 2);
+    assert_int_equal(keryu_validate_round(4321, 1), 5000);
+    assert_int_equal(keryu_validate_round(4321, 0), 2000);
+    assert_int_equal(keryu_validate_round(5001, 1), 10000);
+    assert_int_equal(keryu_validate_round(20, 1), 20);
+    assert_int_equal(keryu_validate_round(-7, 1), -5);
+    assert_int_equal(keryu_validate_round(-7, 0), -10);
+    assert_int_equal(keryu_validate_round(-120, 0), -200);
+    assert_int_equal(keryu_validate_round(-120, 1), -100);
+    assert_int_equal(keryu_validate_round(INT64_MAX, 1), INT64_MAX);
+    assert_int_equal(keryu_validate_round(INT64_MAX, 0),
+                     5000000000000000000LL);
+    assert_int_equal(keryu_validate_round(6000000000000000000LL, 1),
+                     INT64_MAX);
+    assert_int_equal(keryu_validate_round(INT64_MIN, 0), INT64_MIN);
+    assert_int_equal(keryu_validate_round(INT64_MIN, 1),
+                     -5000000000000000000LL);
+
+    assert_int_equal(keryu_validate_chars((unsigned char *) "caf\xc3\xa9",
+                                          5), 4);
+}
+
+
 int
 main(void)
 {
@@ -988,6 +1020,7 @@ main(void)
         cmocka_unit_test(string_lengths_count_characters),
         cmocka_unit_test(patterns_match_the_whole_value_within_limits),
         cmocka_unit_test(names_and_types),
+        cmocka_unit_test(bounds_round_to_one_two_five_without_giving_the_value),
         cmocka_unit_test(every_refusal_names_its_field_or_rule),
         cmocka_unit_test(rules_compile_with_their_specs),
         cmocka_unit_test(lookup_finds_every_rule_covering_a_path_in_order),
