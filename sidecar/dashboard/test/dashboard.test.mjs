@@ -87,6 +87,16 @@ async function watchedPage() {
         problems.push(`console: ${t}`);
     });
     page.on('pageerror', (e) => problems.push(`exception: ${e.message}`));
+
+    // offline: nothing but keryud itself (and the page's own blobs)
+    page.on('request', (r) => {
+        const u = r.url();
+        if (!u.startsWith(`${base}/`) && !u.startsWith('blob:') && !u.startsWith('data:')) {
+            problems.push(`request to ${u}`);
+        }
+        if (Object.values(token).some((t) => t && u.includes(t))) problems.push(`token in a URL: ${u}`);
+        if (r.headers().cookie) problems.push(`cookie sent to ${u}`);
+    });
     await page.addInitScript(() => {
         window.__csp = [];
         document.addEventListener('securitypolicyviolation',
@@ -94,7 +104,8 @@ async function watchedPage() {
     });
     page.problems = async () => {
         const csp = await page.evaluate(() => window.__csp).catch(() => []);
-        return problems.concat(csp.map((c) => `csp: ${c}`));
+        const cookies = await ctx.cookies();
+        return problems.concat(csp.map((c) => `csp: ${c}`), cookies.map((c) => `cookie ${c.name}`));
     };
     return page;
 }
