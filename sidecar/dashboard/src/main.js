@@ -42,6 +42,7 @@ export function toast(text, kind = 'info') {
     }
     const t = h(`div.toast.t-${kind}`, {}, text);
     box.appendChild(t);
+    while (box.children.length > 4) box.firstChild.remove();
     setTimeout(() => t.remove(), kind === 'error' ? 8000 : 4000);
 }
 
