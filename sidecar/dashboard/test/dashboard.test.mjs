@@ -330,7 +330,7 @@ test('an admin signs in, sees every view, filters, acknowledges, saves policies'
     await view(page, 'status', '[data-testid=st-keryud] dl.kv');
     await shot(page, '05-status');
     await view(page, 'metrics', '[data-testid=chart] .uplot');
-    assert.equal(await page.locator('[data-testid=chart] .uplot').count(), 4);
+    assert.equal(await page.locator('[data-testid=chart] .uplot').count(), 6);
     await page.waitForSelector('[data-testid=prom] td:text-matches("keryu_events_total")');
     await shot(page, '06-metrics');
 
@@ -452,6 +452,9 @@ test('a viewer is offered only what a viewer may do', async () => {
     assert.equal(await page.locator('[data-testid=alert-detail] textarea').count(), 0);
     await view(page, 'events', '[data-testid=events-table]');
     assert.equal(await page.locator('input[name=all]').count(), 0);
+    await view(page, 'metrics', '[data-testid=chart] .uplot');
+    assert.equal(await page.locator('[data-testid=chart] .uplot').count(), 4, 'no API charts');
+    assert.equal(await page.locator('[data-testid=prom]').count(), 0, 'no Prometheus counters');
     await shot(page, '17-viewer');
     assert.deepEqual(await page.problems(), []);
     await page.context().close();
