@@ -30,9 +30,6 @@
  *   POST   /api/security/tokens/        a new token, shown once; admin
  *   DELETE /api/security/tokens/NAME/   revokes a token; admin
  *
- * Paths under /dashboard/ are the dashboard's static files (dashboard.c),
- * served without a token.
- *
  *   GET    /api/security/decisions/       blocks; admin, auditor
  *   POST   /api/security/decisions/       blocks an address or a user; admin
  *   DELETE /api/security/decisions/?ip=ADDR[/PREFIX] or ?user=NAME; admin
@@ -49,6 +46,9 @@
  *   POST /api/security/keys/rotate/     {"key_type":...}; admin
  *   POST /api/security/keys/backup/     {"passphrase":...}; admin
  *   POST /api/security/keys/validate/   admin (keys.c does the work)
+ *
+ * Paths under /dashboard/ are the dashboard's static files (dashboard.c),
+ * served without a token.
  *
  * Policies are checked and written by policy.c, the code behind "keryud
  * policy", so the API and the command line accept exactly the same;
