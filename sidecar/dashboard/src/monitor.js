@@ -249,6 +249,9 @@ export async function alerts(el, ctx) {
 
     const m = location.hash.match(/[?&]id=(\d+)/);
     if (m) await show(m[1]);
+
+    // the list follows new alerts; the open detail is left as it is
+    ctx.every(settings.get('statusInterval') * 1000, () => load().catch(ctx.fail));
 }
 
 // --- blocks

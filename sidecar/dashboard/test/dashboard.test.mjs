@@ -450,6 +450,10 @@ test('a viewer is offered only what a viewer may do', async () => {
     await page.waitForSelector('[data-testid=alert-log]');
     assert.equal(await page.locator('[data-testid=alert-detail] button').count(), 0);
     assert.equal(await page.locator('[data-testid=alert-detail] textarea').count(), 0);
+
+    // a new alert shows in the list without a reload
+    fill(10, 'type=auth_failure', 'ip=192.0.2.77', 'status=401', 'uri=/login');
+    await page.waitForSelector('[data-testid=alerts-table] tbody tr:has-text("192.0.2.77")');
     await view(page, 'events', '[data-testid=events-table]');
     assert.equal(await page.locator('input[name=all]').count(), 0);
     await view(page, 'metrics', '[data-testid=chart] .uplot');
