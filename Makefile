@@ -137,6 +137,9 @@ $(BUILD)/obj/%.o: %.c $(SHARED_HDRS) $(SIDECAR_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
+# where an installed keryud finds the dashboard by default
+$(BUILD)/obj/sidecar/conf.o: CFLAGS += -DKERYU_SHARE='"$(prefix)/share/keryu"'
+
 $(KERYUD): $(BUILD)/obj/sidecar/keryud.o $(LIB_OBJS)
 	$(CC) $(LDFLAGS) -o $@.new $^ $(LIBS)
 	mv $@.new $@

@@ -132,6 +132,8 @@ Keryu demo is running.
   app through nginx   http://127.0.0.1:8080/   (users: alice/alice-pass,
                       bob/bob-pass, carol/carol-pass)
   keryud API          http://127.0.0.1:8081/api/security/
+  dashboard           http://127.0.0.1:8081/dashboard/ (sign in with the
+                      admin token)
   admin token         $run/admin-token (mode 0600)
   configuration       $run/nginx.conf, $run/keryud.conf
   logs                $run/logs/

@@ -34,9 +34,6 @@
  *                                  validation hits call for (suggest.h);
  *                                  admin, auditor
  *
- * Paths under /dashboard/ are the dashboard's static files (dashboard.c),
- * served without a token.
- *
  *   GET    /api/security/decisions/       blocks; admin, auditor
  *   POST   /api/security/decisions/       blocks an address or a user; admin
  *   DELETE /api/security/decisions/?ip=ADDR[/PREFIX] or ?user=NAME; admin
@@ -53,6 +50,9 @@
  *   POST /api/security/keys/rotate/     {"key_type":...}; admin
  *   POST /api/security/keys/backup/     {"passphrase":...}; admin
  *   POST /api/security/keys/validate/   admin (keys.c does the work)
+ *
+ * Paths under /dashboard/ are the dashboard's static files (dashboard.c),
+ * served without a token.
  *
  * Policies are checked and written by policy.c, the code behind "keryud
  * policy", so the API and the command line accept exactly the same;

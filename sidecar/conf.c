@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <sys/stat.h>
 
 #include "keryud.h"
 #include "admin.h"
@@ -27,6 +28,11 @@
 #define CONF_WORD_MAX  CONF_PATH_MAX
 #define CONF_FILE_MAX  (1024 * 1024)
 #define CONF_ARGS_MAX  3
+
+/* PREFIX/share/keryu, which the Makefile sets from its prefix */
+#ifndef KERYU_SHARE
+#define KERYU_SHARE    "/usr/local/share/keryu"
+#endif
 
 
 typedef struct {
@@ -147,6 +153,8 @@ static const conf_command_t  conf_commands[] = {
 void
 conf_defaults(conf_t *cf)
 {
+    struct stat  sb;
+
     memset(cf, 0, sizeof(conf_t));
 
     strcpy(cf->listen_addr, "127.0.0.1");
@@ -166,7 +174,15 @@ conf_defaults(conf_t *cf)
 
     strcpy(cf->controls, "conf/controls.json");
     strcpy(cf->nginx_cves, "conf/nginx-cves.json");
-    strcpy(cf->dashboard_root, "build/dashboard");
+
+    /* a source tree's build, else where "make install" put the files */
+
+    if (stat("build/dashboard", &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        strcpy(cf->dashboard_root, "build/dashboard");
+
+    } else {
+        strcpy(cf->dashboard_root, KERYU_SHARE "/dashboard");
+    }
     cf->compliance_interval = 24 * 60 * 60 * 1000;
 }
 

@@ -33,7 +33,7 @@
 
 #define DASHBOARD_CSP                                                        \
     "default-src 'self'; script-src 'self'; style-src 'self'; "              \
-    "img-src 'self' data:; connect-src 'self'; font-src 'self'; "            \
+    "img-src 'self'; connect-src 'self'; font-src 'self'; "                  \
     "object-src 'none'; base-uri 'none'; form-action 'none'; "               \
     "frame-ancestors 'none'"
 

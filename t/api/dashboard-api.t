@@ -203,7 +203,7 @@ is_json(request('POST', $t, $token{admin}, { role => 'viewer',
         { error => 'token exists', field => 'name' }, 'a name taken');
 is(request('POST', $t, $token{admin}, { role => 'viewer',
                                         name => 'wall' })->{status}, 409,
-   '409');
+   'answered 409');
 
 for ([ { name => 'x' }, 'missing field', 'role' ],
      [ { role => 'root' }, 'invalid field', 'role' ],

@@ -2,7 +2,7 @@
 // and their findings, the risk register.
 
 import { api, can } from './api.js';
-import { h, clear, fill, fmtTime, badge, table, field, select, saveBlob } from './dom.js';
+import { h, fill, fmtTime, badge, table, field, select, saveBlob } from './dom.js';
 
 // --- compliance
 

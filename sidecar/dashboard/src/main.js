@@ -32,7 +32,19 @@ let poller = null;
 
 // samples of /status/ since sign-in, for the performance charts
 export const history = { t: [], consumed: [], lag: [], storeLag: [], open: [],
-                         storeBytes: [], mapBytes: [], workers: [], listeners: new Set() };
+                         storeBytes: [], mapBytes: [], workers: [],
+                         apiCount: [], apiSeconds: [], listeners: new Set() };
+
+// sums the samples of one Prometheus family in the text exposition
+function promSum(text, name) {
+    let sum = null;
+    for (const line of text.split('\n')) {
+        if (line.startsWith(name) && (line[name.length] === ' ' || line[name.length] === '{')) {
+            sum = (sum ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1));
+        }
+    }
+    return sum;
+}
 
 export function toast(text, kind = 'info') {
     let box = document.getElementById('toasts');
@@ -42,6 +54,7 @@ export function toast(text, kind = 'info') {
     }
     const t = h(`div.toast.t-${kind}`, {}, text);
     box.appendChild(t);
+    while (box.children.length > 4) box.firstChild.remove();
     setTimeout(() => t.remove(), kind === 'error' ? 8000 : 4000);
 }
 
@@ -161,6 +174,17 @@ async function sample() {
         push('storeBytes', s.module.store_bytes);
         push('mapBytes', s.module.store_map_bytes);
         push('workers', s.enforcement.workers);
+
+        // the API's own counters, for the roles that may read them
+        let count = null;
+        let seconds = null;
+        if (can.readAll()) {
+            const text = await (await api.raw('metrics')).text();
+            count = promSum(text, 'keryu_api_request_duration_seconds_count');
+            seconds = promSum(text, 'keryu_api_request_duration_seconds_sum');
+        }
+        push('apiCount', count);
+        push('apiSeconds', seconds);
         for (const l of history.listeners) l(s);
     } catch (e) {
         if (e.status !== 401) toast(`status: ${e.message}`, 'error');

@@ -249,6 +249,9 @@ export async function alerts(el, ctx) {
 
     const m = location.hash.match(/[?&]id=(\d+)/);
     if (m) await show(m[1]);
+
+    // the list follows new alerts; the open detail is left as it is
+    ctx.every(settings.get('statusInterval') * 1000, () => load().catch(ctx.fail));
 }
 
 // --- blocks
@@ -343,8 +346,23 @@ export async function metrics(el, ctx) {
 
     const rate = () => hist.consumed.map((v, i) => (i === 0 ? null
         : Math.max(0, (v - hist.consumed[i - 1]) / Math.max(1e-3, hist.t[i] - hist.t[i - 1]))));
+    // per interval: requests a second, and their mean time in ms
+    const delta = (k, i) => (i === 0 || hist[k][i] === null || hist[k][i - 1] === null ? null
+        : hist[k][i] - hist[k][i - 1]);
+    const apiRate = () => hist.t.map((t, i) => {
+        const d = delta('apiCount', i);
+        return d === null ? null : d / Math.max(1e-3, t - hist.t[i - 1]);
+    });
+    const apiMean = () => hist.t.map((t, i) => {
+        const n = delta('apiCount', i);
+        return n ? (delta('apiSeconds', i) / n) * 1000 : null;
+    });
     const specs = [
         { title: 'Records consumed per second', series: [['records/s', rate]] },
+        ...(can.readAll() ? [
+            { title: 'API requests per second', series: [['requests/s', apiRate]] },
+            { title: 'API mean response time (ms)', series: [['ms', apiMean]] },
+        ] : []),
         { title: 'Ring lag (records)', series: [['keryud', () => hist.lag], ['consumer', () => hist.storeLag]] },
         { title: 'Open alerts', series: [['open', () => hist.open]] },
         { title: 'Shared store in use', series: [['bytes', () => hist.storeBytes]], bytes: true },

@@ -87,6 +87,16 @@ async function watchedPage() {
         problems.push(`console: ${t}`);
     });
     page.on('pageerror', (e) => problems.push(`exception: ${e.message}`));
+
+    // offline: nothing but keryud itself (and the page's own blobs)
+    page.on('request', (r) => {
+        const u = r.url();
+        if (!u.startsWith(`${base}/`) && !u.startsWith('blob:') && !u.startsWith('data:')) {
+            problems.push(`request to ${u}`);
+        }
+        if (Object.values(token).some((t) => t && u.includes(t))) problems.push(`token in a URL: ${u}`);
+        if (r.headers().cookie) problems.push(`cookie sent to ${u}`);
+    });
     await page.addInitScript(() => {
         window.__csp = [];
         document.addEventListener('securitypolicyviolation',
@@ -94,7 +104,8 @@ async function watchedPage() {
     });
     page.problems = async () => {
         const csp = await page.evaluate(() => window.__csp).catch(() => []);
-        return problems.concat(csp.map((c) => `csp: ${c}`));
+        const cookies = await ctx.cookies();
+        return problems.concat(csp.map((c) => `csp: ${c}`), cookies.map((c) => `cookie ${c.name}`));
     };
     return page;
 }
@@ -319,7 +330,7 @@ test('an admin signs in, sees every view, filters, acknowledges, saves policies'
     await view(page, 'status', '[data-testid=st-keryud] dl.kv');
     await shot(page, '05-status');
     await view(page, 'metrics', '[data-testid=chart] .uplot');
-    assert.equal(await page.locator('[data-testid=chart] .uplot').count(), 4);
+    assert.equal(await page.locator('[data-testid=chart] .uplot').count(), 6);
     await page.waitForSelector('[data-testid=prom] td:text-matches("keryu_events_total")');
     await shot(page, '06-metrics');
 
@@ -439,8 +450,15 @@ test('a viewer is offered only what a viewer may do', async () => {
     await page.waitForSelector('[data-testid=alert-log]');
     assert.equal(await page.locator('[data-testid=alert-detail] button').count(), 0);
     assert.equal(await page.locator('[data-testid=alert-detail] textarea').count(), 0);
+
+    // a new alert shows in the list without a reload
+    fill(10, 'type=auth_failure', 'ip=192.0.2.77', 'status=401', 'uri=/login');
+    await page.waitForSelector('[data-testid=alerts-table] tbody tr:has-text("192.0.2.77")');
     await view(page, 'events', '[data-testid=events-table]');
     assert.equal(await page.locator('input[name=all]').count(), 0);
+    await view(page, 'metrics', '[data-testid=chart] .uplot');
+    assert.equal(await page.locator('[data-testid=chart] .uplot').count(), 4, 'no API charts');
+    assert.equal(await page.locator('[data-testid=prom]').count(), 0, 'no Prometheus counters');
     await shot(page, '17-viewer');
     assert.deepEqual(await page.problems(), []);
     await page.context().close();
