@@ -218,6 +218,17 @@ json_uint(json_t *j, uint64_t n)
 
 
 void
+json_number(json_t *j, const char *text, size_t len)
+{
+    if (j->failed) {
+        return;
+    }
+
+    json_check(j, "yajl_gen_number", yajl_gen_number(j->gen, text, len));
+}
+
+
+void
 json_bool(json_t *j, int value)
 {
     if (j->failed == NULL) {
@@ -463,12 +474,7 @@ json_value(json_t *j, yajl_val v)
 
     case yajl_t_number:
         num = YAJL_GET_NUMBER(v);
-
-        if (j->failed == NULL) {
-            json_check(j, "yajl_gen_number",
-                       yajl_gen_number(j->gen, num, strlen(num)));
-        }
-
+        json_number(j, num, strlen(num));
         break;
 
     case yajl_t_object:

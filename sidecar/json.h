@@ -36,6 +36,8 @@ void json_string(json_t *j, const uint8_t *data, size_t len);
 void json_cstring(json_t *j, const char *s);
 void json_uint(json_t *j, uint64_t n);
 void json_int(json_t *j, int64_t n);
+/* a number as JSON text that a parser has already checked */
+void json_number(json_t *j, const char *text, size_t len);
 void json_bool(json_t *j, int value);
 void json_null(json_t *j);
 

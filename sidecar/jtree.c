@@ -290,13 +290,7 @@ jtree_emit(json_t *j, const jtree_t *t)
         break;
 
     case yajl_t_number:
-        if (YAJL_IS_INTEGER(v) && YAJL_GET_INTEGER(v) >= 0) {
-            json_uint(j, (uint64_t) YAJL_GET_INTEGER(v));
-
-        } else {
-            json_cstring(j, YAJL_GET_NUMBER(v));
-        }
-
+        json_number(j, YAJL_GET_NUMBER(v), strlen(YAJL_GET_NUMBER(v)));
         break;
 
     case yajl_t_object:

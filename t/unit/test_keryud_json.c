@@ -18,6 +18,7 @@
 
 #include "keryud.h"
 #include "json.h"
+#include "jtree.h"
 #include "log.h"
 
 
@@ -298,6 +299,40 @@ test_builder(void **state)
 }
 
 
+
+/* a parsed document written back keeps every number as it was written */
+
+static void
+tree_written_back_as_read(void **state)
+{
+    char            err[128];
+    size_t          len;
+    jtree_t        *t;
+    json_t         *j;
+    const uint8_t  *out;
+
+    static const char  doc[] =
+        "{\"a\":-3,\"b\":1.5,\"c\":[2,\"x\",-0.25e3],\"d\":null,"
+        "\"e\":true,\"f\":false,\"g\":{}}";
+
+    (void) state;
+
+    t = jtree_parse(doc, sizeof(doc) - 1, err, sizeof(err));
+    assert_non_null(t);
+
+    j = json_new();
+    assert_non_null(j);
+
+    jtree_emit(j, t);
+    assert_int_equal(json_result(j, &out, &len), 0);
+    assert_int_equal(len, sizeof(doc) - 1);
+    assert_memory_equal(out, doc, len);
+
+    json_free(j);
+    jtree_free(t);
+}
+
+
 int
 main(void)
 {
@@ -308,6 +343,7 @@ main(void)
         cmocka_unit_test(test_details_shapes),
         cmocka_unit_test(test_utf8_clean),
         cmocka_unit_test(test_builder),
+        cmocka_unit_test(tree_written_back_as_read),
     };
 
     log_init(1, 0);
