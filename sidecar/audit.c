@@ -807,12 +807,53 @@ audit_due_item(void *ctx, const audit_t *a)
 }
 
 
+
+/* the audits audit_due_item() picks, into d; returns 0 or -1 after logging */
+
+static int
+audit_collect(comply_t *c, audit_due_t *d)
+{
+    int       rc;
+    MDB_txn  *txn;
+
+    rc = store_txn_begin(c->own, MDB_RDONLY, &txn);
+    if (rc != 0) {
+        log_warnx("audit: mdb_txn_begin() failed: %s", mdb_strerror(rc));
+        return -1;
+    }
+
+    rc = audit_list(c->own, txn, AUDIT_LIST_MAX, audit_due_item, d);
+
+    mdb_txn_abort(txn);
+
+    if (rc != 0) {
+        log_warnx("audit: reading audits failed: %s", mdb_strerror(rc));
+        return -1;
+    }
+
+    return 0;
+}
+
+
+static void
+audit_run_one(comply_t *c, uint64_t id)
+{
+    int  rc;
+
+    rc = audit_run(c, id, NULL);
+
+    if (rc != 0) {
+        log_warnx("audit %llu: the scheduled run failed: %s",
+                  (unsigned long long) id,
+                  rc == -1 ? "evaluation failed" : mdb_strerror(rc));
+    }
+}
+
+
 void
 audit_due(comply_t *c, uint64_t now_us)
 {
-    int           rc;
     size_t        i;
-    MDB_txn      *txn;
     audit_due_t  *d;
 
     if (c->audit_due_us && now_us < c->audit_due_us) {
@@ -826,18 +867,7 @@ audit_due(comply_t *c, uint64_t now_us)
 
     d->now = now_us;
 
-    rc = store_txn_begin(c->own, MDB_RDONLY, &txn);
-    if (rc != 0) {
-        free(d);
-        return;
-    }
-
-    rc = audit_list(c->own, txn, AUDIT_LIST_MAX, audit_due_item, d);
-
-    mdb_txn_abort(txn);
-
-    if (rc != 0) {
-        log_warnx("audit: reading audits failed: %s", mdb_strerror(rc));
+    if (audit_collect(c, d) == -1) {
         free(d);
         return;
     }
@@ -847,13 +877,7 @@ audit_due(comply_t *c, uint64_t now_us)
     c->audit_due_us = d->next ? d->next : now_us + 3600ULL * 1000000;
 
     for (i = 0; i < d->n; i++) {
-        rc = audit_run(c, d->ids[i], NULL);
-
-        if (rc != 0) {
-            log_warnx("audit %llu: the scheduled run failed: %s",
-                      (unsigned long long) d->ids[i],
-                      rc == -1 ? "evaluation failed" : mdb_strerror(rc));
-        }
+        audit_run_one(c, d->ids[i]);
 
         /* the audit's next run may come before what was found */
 
@@ -867,9 +891,7 @@ audit_due(comply_t *c, uint64_t now_us)
 void
 audit_continuous(comply_t *c)
 {
-    int           rc;
     size_t        i;
-    MDB_txn      *txn;
     audit_due_t  *d;
 
     d = calloc(1, sizeof(audit_due_t));
@@ -879,29 +901,9 @@ audit_continuous(comply_t *c)
 
     d->continuous = 1;
 
-    rc = store_txn_begin(c->own, MDB_RDONLY, &txn);
-    if (rc != 0) {
-        free(d);
-        return;
-    }
-
-    rc = audit_list(c->own, txn, AUDIT_LIST_MAX, audit_due_item, d);
-
-    mdb_txn_abort(txn);
-
-    if (rc != 0) {
-        log_warnx("audit: reading audits failed: %s", mdb_strerror(rc));
-        free(d);
-        return;
-    }
-
-    for (i = 0; i < d->n; i++) {
-        rc = audit_run(c, d->ids[i], NULL);
-
-        if (rc != 0) {
-            log_warnx("audit %llu: the scheduled run failed: %s",
-                      (unsigned long long) d->ids[i],
-                      rc == -1 ? "evaluation failed" : mdb_strerror(rc));
+    if (audit_collect(c, d) == 0) {
+        for (i = 0; i < d->n; i++) {
+            audit_run_one(c, d->ids[i]);
         }
     }
 

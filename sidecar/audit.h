@@ -4,11 +4,11 @@
  * Audits: a named, owned review of the controls in a scope (every control,
  * or those mapped to one standard), run now and, with a schedule, again
  * on its own: daily, weekly, monthly, or "continuous", after every
- * compliance run of the timer (compliance_interval).  Each run evaluates the controls and files a finding for
- * every one that fails or warns; a finding is open until someone accepts
- * it (a risk taken knowingly) or a later run finds the control passing,
- * which marks it fixed.  A fixed finding whose control fails again is
- * opened again.  An audit is stored as JSON in the "audits" database of
+ * compliance run of the timer (compliance_interval).  Each run evaluates
+ * the controls and files a finding for every one that fails or warns; a
+ * finding is open until someone accepts it (a risk taken knowingly) or a
+ * later run finds the control passing, which marks it fixed.  A fixed
+ * finding whose control fails again is opened again.  An audit is stored as JSON in the "audits" database of
  * keryud's own store, under its id (comply.h).
  */
 

@@ -11,7 +11,8 @@
 # must draw its charts, fetch nothing and log nothing; the period
 # (since/until); roles, verbs and bad input, each answered with a JSON
 # body naming the problem; a report made before the signing key was
-# rotated still verifying after.
+# rotated still verifying after; and, without a master key, reports
+# signed with keryud's own key, which a restart keeps.
 #
 #     prove t/api/reports-api.t
 #     KERYUD=build-asan/keryud prove t/api/reports-api.t
@@ -432,6 +433,50 @@ ok(openssl_verifies("$dir/old.json", $old->{signed_bytes},
    'old report still verifies with the old public key');
 
 is(stop_keryud($pid) >> 8, 0, 'keryud exits cleanly');
+unlike(read_file($log), qr/ERROR: AddressSanitizer|LeakSanitizer/,
+       'no sanitizer report');
+
+
+# ---- without a master key: keryud's own signing key ----
+
+my $conf2 = "$dir/keryud-local.conf";
+write_file($conf2, <<"EOF");
+# reports-api.t, no master key
+store $dir/store;
+data $dir/data-local;
+listen 127.0.0.1:$port;
+poll_interval 10ms;
+pid_file $dir/keryud-local.pid;
+EOF
+
+my %token2;
+chomp($token2{admin} =
+          `$keryud -c $conf2 token create --role admin --name admin-1`);
+keryud_use(port => $port, conf => $conf2, log => $log, keryud => $keryud,
+           token => \%token2);
+
+my @local;
+for my $round (1, 2) {
+    $pid = start_keryud();
+    $r = request('POST', "$api/reports/", $token2{admin},
+                 { report_type => 'compliance', format => 'csv' });
+    is($r->{status}, 201, "local key, start $round: report made")
+        or diag $r->{content};
+    $m = decode($r);
+    is($m->{signature}{signer}, 'local', "start $round: signed locally");
+    $d = request('GET', "$api/reports/$m->{id}/download", $token2{admin});
+    write_file("$dir/local.csv", $d->{content});
+    ok(openssl_verifies("$dir/local.csv", $m->{signed_bytes},
+                        $m->{signature}{value},
+                        pem_file($m->{signature}{public_key},
+                                 "$dir/local.pem")),
+       "start $round: verifies with the key the report names");
+    push @local, $m->{signature}{key_id};
+    is(stop_keryud($pid) >> 8, 0, "start $round: keryud exits cleanly");
+}
+
+is($local[1], $local[0], 'the local key outlives a restart');
+isnt($local[0], $key->{kid}, 'and is not the managed one');
 unlike(read_file($log), qr/ERROR: AddressSanitizer|LeakSanitizer/,
        'no sanitizer report');
 
