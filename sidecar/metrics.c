@@ -196,6 +196,8 @@ metrics_own_read(store_t *own, MDB_txn *txn, metrics_own_t *o)
     if ((rc = store_meta_get(own, txn, STORE_META_CONSUMED, &o->consumed))
         || (rc = store_meta_get(own, txn, STORE_META_LOST, &o->lost))
         || (rc = store_meta_get(own, txn, STORE_META_INVALID, &o->invalid))
+        || (rc = store_meta_get(own, txn, STORE_META_UNSEALABLE,
+                                &o->unsealable))
         || (rc = store_meta_get(own, txn, STORE_META_EXPIRED, &o->expired))
         || (rc = store_meta_get(own, txn, STORE_META_SRC_SEQ, &o->src_seq))
         || (rc = alert_counts(own, txn, o->alerts)))
@@ -408,6 +410,12 @@ metrics_store(metrics_out_t *out, const metrics_own_t *own,
                    "Records missing from the ring when keryud read it: "
                    "trimmed unread, or never written.");
     metrics_value(out, "keryu_records_lost_total", NULL, own->lost);
+
+    metrics_family(out, "keryu_records_unsealable_total", "counter",
+                   "Sealed records stored without being opened: no "
+                   "private key of their version, or a damaged seal.");
+    metrics_value(out, "keryu_records_unsealable_total", NULL,
+                  own->unsealable);
 
     metrics_family(out, "keryu_store_bytes", "gauge",
                    "Bytes of the pages each store uses.");

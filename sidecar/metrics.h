@@ -64,6 +64,7 @@ typedef struct {
     uint64_t            consumed;
     uint64_t            lost;
     uint64_t            invalid;
+    uint64_t            unsealable;       /* stored sealed, not opened */
     uint64_t            expired;
     uint64_t            src_seq;
     uint64_t            alerts[4][5];     /* alert_counts() */
