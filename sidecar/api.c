@@ -1535,6 +1535,8 @@ api_status(api_t *api, struct evhttp_request *req, MDB_txn *txn)
     json_uint(j, sh.overflow);
     json_key(j, "failed");
     json_uint(j, sh.failed);
+    json_key(j, "nokey");
+    json_uint(j, sh.nokey);
     json_key(j, "store_bytes");
     json_uint(j, sh.bytes);
     json_key(j, "store_map_bytes");

@@ -95,6 +95,8 @@ metrics_shared_read(keryu_store_t *src, metrics_shared_t *sh)
                                       &sh->overflow))
         || (rc = keryu_store_meta_get(src, txn, KERYU_META_FAILED,
                                       &sh->failed))
+        || (rc = keryu_store_meta_get(src, txn, KERYU_META_NOKEY,
+                                      &sh->nokey))
         || (rc = keryu_store_meta_get(src, txn, KERYU_META_CONSUMER_SEQ,
                                       &sh->consumer_seq))
         || (rc = keryu_store_meta_get(src, txn, KERYU_META_CONFIG_VERSION,
@@ -468,6 +470,11 @@ metrics_store(metrics_out_t *out, const metrics_own_t *own,
                    "Records lost to failed write transactions of nginx "
                    "workers.");
     metrics_value(out, "keryu_ring_failed_total", NULL, sh->failed);
+
+    metrics_family(out, "keryu_ring_nokey_total", "counter",
+                   "Records nginx wrote without their personal fields, or "
+                   "not at all, for want of a sealing key.");
+    metrics_value(out, "keryu_ring_nokey_total", NULL, sh->nokey);
 
     metrics_family(out, "keryu_blocks", "gauge",
                    "Blocks in the shared store, expired ones not yet "

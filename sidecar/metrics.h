@@ -44,6 +44,7 @@ typedef struct {
     uint64_t            dropped;
     uint64_t            overflow;
     uint64_t            failed;
+    uint64_t            nokey;            /* no sealing key ("keryu_seal") */
     uint64_t            consumer_seq;
     uint64_t            config_version;
     uint64_t            block_version;
