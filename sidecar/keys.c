@@ -3500,6 +3500,12 @@ keys_cli_open(conf_t *cf, store_t *st, keys_t **ks, int load)
         return 1;
     }
 
+    /* the records of the changes it makes are kept as keryud keeps them */
+
+    if (load) {
+        st->keys = *ks;
+    }
+
     return 0;
 }
 

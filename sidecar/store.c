@@ -127,6 +127,7 @@ store_open(store_t *st, const char *path, uint64_t mapsize)
 
     st->env = NULL;
     st->signer = NULL;
+    st->keys = NULL;
 
     if (mkdir(path, 0700) == -1 && errno != EEXIST) {
         return errno;
