@@ -215,7 +215,12 @@ sealkey_open(keryu_store_t *st, int n, char **files)
             continue;
         }
 
-        alen = v.mv_size - rec.sealed.len;
+        if (rec.sealed.len < KERYU_SEAL_OVERHEAD) {
+            printf("\tunopened\n");
+            continue;
+        }
+
+        alen = (size_t) (rec.sealed.data - (const uint8_t *) v.mv_data);
         plen = rec.sealed.len - KERYU_SEAL_OVERHEAD;
         keryu_record_aad(v.mv_data, alen, aad);
 
