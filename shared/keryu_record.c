@@ -208,6 +208,12 @@ keryu_record_decode(keryu_record_t *rec, const uint8_t *buf, size_t len)
     rec->sealed.len = 0;
     rec->sealed.data = NULL;
 
+    /* only a version 2 record has a sealed section to open */
+
+    if (buf[0] == KERYU_RECORD_VERSION && (buf[5] & KERYU_RECORD_F_LOCKED)) {
+        return -1;
+    }
+
     if (buf[0] == KERYU_RECORD_VERSION_SEALED) {
         flen = keryu_get16(buf + 6);
 

@@ -387,6 +387,14 @@ omitted_record_keeps_header_only(void **state)
     /* a sealed flag without a section, or a section without one, is bad */
     buf[5] = KERYU_RECORD_F_SEALED;
     assert_int_equal(keryu_record_decode(&out, buf, n), -1);
+
+    /* and a version 1 record has no section to be sealed or encrypted */
+    buf[0] = KERYU_RECORD_VERSION;
+    assert_int_equal(keryu_record_decode(&out, buf, n), -1);
+    buf[5] = KERYU_RECORD_F_ENCRYPTED;
+    assert_int_equal(keryu_record_decode(&out, buf, n), -1);
+    buf[5] = 0;
+    assert_int_equal(keryu_record_decode(&out, buf, n), 0);
 }
 
 
