@@ -53,18 +53,20 @@
  *       25     -  the four strings; query is the URI from its first "?"
  *                 on, "?" included, so that uri is path and query joined
  *
- * The sealed section wraps the personal part with AES-256-GCM; its AAD is
- * the envelope's own prefix (below) and then the record's bytes before
- * the sealed section with seq (bytes 8 to 15) read as zero, since a
- * writer numbers a record only when it stages it.  Two envelopes:
+ * The sealed section wraps the personal part with AES-256-GCM.  Its AAD
+ * holds the record's bytes before the sealed section with seq (bytes 8
+ * to 15) read as zero, since a writer numbers a record only when it
+ * stages it, and the envelope's prefix.  Two envelopes:
  *
  *   F_SEALED     keryu_seal.h: a worker sealed it to keryud's log_sealing
  *                public key: key version (4, LE) | worker's ephemeral
  *                X25519 public key (32) | nonce (12) | ciphertext | tag
- *                (16); the envelope prefix is version and public key
+ *                (16); AAD the record's bytes, then version and public
+ *                key, so that a worker feeds the bytes before the nonce
+ *                in one pass
  *   F_ENCRYPTED  keryud's own store, under its data key (keys_encrypt()):
  *                key version (4, LE) | nonce (12) | ciphertext | tag (16);
- *                the envelope prefix is the version
+ *                AAD the version, then the record's bytes
  *
  * F_OMITTED marks a record whose personal fields were left out because no
  * sealing key was there to seal them with: no sealed section, version 2.

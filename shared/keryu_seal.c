@@ -118,7 +118,7 @@ int
 keryu_sealer_seal(keryu_sealer_t *s, const uint8_t *aad, size_t aadlen,
     const uint8_t *in, size_t len, uint8_t *out)
 {
-    int       n;
+    int       n, prefix;
     size_t    i;
     uint8_t  *nonce, *ct;
     uint64_t  c;
@@ -128,6 +128,7 @@ keryu_sealer_seal(keryu_sealer_t *s, const uint8_t *aad, size_t aadlen,
     }
 
     c = s->counter++;
+    prefix = 0;
 
     for (i = 0; i < 8; i++) {
         s->nonce[4 + i] = (uint8_t) (c >> (8 * i));
@@ -139,11 +140,21 @@ keryu_sealer_seal(keryu_sealer_t *s, const uint8_t *aad, size_t aadlen,
     memcpy(out, s->prefix, KERYU_SEAL_PREFIX_LEN);
     memcpy(nonce, s->nonce, KERYU_SEAL_NONCE_LEN);
 
+    /* an AAD right before out (a record sealed in place) is one pass */
+
+    if (aadlen && aad + aadlen == out) {
+        aadlen += KERYU_SEAL_PREFIX_LEN;
+
+    } else {
+        prefix = 1;
+    }
+
     if (EVP_EncryptInit_ex2(s->ctx, NULL, NULL, nonce, NULL) != 1
-        || EVP_EncryptUpdate(s->ctx, NULL, &n, out, KERYU_SEAL_PREFIX_LEN)
-           != 1
         || (aadlen
             && EVP_EncryptUpdate(s->ctx, NULL, &n, aad, (int) aadlen) != 1)
+        || (prefix
+            && EVP_EncryptUpdate(s->ctx, NULL, &n, out, KERYU_SEAL_PREFIX_LEN)
+               != 1)
         || (len && EVP_EncryptUpdate(s->ctx, ct, &n, in, (int) len) != 1)
         || EVP_EncryptFinal_ex(s->ctx, ct + len, &n) != 1
         || EVP_CIPHER_CTX_ctrl(s->ctx, EVP_CTRL_GCM_GET_TAG,
@@ -242,9 +253,9 @@ keryu_seal_open(const uint8_t key[KERYU_SEAL_KEY_LEN], const uint8_t *in,
     rc = -1;
 
     if (EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, nonce) != 1
-        || EVP_DecryptUpdate(ctx, NULL, &n, in, KERYU_SEAL_PREFIX_LEN) != 1
         || (aadlen
             && EVP_DecryptUpdate(ctx, NULL, &n, aad, (int) aadlen) != 1)
+        || EVP_DecryptUpdate(ctx, NULL, &n, in, KERYU_SEAL_PREFIX_LEN) != 1
         || (clen && EVP_DecryptUpdate(ctx, out, &n, ct, (int) clen) != 1)
         || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, KERYU_SEAL_TAG_LEN,
                                (void *) (ct + clen)) != 1

@@ -16,8 +16,8 @@
  * The AES key is HKDF-SHA256 of the X25519 shared secret between the
  * ephemeral key and the recipient's key, salt the ephemeral public key
  * and then the recipient's public key (64 bytes), info
- * KERYU_SEAL_INFO.  The AAD is the first 36 bytes (version and ephemeral
- * public key), then the caller's AAD, if any.
+ * KERYU_SEAL_INFO.  The AAD is the caller's AAD, if any, then the first
+ * 36 bytes (version and ephemeral public key).
  *
  * A sealer (a worker) makes one ephemeral key per recipient key version
  * and keeps the derived AES key, so sealing a record costs one AES-GCM
