@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "keryud.h"
+#include "json.h"
 #include "keys.h"
 #include "log.h"
 
@@ -316,6 +317,58 @@ by_user(fixture_t *f, const char *user)
 }
 
 
+/* the records of logs the API would list as sealed, checked as it does */
+
+static unsigned
+listed_sealed(fixture_t *f)
+{
+    int              rc;
+    size_t           len;
+    json_t          *j;
+    MDB_val          key, val;
+    MDB_txn         *txn;
+    unsigned         n;
+    MDB_cursor      *cur;
+    store_rbuf_t    *b;
+    const uint8_t   *out;
+    keryu_record_t   rec;
+
+    b = malloc(sizeof(store_rbuf_t));
+    assert_non_null(b);
+
+    n = 0;
+
+    test_mdb_ok(store_txn_begin(&f->dst, MDB_RDONLY, &txn), "mdb_txn_begin");
+    test_mdb_ok(mdb_cursor_open(txn, f->dst.logs, &cur), "mdb_cursor_open");
+
+    while ((rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) == 0) {
+        if (store_record_read(&f->dst, &val, &rec, b) != 1) {
+            continue;
+        }
+
+        j = json_new();
+        assert_non_null(j);
+        json_record(j, 1, &rec);
+        assert_int_equal(json_result(j, &out, &len), 0);
+
+        assert_non_null(memmem(out, len, "\"sealed\":true", 13));
+        assert_non_null(memmem(out, len, "\"user\":null,\"ip\":null", 21));
+        assert_null(memmem(out, len, "agent-", 6));
+
+        json_free(j);
+        n++;
+    }
+
+    assert_int_equal(rc, MDB_NOTFOUND);
+
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    free(b);
+
+    return n;
+}
+
+
 static void
 consume(fixture_t *f, consume_res_t *res)
 {
@@ -412,6 +465,9 @@ records_that_do_not_open_are_counted(void **state)
 
     /* sealed ones have no user index entry: it is not known */
     assert_int_equal(by_user(f, "mallory"), 0);
+
+    /* and the API shows their plain part, marked sealed */
+    assert_int_equal(listed_sealed(f), 3);
 
     {
         MDB_txn   *txn;
