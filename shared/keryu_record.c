@@ -278,7 +278,7 @@ keryu_record_split(const keryu_record_t *rec, keryu_record_t *plain,
     }
 
     query.len = len - path;
-    query.data = rec->uri.data + path;
+    query.data = query.len ? rec->uri.data + path : NULL;
 
     personal[0] = rec->addr_family;
     memcpy(personal + 1, rec->addr, 16);
