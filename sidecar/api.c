@@ -1218,7 +1218,11 @@ api_walk_open(api_walk_t *w, store_t *st, MDB_txn *txn, const query_t *q,
         return api_walk_logs(&w->src[0], q->cursor);
     }
 
-    /* a blind index key that cannot be made finds nothing */
+    /*
+     * a blind index key that cannot be made finds nothing.  XXX records
+     * stored before there was a master key are under plain keys, which a
+     * filter no longer looks up
+     */
 
     if (klen[0] == 0) {
         nkeys = 0;
