@@ -302,6 +302,10 @@ ngx_http_keryu_config_location(ngx_http_keryu_buf_t *b,
 
     ngx_http_keryu_put(b, klcf->log ? ",\"log\":true" : ",\"log\":false");
 
+    ngx_http_keryu_put(b, ",\"seal\":");
+    ngx_http_keryu_put(b, klcf->seal == 1 ? "\"on\""
+                          : klcf->seal == 0 ? "\"off\"" : "\"auto\"");
+
     ngx_http_keryu_put(b, ",\"identity\":[");
 
     n = 0;

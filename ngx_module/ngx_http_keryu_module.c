@@ -12,6 +12,9 @@
 
 
 static ngx_int_t ngx_http_keryu_log_handler(ngx_http_request_t *r);
+static size_t ngx_http_keryu_encode(ngx_http_keryu_main_conf_t *kmcf,
+    ngx_http_keryu_loc_conf_t *klcf, keryu_record_t *rec, u_char *buf,
+    ngx_log_t *log);
 static uint8_t ngx_http_keryu_event_type(ngx_http_keryu_loc_conf_t *klcf,
     ngx_uint_t status);
 static void *ngx_http_keryu_create_main_conf(ngx_conf_t *cf);
@@ -95,6 +98,13 @@ static ngx_command_t  ngx_http_keryu_commands[] = {
       ngx_conf_set_flag_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_keryu_loc_conf_t, log),
+      NULL },
+
+    { ngx_string("keryu_seal"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_keryu_loc_conf_t, seal),
       NULL },
 
     { ngx_string("keryu_access"),
@@ -269,11 +279,17 @@ static u_char  ngx_http_keryu_redact_agent_buf[KERYU_RECORD_AGENT_MAX];
 static u_char  ngx_http_keryu_redact_user_buf[KERYU_RECORD_USER_MAX];
 static u_char  ngx_http_keryu_redact_details_buf[KERYU_RECORD_DETAILS_MAX];
 
+/* the record is encoded, and its personal part sealed, here */
+
+static u_char  ngx_http_keryu_record_buf[KERYU_RECORD_SEALED_MAX_SIZE];
+static u_char  ngx_http_keryu_personal_buf[KERYU_RECORD_PERSONAL_MAX];
+
 
 static ngx_int_t
 ngx_http_keryu_log_handler(ngx_http_request_t *r)
 {
-    uint64_t                     now, start;
+    size_t                       len;
+    uint64_t                     now, start, seq;
     ngx_str_t                    user, value;
     const uint8_t               *addr;
     struct timeval               tv;
@@ -348,15 +364,90 @@ ngx_http_keryu_log_handler(ngx_http_request_t *r)
 
     ngx_http_keryu_redact(kmcf, klcf, &rec);
 
-    ngx_http_keryu_store_record(kmcf, &rec, r->connection->log);
+    len = ngx_http_keryu_encode(kmcf, klcf, &rec, ngx_http_keryu_record_buf,
+                                r->connection->log);
+    if (len == 0) {
+        return NGX_OK;
+    }
 
-    ngx_log_debug5(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "keryu log: seq %uL, status %ui, type %s, details %*s",
-                   rec.seq, (ngx_uint_t) rec.status,
+    seq = ngx_http_keryu_store_record(kmcf, ngx_http_keryu_record_buf, len,
+                                      r->connection->log);
+
+    ngx_log_debug6(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "keryu log: seq %uL, status %ui, type %s, details %*s, "
+                   "flags %ui", seq, (ngx_uint_t) rec.status,
                    keryu_event_name(rec.type), rec.details.len,
-                   rec.details.data);
+                   rec.details.data,
+                   (ngx_uint_t) ngx_http_keryu_record_buf[5]);
 
     return NGX_OK;
+}
+
+
+/*
+ * encodes rec into buf, its personal fields sealed to keryud's published
+ * key when "keryu_seal" asks for it; with no key to seal with, "keryu_seal
+ * on" writes the plain header only under "keryu_fail open" and nothing
+ * under "keryu_fail closed", the default leaves the record unsealed.
+ * Returns the encoded length, 0 when nothing is to be written
+ */
+
+static size_t
+ngx_http_keryu_encode(ngx_http_keryu_main_conf_t *kmcf,
+    ngx_http_keryu_loc_conf_t *klcf, keryu_record_t *rec, u_char *buf,
+    ngx_log_t *log)
+{
+    size_t           n, plen;
+    keryu_record_t   plain;
+    keryu_sealer_t  *s;
+
+    s = kmcf->sealer;
+
+    if (klcf->seal == 0
+        || (klcf->seal == NGX_HTTP_KERYU_SEAL_AUTO
+            && (s == NULL || s->version == 0)))
+    {
+        return keryu_record_encode(rec, buf);
+    }
+
+    if (s == NULL || s->version == 0) {
+        ngx_http_keryu_store_nokey(kmcf, log);
+
+        if (klcf->fail != NGX_HTTP_KERYU_FAIL_OPEN) {
+            return 0;
+        }
+
+        (void) keryu_record_split(rec, &plain, ngx_http_keryu_personal_buf,
+                                  KERYU_RECORD_F_OMITTED);
+
+        return keryu_record_encode(&plain, buf);
+    }
+
+    plen = keryu_record_split(rec, &plain, ngx_http_keryu_personal_buf,
+                              KERYU_RECORD_F_SEALED);
+
+    plain.sealed.len = plen + KERYU_SEAL_OVERHEAD;
+
+    /* the sequence number is zero until the record is staged */
+
+    plain.seq = 0;
+
+    n = keryu_record_encode(&plain, buf);
+
+    if (keryu_sealer_seal(s, buf, n - plain.sealed.len,
+                          ngx_http_keryu_personal_buf, plen,
+                          buf + n - plain.sealed.len)
+        != 0)
+    {
+        ngx_log_error(NGX_LOG_ALERT, log, 0,
+                      "keryu: sealing a record failed");
+        ngx_explicit_memzero(ngx_http_keryu_personal_buf, plen);
+        return 0;
+    }
+
+    ngx_explicit_memzero(ngx_http_keryu_personal_buf, plen);
+
+    return n;
 }
 
 
@@ -544,6 +635,7 @@ ngx_http_keryu_create_main_conf(ngx_conf_t *cf)
      *     kmcf->enforce = 0;
      *     kmcf->state = { 0 };
      *     kmcf->redact_key = NULL;
+     *     kmcf->sealer = NULL;
      */
 
     kmcf->token_cache = NGX_CONF_UNSET;
@@ -575,6 +667,7 @@ ngx_http_keryu_create_loc_conf(ngx_conf_t *cf)
      */
 
     klcf->log = NGX_CONF_UNSET;
+    klcf->seal = NGX_CONF_UNSET;
     klcf->access = NGX_CONF_UNSET_UINT;
     klcf->deflt = NGX_CONF_UNSET_UINT;
     klcf->fail = NGX_CONF_UNSET_UINT;
@@ -601,6 +694,7 @@ ngx_http_keryu_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_keryu_main_conf_t  *kmcf;
 
     ngx_conf_merge_value(conf->log, prev->log, 0);
+    ngx_conf_merge_value(conf->seal, prev->seal, NGX_HTTP_KERYU_SEAL_AUTO);
     ngx_conf_merge_uint_value(conf->access, prev->access, NGX_HTTP_KERYU_OFF);
     ngx_conf_merge_uint_value(conf->deflt, prev->deflt, NGX_HTTP_KERYU_DENY);
     ngx_conf_merge_uint_value(conf->fail, prev->fail,

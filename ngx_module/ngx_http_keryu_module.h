@@ -20,6 +20,7 @@
 #include "keryu_apikeys.h"
 #include "keryu_sign.h"
 #include "keryu_redact.h"
+#include "keryu_seal.h"
 
 
 #define NGX_HTTP_KERYU_STAGING_SIZE  (1024 * 1024)
@@ -33,6 +34,9 @@
 
 #define NGX_HTTP_KERYU_FAIL_CLOSED   0
 #define NGX_HTTP_KERYU_FAIL_OPEN     1
+
+/* keryu_seal unset: seal when keryud has published a sealing key */
+#define NGX_HTTP_KERYU_SEAL_AUTO     2
 
 #define NGX_HTTP_KERYU_BEARER        0x01
 #define NGX_HTTP_KERYU_COOKIE        0x02
@@ -56,6 +60,7 @@ typedef struct {
     uint64_t                        next_seq;
     uint64_t                        overflow;
     uint64_t                        failed;
+    uint64_t                        nokey;
     ngx_atomic_t                    overflow_log_time;
     ngx_atomic_t                    store_log_time;
     size_t                          size;
@@ -114,11 +119,14 @@ typedef struct {
     ngx_str_t                       effective;
 
     keryu_redact_key_t             *redact_key;
+
+    keryu_sealer_t                 *sealer;
 } ngx_http_keryu_main_conf_t;
 
 
 typedef struct {
     ngx_flag_t                      log;
+    ngx_flag_t                      seal;
 
     ngx_uint_t                      access;
     ngx_uint_t                      deflt;
@@ -167,8 +175,10 @@ ngx_int_t ngx_http_keryu_store_init_worker(ngx_cycle_t *cycle,
     ngx_http_keryu_main_conf_t *kmcf);
 void ngx_http_keryu_store_exit_worker(ngx_cycle_t *cycle,
     ngx_http_keryu_main_conf_t *kmcf);
-void ngx_http_keryu_store_record(ngx_http_keryu_main_conf_t *kmcf,
-    keryu_record_t *rec, ngx_log_t *log);
+uint64_t ngx_http_keryu_store_record(ngx_http_keryu_main_conf_t *kmcf,
+    u_char *buf, size_t len, ngx_log_t *log);
+void ngx_http_keryu_store_nokey(ngx_http_keryu_main_conf_t *kmcf,
+    ngx_log_t *log);
 
 ngx_int_t ngx_http_keryu_access_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_keryu_refresh(ngx_http_keryu_main_conf_t *kmcf,

@@ -27,6 +27,8 @@ static void ngx_http_keryu_publish(ngx_http_keryu_main_conf_t *kmcf,
     ngx_log_t *log);
 static void ngx_http_keryu_store_error(ngx_http_keryu_main_conf_t *kmcf,
     ngx_log_t *log, const char *call, int rc);
+static void ngx_http_keryu_seal_refresh(ngx_http_keryu_main_conf_t *kmcf,
+    ngx_log_t *log);
 static ngx_int_t ngx_http_keryu_chown(ngx_cycle_t *cycle, u_char *path,
     ngx_uid_t user, ngx_gid_t group);
 
@@ -288,6 +290,18 @@ ngx_http_keryu_store_init_worker(ngx_cycle_t *cycle,
 
     kmcf->open = 1;
 
+    kmcf->sealer = ngx_alloc(sizeof(keryu_sealer_t), cycle->log);
+
+    if (kmcf->sealer && keryu_sealer_init(kmcf->sealer) != 0) {
+        ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
+                      "keryu: the sealer cannot be set up, "
+                      "records are not sealed");
+        ngx_free(kmcf->sealer);
+        kmcf->sealer = NULL;
+    }
+
+    ngx_http_keryu_seal_refresh(kmcf, cycle->log);
+
     if (kmcf->enforce && kmcf->token_cache != 0) {
         kmcf->state.tokens = keryu_jwt_cache_create(
                                  kmcf->token_cache == NGX_CONF_UNSET
@@ -390,20 +404,30 @@ ngx_http_keryu_store_exit_worker(ngx_cycle_t *cycle,
         ngx_free(kmcf->batch);
         kmcf->batch = NULL;
     }
+
+    if (kmcf->sealer) {
+        keryu_sealer_free(kmcf->sealer);
+        ngx_free(kmcf->sealer);
+        kmcf->sealer = NULL;
+    }
 }
 
 
-void
-ngx_http_keryu_store_record(ngx_http_keryu_main_conf_t *kmcf,
-    keryu_record_t *rec, ngx_log_t *log)
+/*
+ * stages an encoded record, giving it the next sequence number; returns
+ * the number, or 0 when the record could not be staged
+ */
+
+uint64_t
+ngx_http_keryu_store_record(ngx_http_keryu_main_conf_t *kmcf, u_char *buf,
+    size_t len, ngx_log_t *log)
 {
-    size_t                     len, need, off, skip;
+    size_t                     need, off, skip;
     u_char                    *p;
-    uint64_t                   pending;
+    uint64_t                   pending, seq;
     ngx_http_keryu_staging_t  *stg;
 
     stg = kmcf->staging;
-    len = keryu_record_size(rec);
     need = ngx_align(4 + len, 8);
 
     ngx_shmtx_lock(&kmcf->shpool->mutex);
@@ -411,12 +435,12 @@ ngx_http_keryu_store_record(ngx_http_keryu_main_conf_t *kmcf,
     if (!kmcf->open) {
         stg->failed++;
         ngx_shmtx_unlock(&kmcf->shpool->mutex);
-        return;
+        return 0;
     }
 
     /* a record that cannot be staged still takes its number: a gap */
 
-    rec->seq = stg->next_seq++;
+    seq = stg->next_seq++;
 
     off = stg->head % stg->size;
     skip = (off + need > stg->size) ? stg->size - off : 0;
@@ -426,7 +450,7 @@ ngx_http_keryu_store_record(ngx_http_keryu_main_conf_t *kmcf,
         ngx_shmtx_unlock(&kmcf->shpool->mutex);
 
         ngx_http_keryu_store_error(kmcf, log, "staging", 0);
-        return;
+        return 0;
     }
 
     if (skip) {
@@ -443,7 +467,8 @@ ngx_http_keryu_store_record(ngx_http_keryu_main_conf_t *kmcf,
     p[2] = (u_char) (len >> 16);
     p[3] = (u_char) (len >> 24);
 
-    keryu_record_encode(rec, p + 4);
+    ngx_memcpy(p + 4, buf, len);
+    keryu_record_set_seq(p + 4, seq);
 
     stg->head += need;
     pending = stg->head - stg->tail;
@@ -453,6 +478,100 @@ ngx_http_keryu_store_record(ngx_http_keryu_main_conf_t *kmcf,
     if (pending >= stg->size / 2) {
         ngx_http_keryu_flush(kmcf, log);
     }
+
+    return seq;
+}
+
+
+/*
+ * counts a record whose personal fields could not be sealed for want of
+ * a key, and says so at most once a second in each worker
+ */
+
+void
+ngx_http_keryu_store_nokey(ngx_http_keryu_main_conf_t *kmcf, ngx_log_t *log)
+{
+    time_t                     now;
+    ngx_http_keryu_staging_t  *stg;
+
+    static time_t              last;
+
+    stg = kmcf->staging;
+
+    ngx_shmtx_lock(&kmcf->shpool->mutex);
+    stg->nokey++;
+    ngx_shmtx_unlock(&kmcf->shpool->mutex);
+
+    now = ngx_time();
+
+    if (now == last) {
+        return;
+    }
+
+    last = now;
+
+    ngx_log_error(NGX_LOG_ERR, log, 0,
+                  "keryu: no sealing key published in store \"%V\", "
+                  "personal fields are not recorded", &kmcf->path);
+}
+
+
+/*
+ * keys this worker's sealer for the sealing key keryud published, when
+ * its version or key changed: one key agreement per published version
+ */
+
+static void
+ngx_http_keryu_seal_refresh(ngx_http_keryu_main_conf_t *kmcf, ngx_log_t *log)
+{
+    int              rc;
+    u_char           pub[KERYU_SEALING_PUBLIC_LEN];
+    MDB_txn         *txn;
+    uint64_t         version;
+    keryu_sealer_t  *s;
+
+    s = kmcf->sealer;
+
+    if (s == NULL || !kmcf->open) {
+        return;
+    }
+
+    rc = keryu_store_txn_begin(&kmcf->store, MDB_RDONLY, &txn);
+    if (rc != 0) {
+        ngx_http_keryu_store_error(kmcf, log, "mdb_txn_begin", rc);
+        return;
+    }
+
+    rc = keryu_store_sealing_get(&kmcf->store, txn, &version, pub);
+
+    mdb_txn_abort(txn);
+
+    if (rc == MDB_NOTFOUND) {
+        s->version = 0;
+        return;
+    }
+
+    if (rc != 0 || version == 0 || version > NGX_MAX_UINT32_VALUE) {
+        ngx_http_keryu_store_error(kmcf, log, "keryu_store_sealing_get",
+                                   rc ? rc : MDB_CORRUPTED);
+        return;
+    }
+
+    if (s->version == version
+        && ngx_memcmp(s->recipient, pub, KERYU_SEALING_PUBLIC_LEN) == 0)
+    {
+        return;
+    }
+
+    if (keryu_sealer_rekey(s, (uint32_t) version, pub) != 0) {
+        ngx_log_error(NGX_LOG_ALERT, log, 0,
+                      "keryu: keying the sealer for sealing key v%uL failed",
+                      version);
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, log, 0,
+                  "keryu: sealing records to sealing key v%uL", version);
 }
 
 
@@ -471,7 +590,7 @@ ngx_http_keryu_flush(ngx_http_keryu_main_conf_t *kmcf, ngx_log_t *log)
     size_t                     off, len, blen;
     u_char                    *p;
     MDB_txn                   *txn;
-    uint64_t                   pos, overflow, failed;
+    uint64_t                   pos, overflow, failed, nokey;
     keryu_store_append_t       res;
     ngx_http_keryu_staging_t  *stg;
 
@@ -482,6 +601,7 @@ ngx_http_keryu_flush(ngx_http_keryu_main_conf_t *kmcf, ngx_log_t *log)
 
     overflow = stg->overflow;
     failed = stg->failed;
+    nokey = stg->nokey;
 
     for (pos = stg->tail; pos < stg->head; /* void */ ) {
         off = pos % stg->size;
@@ -501,10 +621,11 @@ ngx_http_keryu_flush(ngx_http_keryu_main_conf_t *kmcf, ngx_log_t *log)
 
     stg->overflow = 0;
     stg->failed = 0;
+    stg->nokey = 0;
 
     ngx_shmtx_unlock(&kmcf->shpool->mutex);
 
-    if (blen == 0 && overflow == 0 && failed == 0
+    if (blen == 0 && overflow == 0 && failed == 0 && nokey == 0
         && kmcf->report == NGX_HTTP_KERYU_REPORT_NONE)
     {
         return;
@@ -527,6 +648,11 @@ ngx_http_keryu_flush(ngx_http_keryu_main_conf_t *kmcf, ngx_log_t *log)
     if (rc == 0) {
         rc = keryu_store_meta_add(&kmcf->store, txn, KERYU_META_FAILED,
                                   failed);
+    }
+
+    if (rc == 0 && nokey) {
+        rc = keryu_store_meta_add(&kmcf->store, txn, KERYU_META_NOKEY,
+                                  nokey);
     }
 
     if (rc == 0 && kmcf->report != NGX_HTTP_KERYU_REPORT_NONE) {
@@ -575,6 +701,7 @@ failed:
 
     stg->overflow += overflow;
     stg->failed += failed;
+    stg->nokey += nokey;
 
     ngx_shmtx_unlock(&kmcf->shpool->mutex);
 }
@@ -611,6 +738,8 @@ ngx_http_keryu_flush_handler(ngx_event_t *ev)
     ngx_http_keryu_main_conf_t  *kmcf = ev->data;
 
     ngx_http_keryu_flush(kmcf, ev->log);
+
+    ngx_http_keryu_seal_refresh(kmcf, ev->log);
 
     /* an idle worker follows policy changes too */
 

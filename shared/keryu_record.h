@@ -28,6 +28,48 @@
  * A reader must refuse a version it does not know; a writer of a later
  * version may append fields only after the strings, and must raise the
  * version when it does.
+ *
+ * Version 2 (KERYU_RECORD_VERSION_SEALED) is version 1 with the personal
+ * fields moved into a sealed section after the strings.  It is written
+ * only for a record with KERYU_RECORD_F_SEALED, _F_ENCRYPTED or
+ * _F_OMITTED; every other record stays version 1.  Bytes 6 and 7 hold the
+ * sealed section's length (16-bit), and in the plain part:
+ *
+ *   - addr_family and addr are zero, the user, user_agent and details
+ *     lengths are zero;
+ *   - uri holds the path only: the URI up to its first "?";
+ *   - type, status, flags, seq, times, bytes_sent, method and host stay
+ *     plain: they describe the site and the outcome, not the person, and
+ *     keryud's listings, metrics and indexes by type, status and time
+ *     work on them without a key.
+ *
+ * The personal part, once opened, is (KERYU_RECORD_PERSONAL_HEADER bytes,
+ * then the four strings back to back):
+ *
+ *   offset  size  field
+ *        0     1  addr_family
+ *        1    16  addr
+ *       17     8  four 16-bit lengths: user, user_agent, query, details
+ *       25     -  the four strings; query is the URI from its first "?"
+ *                 on, "?" included, so that uri is path and query joined
+ *
+ * The sealed section wraps the personal part with AES-256-GCM.  Its AAD
+ * holds the record's bytes before the sealed section with seq (bytes 8
+ * to 15) read as zero, since a writer numbers a record only when it
+ * stages it, and the envelope's prefix.  Two envelopes:
+ *
+ *   F_SEALED     keryu_seal.h: a worker sealed it to keryud's log_sealing
+ *                public key: key version (4, LE) | worker's ephemeral
+ *                X25519 public key (32) | nonce (12) | ciphertext | tag
+ *                (16); AAD the record's bytes, then version and public
+ *                key, so that a worker feeds the bytes before the nonce
+ *                in one pass
+ *   F_ENCRYPTED  keryud's own store, under its data key (keys_encrypt()):
+ *                key version (4, LE) | nonce (12) | ciphertext | tag (16);
+ *                AAD the version, then the record's bytes
+ *
+ * F_OMITTED marks a record whose personal fields were left out because no
+ * sealing key was there to seal them with: no sealed section, version 2.
  */
 
 
@@ -40,7 +82,9 @@
 
 
 #define KERYU_RECORD_VERSION       1
+#define KERYU_RECORD_VERSION_SEALED  2
 #define KERYU_RECORD_HEADER_SIZE   68
+#define KERYU_RECORD_PERSONAL_HEADER  25
 
 /** a string field longer than its cap is cut and the record flagged */
 #define KERYU_RECORD_USER_MAX      256
@@ -56,8 +100,31 @@
      + KERYU_RECORD_METHOD_MAX + KERYU_RECORD_HOST_MAX + KERYU_RECORD_URI_MAX \
      + KERYU_RECORD_DETAILS_MAX)
 
+/** the largest personal part (user, address, agent, query, details) */
+#define KERYU_RECORD_PERSONAL_MAX                                             \
+    (KERYU_RECORD_PERSONAL_HEADER + KERYU_RECORD_USER_MAX                     \
+     + KERYU_RECORD_AGENT_MAX + KERYU_RECORD_URI_MAX + KERYU_RECORD_DETAILS_MAX)
+
+/** room for the envelope of either kind of sealed section */
+#define KERYU_RECORD_ENVELOPE_MAX  (4 + 32 + 12 + 16)
+
+/** the largest record with a sealed section */
+#define KERYU_RECORD_SEALED_MAX_SIZE                                          \
+    (KERYU_RECORD_HEADER_SIZE + KERYU_RECORD_METHOD_MAX                       \
+     + KERYU_RECORD_HOST_MAX + KERYU_RECORD_URI_MAX                           \
+     + KERYU_RECORD_PERSONAL_MAX + KERYU_RECORD_ENVELOPE_MAX)
+
 /** at least one string field was cut to its cap */
 #define KERYU_RECORD_F_TRUNCATED   0x01
+/** personal fields sealed by a worker to keryud's log_sealing key */
+#define KERYU_RECORD_F_SEALED      0x02
+/** personal fields encrypted by keryud under its data key */
+#define KERYU_RECORD_F_ENCRYPTED   0x04
+/** personal fields left out: no key to seal them with */
+#define KERYU_RECORD_F_OMITTED     0x08
+
+#define KERYU_RECORD_F_LOCKED      (KERYU_RECORD_F_SEALED                    \
+                                    | KERYU_RECORD_F_ENCRYPTED)
 
 
 /** event types; the numbers are part of the stored format */
@@ -102,11 +169,15 @@ typedef struct {
     keryu_bytes_t       host;
     keryu_bytes_t       uri;          /**< the request line's URI, as sent */
     keryu_bytes_t       details;      /**< a JSON object, or empty for {} */
+    keryu_bytes_t       sealed;       /**< the sealed section of a version 2
+                                           record, else empty; for encoding
+                                           data NULL leaves it unwritten */
 } keryu_record_t;
 
 
 /**
- * Returns the encoded size of rec, with every string cut to its cap.
+ * Returns the encoded size of rec, with every string cut to its cap, and
+ * the sealed section.
  */
 size_t keryu_record_size(const keryu_record_t *rec);
 
@@ -122,6 +193,36 @@ size_t keryu_record_encode(const keryu_record_t *rec, uint8_t *buf);
  * a complete record of a known version.  Strings in rec point into buf.
  */
 int keryu_record_decode(keryu_record_t *rec, const uint8_t *buf, size_t len);
+
+/**
+ * Splits rec into its plain part, written to plain (which then points into
+ * rec's strings), and its personal part, encoded into personal of
+ * KERYU_RECORD_PERSONAL_MAX bytes.  The URI is cut to its cap before it
+ * is split.  plain gets flags added and no sealed section; the caller
+ * sets its length.  Returns the length of the personal part.
+ */
+size_t keryu_record_split(const keryu_record_t *rec, keryu_record_t *plain,
+    uint8_t *personal, unsigned flags);
+
+/**
+ * The inverse of keryu_record_split(): adds to rec, a decoded plain part,
+ * the personal part of len bytes at personal, opened; uri becomes path
+ * and query joined in uri_buf of KERYU_RECORD_URI_MAX bytes, and the
+ * flags lose F_SEALED, F_ENCRYPTED and the sealed section.  Strings point
+ * into personal and uri_buf.  Returns 0, or -1 for a personal part that
+ * does not decode (rec unchanged).
+ */
+int keryu_record_join(keryu_record_t *rec, const uint8_t *personal,
+    size_t len, uint8_t *uri_buf);
+
+/**
+ * Writes the AAD of a sealed section: the len bytes of an encoded record
+ * before its sealed section, with seq zero, into aad.
+ */
+void keryu_record_aad(const uint8_t *buf, size_t len, uint8_t *aad);
+
+/** writes seq into an encoded record */
+void keryu_record_set_seq(uint8_t *buf, uint64_t seq);
 
 /**
  * Reads the sequence number of an encoded record without decoding it.

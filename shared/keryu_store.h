@@ -22,6 +22,10 @@
  *          dropped       evicted records that no consumer had read yet
  *          overflow      records lost because writers could not stage them
  *          failed        records lost because a write transaction failed
+ *          nokey         records that "keryu_seal on" could not seal for
+ *                        want of a published sealing key: written with
+ *                        the plain header only (keryu_fail open) or not
+ *                        written (keryu_fail closed)
  *          consumer_seq  the newest sequence number keryud has stored
  *          config_version  raised by every change to policies, keys,
  *                        apikeys or clients; readers rebuild what they
@@ -106,6 +110,7 @@
 #define KERYU_META_DROPPED        "dropped"
 #define KERYU_META_OVERFLOW       "overflow"
 #define KERYU_META_FAILED         "failed"
+#define KERYU_META_NOKEY          "nokey"
 #define KERYU_META_CONSUMER_SEQ   "consumer_seq"
 #define KERYU_META_STORE_ID       "store_id"
 #define KERYU_META_CONFIG_VERSION "config_version"

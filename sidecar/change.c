@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <openssl/crypto.h>
 #include <openssl/sha.h>
 
 #include "change.h"
@@ -39,6 +40,7 @@ change_record(store_t *st, const change_t *c)
     MDB_val           key, val;
     MDB_txn          *txn;
     chain_t           ch;
+    store_rbuf_t     *rb;
     uint64_t          id;
     keryu_record_t    rec;
     struct timespec   ts;
@@ -97,16 +99,33 @@ change_record(store_t *st, const change_t *c)
     rec.details.data = details;
     rec.details.len = dlen;
 
-    size = keryu_record_size(&rec);
+    rec.seq = 0;
 
-    buf = malloc(size);
-    if (buf == NULL) {
+    /* kept as the consumer keeps records: encrypted under a master key */
+
+    buf = malloc(KERYU_RECORD_SEALED_MAX_SIZE);
+    rb = malloc(sizeof(store_rbuf_t));
+
+    if (buf == NULL || rb == NULL) {
+        free(buf);
+        free(rb);
         json_free(j);
         return ENOMEM;
     }
 
-    rec.seq = 0;
-    size = keryu_record_encode(&rec, buf);
+    rc = store_record_encrypt(st, &rec, buf, &size, rb);
+
+    OPENSSL_cleanse(rb, sizeof(store_rbuf_t));
+    free(rb);
+
+    if (rc == 1) {
+        size = keryu_record_encode(&rec, buf);
+
+    } else if (rc != 0) {
+        free(buf);
+        json_free(j);
+        return EIO;
+    }
 
     rc = store_txn_begin(st, 0, &txn);
     if (rc != 0) {

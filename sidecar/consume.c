@@ -29,10 +29,14 @@
  */
 
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <openssl/crypto.h>
 
 #include "keryud.h"
 #include "chain.h"
+#include "keys.h"
 #include "respond.h"
 #include "log.h"
 
@@ -62,6 +66,14 @@ consume_init(consumer_t *cs, keryu_store_t *src, store_t *dst,
     cs->cs_dst = dst;
     cs->cs_batch = batch;
 
+    cs->cs_rbuf = malloc(sizeof(store_rbuf_t));
+    cs->cs_out = malloc(KERYU_RECORD_SEALED_MAX_SIZE);
+
+    if (cs->cs_rbuf == NULL || cs->cs_out == NULL) {
+        consume_free(cs);
+        return -1;
+    }
+
     memcpy(cs->cs_stats.rules[CONSUME_RULES_MAX].name, "other",
            sizeof("other"));
     cs->cs_stats.rules[CONSUME_RULES_MAX].len = sizeof("other") - 1;
@@ -80,6 +92,15 @@ consume_free(consumer_t *cs)
 
     store_ibatch_free(&cs->cs_index);
     chain_free(&cs->cs_chain);
+
+    if (cs->cs_rbuf) {
+        OPENSSL_cleanse(cs->cs_rbuf, sizeof(store_rbuf_t));
+        free(cs->cs_rbuf);
+        cs->cs_rbuf = NULL;
+    }
+
+    free(cs->cs_out);
+    cs->cs_out = NULL;
 }
 
 
@@ -131,14 +152,15 @@ int
 consume_batch(consumer_t *cs, consume_res_t *res)
 {
     int              rc, changed, ruled;
+    size_t           olen;
     unsigned         i;
     store_t         *dst;
     uint8_t          kbuf[8], ibuf[8];
-    MDB_val          key, val, ikey;
+    MDB_val          key, val, ikey, sval;
     MDB_txn         *wtxn;
     uint64_t         store_id, src_id, src_seq, next_id, consumed, lost,
-                     invalid, seq, expect, gap_lo, gap_hi, bad_seq, first_id,
-                     events[KERYU_EVENT_MAX];
+                     invalid, unsealable, seq, expect, gap_lo, gap_hi,
+                     bad_seq, sealed_seq, first_id, events[KERYU_EVENT_MAX];
     MDB_cursor      *cur;
     keryu_store_t   *src;
     keryu_record_t   rec;
@@ -186,7 +208,9 @@ consume_batch(consumer_t *cs, consume_res_t *res)
         || (rc = store_meta_get(dst, wtxn, STORE_META_NEXT_ID, &next_id))
         || (rc = store_meta_get(dst, wtxn, STORE_META_CONSUMED, &consumed))
         || (rc = store_meta_get(dst, wtxn, STORE_META_LOST, &lost))
-        || (rc = store_meta_get(dst, wtxn, STORE_META_INVALID, &invalid)))
+        || (rc = store_meta_get(dst, wtxn, STORE_META_INVALID, &invalid))
+        || (rc = store_meta_get(dst, wtxn, STORE_META_UNSEALABLE,
+                                &unsealable)))
     {
         log_warnx("%s: reading own meta failed: %s", __func__,
                   mdb_strerror(rc));
@@ -231,6 +255,7 @@ consume_batch(consumer_t *cs, consume_res_t *res)
     gap_lo = 0;
     gap_hi = 0;
     bad_seq = 0;
+    sealed_seq = 0;
 
     memset(events, 0, sizeof(events));
 
@@ -272,17 +297,52 @@ consume_batch(consumer_t *cs, consume_res_t *res)
             continue;
         }
 
+        /*
+         * a worker's seal is opened with the sealing key of its version;
+         * one that does not open is stored as it came, still sealed
+         */
+
+        if ((rec.flags & KERYU_RECORD_F_SEALED)
+            && store_record_open(dst, &rec, val.mv_data, cs->cs_rbuf) != 0)
+        {
+            if (res->unsealable++ == 0) {
+                sealed_seq = seq;
+            }
+        }
+
+        sval = val;
+
+        if (!(rec.flags & KERYU_RECORD_F_LOCKED)) {
+            rc = store_record_encrypt(dst, &rec, cs->cs_out, &olen,
+                                      cs->cs_rbuf);
+
+            if (rc == 0) {
+                sval.mv_size = olen;
+                sval.mv_data = cs->cs_out;
+
+            } else if (rc != 1) {
+
+                /* never stored in the clear once there is a master key */
+
+                log_warnx("%s: encrypting record of seq %llu failed: %s",
+                          __func__, (unsigned long long) seq,
+                          keys_strerror(rc));
+                rc = EIO;
+                break;
+            }
+        }
+
         keryu_store_key_encode(ibuf, next_id);
 
         ikey.mv_size = 8;
         ikey.mv_data = ibuf;
 
-        rc = mdb_put(wtxn, dst->logs, &ikey, &val, MDB_APPEND);
+        rc = mdb_put(wtxn, dst->logs, &ikey, &sval, MDB_APPEND);
         if (rc != 0) {
             break;
         }
 
-        rc = chain_add(&cs->cs_chain, next_id, val.mv_data, val.mv_size);
+        rc = chain_add(&cs->cs_chain, next_id, sval.mv_data, sval.mv_size);
         if (rc != 0) {
             break;
         }
@@ -340,7 +400,9 @@ consume_batch(consumer_t *cs, consume_res_t *res)
         || (rc = store_meta_put(dst, wtxn, STORE_META_LOST,
                                 lost + res->lost))
         || (rc = store_meta_put(dst, wtxn, STORE_META_INVALID,
-                                invalid + res->invalid)))
+                                invalid + res->invalid))
+        || (rc = store_meta_put(dst, wtxn, STORE_META_UNSEALABLE,
+                                unsealable + res->unsealable)))
     {
         if (!consume_quiet(cs)) {
             log_warnx("%s: writing own meta failed: %s%s", __func__,
@@ -394,6 +456,12 @@ consume_batch(consumer_t *cs, consume_res_t *res)
         log_warnx("skipped %llu records that do not decode, first seq %llu",
                   (unsigned long long) res->invalid,
                   (unsigned long long) bad_seq);
+    }
+
+    if (res->unsealable) {
+        log_warnx("stored %llu sealed records that do not open, "
+                  "first seq %llu", (unsigned long long) res->unsealable,
+                  (unsigned long long) sealed_seq);
     }
 
     log_debug("%s: read %llu, stored %llu, last seq %llu", __func__,

@@ -60,6 +60,10 @@ static void ev_backups(evidence_t *ev, store_t *own, MDB_txn *txn);
 static void ev_chain(evidence_t *ev, store_t *own, MDB_txn *txn);
 
 
+/* keryud is one thread: one buffer serves every record this file opens */
+static store_rbuf_t  evidence_rbuf;
+
+
 void
 evidence_init(evidence_t *ev, uint64_t now_us)
 {
@@ -1096,7 +1100,7 @@ ev_backups(evidence_t *ev, store_t *own, MDB_txn *txn)
         lkey = val;
 
         if (mdb_get(txn, own->logs, &lkey, &lval) != 0
-            || keryu_record_decode(&rec, lval.mv_data, lval.mv_size) != 0
+            || store_record_read(own, &lval, &rec, &evidence_rbuf) == -1
             || memmem(rec.details.data, rec.details.len, action,
                       sizeof(action) - 1) == NULL)
         {

@@ -657,6 +657,18 @@ json_record(json_t *j, uint64_t id, const keryu_record_t *rec)
     json_key(j, "details");
     json_details(j, rec->details.data, rec->details.len);
 
+    /* a record whose personal fields could not be opened says so */
+
+    if (rec->flags & KERYU_RECORD_F_LOCKED) {
+        json_key(j, "sealed");
+        json_bool(j, 1);
+    }
+
+    if (rec->flags & KERYU_RECORD_F_OMITTED) {
+        json_key(j, "personal_omitted");
+        json_bool(j, 1);
+    }
+
     json_map_close(j);
 }
 

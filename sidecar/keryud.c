@@ -30,6 +30,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <event2/event.h>
+#include <openssl/crypto.h>
 
 #include "keryud.h"
 #include "admin.h"
@@ -97,6 +98,7 @@ static void usage(void) __attribute__((noreturn));
 static int keryud_command(keryud_t *kd, int argc, char **argv);
 static void keryud_changed(keryud_t *kd, int argc, char **argv,
     const char *before, size_t before_len);
+static int keryud_own_keys(keryud_t *kd);
 static int keryud_token(keryud_t *kd, int argc, char **argv);
 static int keryud_verify(keryud_t *kd, int argc, char **argv);
 static int keryud_subject(keryud_t *kd, int argc, char **argv);
@@ -403,6 +405,12 @@ keryud_changed(keryud_t *kd, int argc, char **argv, const char *before,
         return;
     }
 
+    if (keryud_own_keys(kd) != 0) {
+        store_close(&kd->own);
+        json_free(j);
+        return;
+    }
+
     c.actor = change_cli_actor(actor, sizeof(actor));
     c.action = action;
     c.target = target;
@@ -422,7 +430,55 @@ keryud_changed(keryud_t *kd, int argc, char **argv, const char *before,
     }
 
     store_close(&kd->own);
+    keys_free(kd->keys);
+    kd->keys = NULL;
     json_free(j);
+}
+
+
+/*
+ * for a command that writes records into keryud's store: its keys, so
+ * that what it writes and the indexes it looks in are keryud's own
+ */
+
+static int
+keryud_own_keys(keryud_t *kd)
+{
+    int      rc;
+    char     err[256];
+    uint8_t  master[KEYS_MASTER_LEN];
+
+    /* without a master key records stay plain, and nothing is said */
+
+    rc = keys_master_read(kd->conf.master_key, master, err, sizeof(err));
+
+    if (rc == 0) {
+        return 0;
+    }
+
+    if (rc == 1) {
+        kd->keys = keys_new(&kd->own, &kd->conf, master);
+        OPENSSL_cleanse(master, sizeof(master));
+
+        if (kd->keys == NULL) {
+            snprintf(err, sizeof(err), "keys_new() failed: out of memory");
+
+        } else if (keys_load(kd->keys, (uint64_t) time(NULL), 1, err,
+                             sizeof(err))
+                   != 0)
+        {
+            keys_free(kd->keys);
+            kd->keys = NULL;
+
+        } else {
+            kd->own.keys = kd->keys;
+            return 0;
+        }
+    }
+
+    fprintf(stderr, "keryud: %s\n", err);
+
+    return -1;
 }
 
 
@@ -668,6 +724,11 @@ keryud_subject(keryud_t *kd, int argc, char **argv)
         return 1;
     }
 
+    if (keryud_own_keys(kd) != 0) {
+        store_close(&kd->own);
+        return 1;
+    }
+
     erc = store_erase_subject(&kd->own, user, &records, &alerts);
 
     if (erc != 0) {
@@ -679,6 +740,7 @@ keryud_subject(keryud_t *kd, int argc, char **argv)
 
         if (records == 0) {
             store_close(&kd->own);
+            keys_free(kd->keys);
             return 1;
         }
 
@@ -691,6 +753,7 @@ keryud_subject(keryud_t *kd, int argc, char **argv)
     j = json_new();
     if (j == NULL) {
         store_close(&kd->own);
+        keys_free(kd->keys);
         return 1;
     }
 
@@ -731,6 +794,8 @@ keryud_subject(keryud_t *kd, int argc, char **argv)
 
     json_free(j);
     store_close(&kd->own);
+    keys_free(kd->keys);
+    kd->keys = NULL;
 
     return (rc == 0 && erc == 0) ? 0 : 1;
 }
@@ -779,7 +844,16 @@ keryud_run(keryud_t *kd)
         return -1;
     }
 
-    consume_init(&kd->cs, &kd->src, &kd->own, cf->batch);
+    /* with a master key, personal fields are kept encrypted */
+
+    if (keys_enabled(kd->keys)) {
+        kd->own.keys = kd->keys;
+    }
+
+    if (consume_init(&kd->cs, &kd->src, &kd->own, cf->batch) != 0) {
+        log_warnx("consume_init() failed: out of memory");
+        return -1;
+    }
 
     if (respond_init(&kd->resp, &kd->own, &kd->src) != 0) {
         log_warnx("respond_init() failed: out of memory");

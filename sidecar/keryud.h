@@ -41,6 +41,7 @@
 #define STORE_META_CONSUMED  "consumed"
 #define STORE_META_LOST      "lost"
 #define STORE_META_INVALID   "invalid"
+#define STORE_META_UNSEALABLE "unsealable"  /* sealed records not opened */
 #define STORE_META_DEFAULTS  "defaults"   /* store_id given the defaults */
 #define STORE_META_NEXT_ALERT "next_alert"
 #define STORE_META_EXPIRED   "expired"
@@ -52,6 +53,12 @@
 
 /* an index key of an address: the family, 4 or 6, and its bytes */
 #define STORE_KEY_IP_MAX     17
+
+/* a blind index key: HMAC-SHA256 under the blind_index key */
+#define STORE_BLIND_LEN      32
+
+/* the longest by_user or by_ip key, plain or blind */
+#define STORE_INDEX_KEY_MAX  KERYU_RECORD_USER_MAX
 
 /* records deleted by one store_expire() call, in one transaction */
 #define STORE_EXPIRE_MAX     10000
@@ -132,7 +139,17 @@ typedef struct {
     MDB_dbi             reports;
     MDB_dbi             risk;
     MDB_dbi             report_keys;
+    struct keys_s      *keys;             /* NULL: records kept plain */
 } store_t;
+
+
+/* what opening a stored record needs besides the record (store.c) */
+typedef struct {
+    uint8_t             personal[KERYU_RECORD_PERSONAL_MAX];  /* opened */
+    uint8_t             split[KERYU_RECORD_PERSONAL_MAX];     /* to seal */
+    uint8_t             uri[KERYU_RECORD_URI_MAX];
+    uint8_t             aad[KERYU_RECORD_SEALED_MAX_SIZE];
+} store_rbuf_t;
 
 
 typedef enum {
@@ -208,6 +225,8 @@ typedef struct {
     consume_stats_t     cs_stats;
     store_ibatch_t      cs_index;         /* the batch's index entries */
     chain_t             cs_chain;
+    store_rbuf_t       *cs_rbuf;
+    uint8_t            *cs_out;           /* a record as it is stored */
 } consumer_t;
 
 
@@ -217,6 +236,7 @@ typedef struct {
     uint64_t            stored;
     uint64_t            lost;
     uint64_t            invalid;
+    uint64_t            unsealable;       /* stored sealed, not opened */
     uint64_t            last_seq;
 } consume_res_t;
 
@@ -256,6 +276,16 @@ int store_index_del(store_t *st, MDB_txn *txn, uint64_t id,
     const keryu_record_t *rec);
 size_t store_key_ip(uint8_t key[STORE_KEY_IP_MAX], int family,
     const uint8_t *addr);
+size_t store_index_ip(store_t *st, uint8_t key[STORE_INDEX_KEY_MAX],
+    int family, const uint8_t *addr);
+size_t store_index_user(store_t *st, uint8_t key[STORE_INDEX_KEY_MAX],
+    const uint8_t *user, size_t len);
+int store_record_read(store_t *st, const MDB_val *val, keryu_record_t *rec,
+    store_rbuf_t *b);
+int store_record_open(store_t *st, keryu_record_t *rec, const uint8_t *buf,
+    store_rbuf_t *b);
+int store_record_encrypt(store_t *st, const keryu_record_t *rec,
+    uint8_t *out, size_t *outlen, store_rbuf_t *b);
 void store_key_status(uint8_t key[2], unsigned status);
 int store_expire(store_t *st, uint64_t before_us, size_t max,
     size_t *removed);

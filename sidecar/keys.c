@@ -77,7 +77,8 @@
 #define KEYS_NONCE_LEN       12
 #define KEYS_TAG_LEN         16
 
-#define KEYS_SEAL_INFO       "keryu log sealing v1"
+/* derived sealing keys kept (keys_unseal_aad()) */
+#define KEYS_SEAL_CACHE      64
 
 /* the timer looks at least this often (seconds) */
 #define KEYS_TICK_MAX        60
@@ -94,6 +95,14 @@
 #define KEYS_ACTOR           "keryud"
 
 #define KEYS_DAY             86400
+
+
+/* one derived key of sealed records: a worker's, for one key version */
+typedef struct {
+    uint32_t            version;          /* 0: a free slot */
+    uint8_t             eph[KEYS_PUBLIC_LEN];
+    uint8_t             key[32];
+} keys_seal_cache_t;
 
 
 struct keys_s {
@@ -115,6 +124,8 @@ struct keys_s {
     size_t              nalloc;
     keys_key_t         *keys;             /* by type, then version */
     char                data[CONF_PATH_MAX];
+    size_t              seal_next;        /* the slot taken next */
+    keys_seal_cache_t   seal_cache[KEYS_SEAL_CACHE];
 };
 
 
@@ -187,6 +198,7 @@ static int keys_retired_state(int type);
 static uint64_t keys_until(keys_t *ks, const keys_key_t *k);
 static int keys_destroy(keys_t *ks, keys_key_t *k, uint64_t now);
 static void keys_publish(keys_t *ks);
+static void keys_seal_forget(keys_t *ks, uint32_t version);
 static void keys_notify(keys_t *ks);
 static void keys_alert(keys_t *ks, const char *event, int severity,
     const keys_key_t *k, const char *actor, const char *summary,
@@ -537,6 +549,7 @@ keys_free(keys_t *ks)
     }
 
     OPENSSL_cleanse(ks->wrap, sizeof(ks->wrap));
+    keys_seal_forget(ks, 0);
     free(ks);
 }
 
@@ -1652,9 +1665,12 @@ keys_roundtrip(const keys_key_t *k, const char **reason)
             || keys_unseal(&one, sealed, slen, pt, &siglen) != 0
             || siglen != len || memcmp(pt, vec, len) != 0)
         {
+            keys_seal_forget(&one, 0);
             *reason = "seal and unseal of the test vector failed";
             return -1;
         }
+
+        keys_seal_forget(&one, 0);
 
         return 0;
 
@@ -1913,6 +1929,10 @@ keys_destroy(keys_t *ks, keys_key_t *k, uint64_t now)
     keys_meta(k, &before);
     OPENSSL_cleanse(k, sizeof(keys_key_t));
     *k = dk;
+
+    if (k->type == KEYS_LOG_SEALING) {
+        keys_seal_forget(ks, k->version);
+    }
 
     keys_kid(k, kid);
     log_info("key %s v%u (%s) destroyed, was %s", keys_type_name(k->type),
@@ -2470,65 +2490,13 @@ int
 keys_seal_to(const uint8_t pub[KEYS_PUBLIC_LEN], uint32_t version,
     const uint8_t *in, size_t len, uint8_t *out, size_t *outlen)
 {
-    int            rc;
-    size_t         slen, plen;
-    uint8_t        shared[32], salt[2 * KEYS_PUBLIC_LEN], key[32];
-    EVP_PKEY      *eph, *peer;
-    EVP_PKEY_CTX  *ctx;
-
-    rc = KEYS_ECRYPTO;
-    ctx = NULL;
-
-    eph = EVP_PKEY_Q_keygen(NULL, NULL, "X25519");
-    peer = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, pub,
-                                       KEYS_PUBLIC_LEN);
-    if (eph == NULL || peer == NULL) {
-        goto done;
-    }
-
-    keys_put32(out, version);
-    plen = KEYS_PUBLIC_LEN;
-
-    if (EVP_PKEY_get_raw_public_key(eph, out + 4, &plen) != 1
-        || plen != KEYS_PUBLIC_LEN)
-    {
-        goto done;
-    }
-
-    ctx = EVP_PKEY_CTX_new(eph, NULL);
-    slen = sizeof(shared);
-
-    if (ctx == NULL || EVP_PKEY_derive_init(ctx) != 1
-        || EVP_PKEY_derive_set_peer(ctx, peer) != 1
-        || EVP_PKEY_derive(ctx, shared, &slen) != 1 || slen != 32)
-    {
-        goto done;
-    }
-
-    memcpy(salt, out + 4, KEYS_PUBLIC_LEN);
-    memcpy(salt + KEYS_PUBLIC_LEN, pub, KEYS_PUBLIC_LEN);
-
-    if (keys_hkdf(shared, slen, salt, sizeof(salt), KEYS_SEAL_INFO, key) != 0
-        || RAND_bytes(out + 36, KEYS_NONCE_LEN) != 1
-        || keys_gcm(1, key, out + 36, out, 36, NULL, 0, in, len, out + 48,
-                    out + 48 + len) != 0)
-    {
-        goto done;
+    if (keryu_seal_to(pub, version, NULL, 0, in, len, out) != 0) {
+        return KEYS_ECRYPTO;
     }
 
     *outlen = len + KEYS_SEAL_OVERHEAD;
-    rc = 0;
 
-done:
-
-    OPENSSL_cleanse(shared, sizeof(shared));
-    OPENSSL_cleanse(key, sizeof(key));
-    EVP_PKEY_CTX_free(ctx);
-    EVP_PKEY_free(eph);
-    EVP_PKEY_free(peer);
-    ERR_clear_error();
-
-    return rc;
+    return 0;
 }
 
 
@@ -2536,12 +2504,24 @@ int
 keys_unseal(keys_t *ks, const uint8_t *in, size_t len, uint8_t *out,
     size_t *outlen)
 {
-    int            rc;
-    size_t         slen, n;
-    uint8_t        shared[32], salt[2 * KEYS_PUBLIC_LEN], key[32];
-    EVP_PKEY      *priv, *peer;
-    keys_key_t    *k;
-    EVP_PKEY_CTX  *ctx;
+    return keys_unseal_aad(ks, in, len, NULL, 0, out, outlen);
+}
+
+
+/*
+ * a worker seals every record under one ephemeral key per sealing key
+ * version, so the key agreement's outcome is kept, by version and
+ * ephemeral public key, and most records cost one AES-GCM pass
+ */
+
+int
+keys_unseal_aad(keys_t *ks, const uint8_t *in, size_t len,
+    const uint8_t *aad, size_t aadlen, uint8_t *out, size_t *outlen)
+{
+    size_t              i;
+    uint32_t            version;
+    keys_key_t         *k;
+    keys_seal_cache_t  *c;
 
     if (!keys_enabled(ks)) {
         return KEYS_EDISABLED;
@@ -2551,56 +2531,60 @@ keys_unseal(keys_t *ks, const uint8_t *in, size_t len, uint8_t *out,
         return KEYS_EFORMAT;
     }
 
-    k = keys_find(ks, KEYS_LOG_SEALING, keys_get32(in));
+    version = keryu_seal_version(in);
 
-    if (k == NULL || k->len == 0 || keys_get32(in) == 0) {
+    k = keys_find(ks, KEYS_LOG_SEALING, version);
+
+    if (k == NULL || k->len == 0 || version == 0) {
         return KEYS_ENOKEY;
     }
 
-    rc = KEYS_ECRYPTO;
-    ctx = NULL;
-    n = len - KEYS_SEAL_OVERHEAD;
+    c = NULL;
 
-    priv = keys_pkey(k);
-    peer = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, in + 4,
-                                       KEYS_PUBLIC_LEN);
-    if (priv == NULL || peer == NULL) {
-        goto done;
+    for (i = 0; i < KEYS_SEAL_CACHE; i++) {
+        if (ks->seal_cache[i].version == version
+            && memcmp(ks->seal_cache[i].eph, in + 4, KEYS_PUBLIC_LEN) == 0)
+        {
+            c = &ks->seal_cache[i];
+            break;
+        }
     }
 
-    ctx = EVP_PKEY_CTX_new(priv, NULL);
-    slen = sizeof(shared);
+    if (c == NULL) {
+        c = &ks->seal_cache[ks->seal_next++ % KEYS_SEAL_CACHE];
+        c->version = 0;
 
-    if (ctx == NULL || EVP_PKEY_derive_init(ctx) != 1
-        || EVP_PKEY_derive_set_peer(ctx, peer) != 1
-        || EVP_PKEY_derive(ctx, shared, &slen) != 1 || slen != 32)
-    {
-        goto done;
+        if (keryu_seal_derive(k->value, k->pub, in + 4, c->key) != 0) {
+            OPENSSL_cleanse(c->key, sizeof(c->key));
+            return KEYS_ECRYPTO;
+        }
+
+        c->version = version;
+        memcpy(c->eph, in + 4, KEYS_PUBLIC_LEN);
     }
 
-    memcpy(salt, in + 4, KEYS_PUBLIC_LEN);
-    memcpy(salt + KEYS_PUBLIC_LEN, k->pub, KEYS_PUBLIC_LEN);
-
-    if (keys_hkdf(shared, slen, salt, sizeof(salt), KEYS_SEAL_INFO, key) != 0
-        || keys_gcm(0, key, in + 36, in, 36, NULL, 0, in + 48, n, out,
-                    (uint8_t *) in + 48 + n) != 0)
-    {
-        goto done;
+    if (keryu_seal_open(c->key, in, len, aad, aadlen, out) != 0) {
+        return KEYS_ECRYPTO;
     }
 
-    *outlen = n;
-    rc = 0;
+    *outlen = len - KEYS_SEAL_OVERHEAD;
 
-done:
+    return 0;
+}
 
-    OPENSSL_cleanse(shared, sizeof(shared));
-    OPENSSL_cleanse(key, sizeof(key));
-    EVP_PKEY_CTX_free(ctx);
-    EVP_PKEY_free(priv);
-    EVP_PKEY_free(peer);
-    ERR_clear_error();
 
-    return rc;
+/* forgets the kept keys of a sealing key version (0: of every version) */
+
+static void
+keys_seal_forget(keys_t *ks, uint32_t version)
+{
+    size_t  i;
+
+    for (i = 0; i < KEYS_SEAL_CACHE; i++) {
+        if (version == 0 || ks->seal_cache[i].version == version) {
+            OPENSSL_cleanse(&ks->seal_cache[i], sizeof(keys_seal_cache_t));
+        }
+    }
 }
 
 
@@ -3514,6 +3498,12 @@ keys_cli_open(conf_t *cf, store_t *st, keys_t **ks, int load)
         fprintf(stderr, "keryud: %s\n", err);
         keys_cli_close(st, *ks);
         return 1;
+    }
+
+    /* the records of the changes it makes are kept as keryud keeps them */
+
+    if (load) {
+        st->keys = *ks;
     }
 
     return 0;

@@ -64,6 +64,7 @@
 
 #include "keryud.h"
 #include "json.h"
+#include "keryu_seal.h"
 
 
 #define KEYS_MASTER_LEN       32
@@ -85,7 +86,7 @@
 #define KEYS_DATA_OVERHEAD    (4 + 12 + 16)
 
 /* keys_seal(): version (4), ephemeral public key (32), nonce, tag */
-#define KEYS_SEAL_OVERHEAD    (4 + 32 + 12 + 16)
+#define KEYS_SEAL_OVERHEAD    KERYU_SEAL_OVERHEAD
 
 /* what keys_main() returns for a command line its caller should explain */
 #define KEYS_USAGE            (-1)
@@ -256,8 +257,9 @@ int keys_decrypt(keys_t *ks, const uint8_t *in, size_t len,
     const uint8_t *aad, size_t aadlen, uint8_t *out, size_t *outlen);
 
 /*
- * seals to the public log_sealing key of version (0: active), as a
- * worker does, and opens it again with the private half:
+ * seals to the public log_sealing key of version, as a worker does, and
+ * opens it again with the private half; the form is keryu_seal.h's (the
+ * two must stay one), without AAD:
  *
  *   version (4, little-endian) | ephemeral X25519 public key (32) |
  *   nonce (12) | AES-256-GCM ciphertext | tag (16)
@@ -270,6 +272,15 @@ int keys_seal_to(const uint8_t pub[KEYS_PUBLIC_LEN], uint32_t version,
     const uint8_t *in, size_t len, uint8_t *out, size_t *outlen);
 int keys_unseal(keys_t *ks, const uint8_t *in, size_t len, uint8_t *out,
     size_t *outlen);
+
+/*
+ * keys_unseal() of a value sealed with AAD (a record's sealed section,
+ * keryu_record.h); the key agreement with each worker's ephemeral key is
+ * done once and kept.  KEYS_ENOKEY when the version has no private key
+ * left, KEYS_ECRYPTO when the tag does not match
+ */
+int keys_unseal_aad(keys_t *ks, const uint8_t *in, size_t len,
+    const uint8_t *aad, size_t aadlen, uint8_t *out, size_t *outlen);
 
 /*
  * reads every key from the store again, unwraps it and round-trips a test

@@ -95,6 +95,8 @@ metrics_shared_read(keryu_store_t *src, metrics_shared_t *sh)
                                       &sh->overflow))
         || (rc = keryu_store_meta_get(src, txn, KERYU_META_FAILED,
                                       &sh->failed))
+        || (rc = keryu_store_meta_get(src, txn, KERYU_META_NOKEY,
+                                      &sh->nokey))
         || (rc = keryu_store_meta_get(src, txn, KERYU_META_CONSUMER_SEQ,
                                       &sh->consumer_seq))
         || (rc = keryu_store_meta_get(src, txn, KERYU_META_CONFIG_VERSION,
@@ -196,6 +198,8 @@ metrics_own_read(store_t *own, MDB_txn *txn, metrics_own_t *o)
     if ((rc = store_meta_get(own, txn, STORE_META_CONSUMED, &o->consumed))
         || (rc = store_meta_get(own, txn, STORE_META_LOST, &o->lost))
         || (rc = store_meta_get(own, txn, STORE_META_INVALID, &o->invalid))
+        || (rc = store_meta_get(own, txn, STORE_META_UNSEALABLE,
+                                &o->unsealable))
         || (rc = store_meta_get(own, txn, STORE_META_EXPIRED, &o->expired))
         || (rc = store_meta_get(own, txn, STORE_META_SRC_SEQ, &o->src_seq))
         || (rc = alert_counts(own, txn, o->alerts)))
@@ -409,6 +413,12 @@ metrics_store(metrics_out_t *out, const metrics_own_t *own,
                    "trimmed unread, or never written.");
     metrics_value(out, "keryu_records_lost_total", NULL, own->lost);
 
+    metrics_family(out, "keryu_records_unsealable_total", "counter",
+                   "Sealed records stored without being opened: no "
+                   "private key of their version, or a damaged seal.");
+    metrics_value(out, "keryu_records_unsealable_total", NULL,
+                  own->unsealable);
+
     metrics_family(out, "keryu_store_bytes", "gauge",
                    "Bytes of the pages each store uses.");
 
@@ -460,6 +470,11 @@ metrics_store(metrics_out_t *out, const metrics_own_t *own,
                    "Records lost to failed write transactions of nginx "
                    "workers.");
     metrics_value(out, "keryu_ring_failed_total", NULL, sh->failed);
+
+    metrics_family(out, "keryu_ring_nokey_total", "counter",
+                   "Records nginx wrote without their personal fields, or "
+                   "not at all, for want of a sealing key.");
+    metrics_value(out, "keryu_ring_nokey_total", NULL, sh->nokey);
 
     metrics_family(out, "keryu_blocks", "gauge",
                    "Blocks in the shared store, expired ones not yet "

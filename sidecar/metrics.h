@@ -44,6 +44,7 @@ typedef struct {
     uint64_t            dropped;
     uint64_t            overflow;
     uint64_t            failed;
+    uint64_t            nokey;            /* no sealing key ("keryu_seal") */
     uint64_t            consumer_seq;
     uint64_t            config_version;
     uint64_t            block_version;
@@ -64,6 +65,7 @@ typedef struct {
     uint64_t            consumed;
     uint64_t            lost;
     uint64_t            invalid;
+    uint64_t            unsealable;       /* stored sealed, not opened */
     uint64_t            expired;
     uint64_t            src_seq;
     uint64_t            alerts[4][5];     /* alert_counts() */

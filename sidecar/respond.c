@@ -82,6 +82,10 @@ static uint64_t respond_now(void);
 static const char *respond_duration(uint64_t ms, char *buf, size_t size);
 
 
+/* keryud is one thread: one buffer serves every record this file opens */
+static store_rbuf_t  respond_rbuf;
+
+
 int
 respond_init(respond_t *r, store_t *own, keryu_store_t *src)
 {
@@ -324,7 +328,7 @@ respond_batch(respond_t *r, uint64_t first, uint64_t last)
             break;
         }
 
-        if (keryu_record_decode(&rec, val.mv_data, val.mv_size) == -1
+        if (store_record_read(r->own, &val, &rec, &respond_rbuf) == -1
             || !detect_wants(r->det, rec.type))
         {
             continue;

@@ -48,6 +48,10 @@ static int risk_cmp(const void *a, const void *b);
 static const char *risk_trend(int prev, int score);
 
 
+/* keryud is one thread: one buffer serves every record this file opens */
+static store_rbuf_t  risk_rbuf;
+
+
 void
 risk_score(const risk_input_t *in, risk_score_t *out)
 {
@@ -596,7 +600,7 @@ risk_scan(store_t *st, MDB_txn *txn, uint64_t since, uint64_t until,
         lkey = val;
 
         if (mdb_get(txn, st->logs, &lkey, &lval) != 0
-            || keryu_record_decode(&rec, lval.mv_data, lval.mv_size) != 0
+            || store_record_read(st, &lval, &rec, &risk_rbuf) == -1
             || rec.type >= KERYU_EVENT_MAX)
         {
             continue;

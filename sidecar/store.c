@@ -64,11 +64,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <openssl/crypto.h>
 
 #include "keryud.h"
 #include "alert.h"
 #include "chain.h"
 #include "comply.h"
+#include "keys.h"
 
 
 #define STORE_MAXDBS          32
@@ -78,8 +80,8 @@
 
 #define STORE_INDEX_FLAGS     (MDB_CREATE | MDB_DUPSORT | MDB_DUPFIXED)
 #define STORE_NINDEX          5
-#define STORE_KEYS_SIZE       (1 + 2 + 8 + STORE_KEY_IP_MAX                  \
-                               + KERYU_RECORD_USER_MAX)
+#define STORE_KEYS_SIZE       (1 + 2 + 8 + STORE_BLIND_LEN                   \
+                               + STORE_INDEX_KEY_MAX)
 
 /* entries a batch gathers before it writes them, whatever the caller does */
 #define STORE_IBATCH_MAX      (1 << 18)
@@ -106,7 +108,14 @@ static int store_chain_start(store_t *st, MDB_txn *txn, uint64_t schema);
 static int store_reindex(store_t *st);
 static unsigned store_index_keys(store_t *st, const keryu_record_t *rec,
     uint8_t buf[STORE_KEYS_SIZE], store_ikey_t ik[STORE_NINDEX]);
+static unsigned store_index_plain(store_t *st, const keryu_record_t *rec,
+    uint8_t buf[STORE_KEYS_SIZE], store_ikey_t ik[STORE_NINDEX + 2],
+    unsigned n);
 static int store_ibatch_cmp(const void *a, const void *b, void *keys);
+
+
+/* keryud is one thread: one buffer serves every record this file opens */
+static store_rbuf_t  store_rbuf;
 
 
 int
@@ -118,6 +127,7 @@ store_open(store_t *st, const char *path, uint64_t mapsize)
 
     st->env = NULL;
     st->signer = NULL;
+    st->keys = NULL;
 
     if (mkdir(path, 0700) == -1 && errno != EEXIST) {
         return errno;
@@ -412,7 +422,7 @@ store_reindex(store_t *st)
 
             /* the consumer stores only records that decode */
 
-            if (keryu_record_decode(&rec, val.mv_data, val.mv_size) == -1) {
+            if (store_record_read(st, &val, &rec, &store_rbuf) == -1) {
                 continue;
             }
 
@@ -508,7 +518,13 @@ store_index_keys(store_t *st, const keryu_record_t *rec,
     ik[n++].key.mv_data = buf;
     buf += 8;
 
-    len = store_key_ip(buf, rec->addr_family, rec->addr);
+    /* a record whose personal part stays sealed has neither key */
+
+    if (rec->flags & KERYU_RECORD_F_LOCKED) {
+        return n;
+    }
+
+    len = store_index_ip(st, buf, rec->addr_family, rec->addr);
 
     if (len) {
         ik[n].dbi = st->by_ip;
@@ -517,18 +533,198 @@ store_index_keys(store_t *st, const keryu_record_t *rec,
         buf += len;
     }
 
-    /* no query names a longer user, and LMDB keys are bounded */
+    len = store_index_user(st, buf, rec->user.data, rec->user.len);
 
-    len = rec->user.len;
-
-    if (len > 0 && len <= KERYU_RECORD_USER_MAX) {
-        memcpy(buf, rec->user.data, len);
+    if (len) {
         ik[n].dbi = st->by_user;
         ik[n].key.mv_size = len;
         ik[n++].key.mv_data = buf;
     }
 
     return n;
+}
+
+
+/*
+ * the blind index key of tag and value: HMAC-SHA256 under the blind_index
+ * key; returns STORE_BLIND_LEN, or 0 when there is no such key
+ */
+
+static size_t
+store_blind(store_t *st, uint8_t tag, const uint8_t *value, size_t len,
+    uint8_t key[STORE_BLIND_LEN])
+{
+    size_t   siglen;
+    uint8_t  msg[1 + STORE_INDEX_KEY_MAX];
+
+    if (len > STORE_INDEX_KEY_MAX) {
+        return 0;
+    }
+
+    msg[0] = tag;
+    memcpy(msg + 1, value, len);
+    siglen = STORE_BLIND_LEN;
+
+    if (keys_sign(st->keys, KEYS_BLIND_INDEX, msg, 1 + len, key, &siglen)
+        != 0)
+    {
+        return 0;
+    }
+
+    return siglen;
+}
+
+
+/*
+ * the by_ip key of an address: the family and the address, or with keys
+ * their blind index; 0 for a record without an address
+ */
+
+size_t
+store_index_ip(store_t *st, uint8_t key[STORE_INDEX_KEY_MAX], int family,
+    const uint8_t *addr)
+{
+    size_t   len;
+    uint8_t  plain[STORE_KEY_IP_MAX];
+
+    if (!keys_enabled(st->keys)) {
+        return store_key_ip(key, family, addr);
+    }
+
+    len = store_key_ip(plain, family, addr);
+
+    return len ? store_blind(st, 'a', plain, len, key) : 0;
+}
+
+
+/*
+ * the by_user key of a user: the name, or with keys its blind index; 0
+ * for none.  No query names a longer user, and LMDB keys are bounded
+ */
+
+size_t
+store_index_user(store_t *st, uint8_t key[STORE_INDEX_KEY_MAX],
+    const uint8_t *user, size_t len)
+{
+    if (len == 0 || len > KERYU_RECORD_USER_MAX) {
+        return 0;
+    }
+
+    if (!keys_enabled(st->keys)) {
+        memcpy(key, user, len);
+        return len;
+    }
+
+    return store_blind(st, 'u', user, len, key);
+}
+
+
+/*
+ * decodes a record of logs and opens its personal part when it is sealed
+ * or encrypted and keryud has the key: returns 0, 1 for a record that
+ * decodes but stays locked (rec then has the plain part only), or -1
+ */
+
+int
+store_record_read(store_t *st, const MDB_val *val, keryu_record_t *rec,
+    store_rbuf_t *b)
+{
+    if (keryu_record_decode(rec, val->mv_data, val->mv_size) != 0) {
+        return -1;
+    }
+
+    if (!(rec->flags & KERYU_RECORD_F_LOCKED)) {
+        return 0;
+    }
+
+    return store_record_open(st, rec, val->mv_data, b) == 0 ? 0 : 1;
+}
+
+
+/*
+ * opens the sealed section of rec, decoded from buf, with the sealing key
+ * (a worker's seal) or the data key (keryud's own) of the version it
+ * names; rec's strings then point into b.  Returns 0, or a KEYS_E code
+ * with rec unchanged
+ */
+
+int
+store_record_open(store_t *st, keryu_record_t *rec, const uint8_t *buf,
+    store_rbuf_t *b)
+{
+    int     rc;
+    size_t  alen, plen;
+
+    if (!keys_enabled(st->keys)) {
+        return KEYS_EDISABLED;
+    }
+
+    alen = (size_t) (rec->sealed.data - buf);
+    keryu_record_aad(buf, alen, b->aad);
+
+    if (rec->flags & KERYU_RECORD_F_SEALED) {
+        rc = keys_unseal_aad(st->keys, rec->sealed.data, rec->sealed.len,
+                             b->aad, alen, b->personal, &plen);
+
+    } else {
+        rc = keys_decrypt(st->keys, rec->sealed.data, rec->sealed.len,
+                          b->aad, alen, b->personal, &plen);
+    }
+
+    if (rc != 0) {
+        return rc;
+    }
+
+    if (keryu_record_join(rec, b->personal, plen, b->uri) != 0) {
+        return KEYS_EFORMAT;
+    }
+
+    return 0;
+}
+
+
+/*
+ * encodes rec, opened, as logs keeps it: its personal part encrypted
+ * under the active data key.  Returns 0 with the record in out (of
+ * KERYU_RECORD_SEALED_MAX_SIZE bytes), 1 when records are kept plain (no
+ * master key), or a KEYS_E code
+ */
+
+int
+store_record_encrypt(store_t *st, const keryu_record_t *rec, uint8_t *out,
+    size_t *outlen, store_rbuf_t *b)
+{
+    int             rc;
+    size_t          n, plen, slen, alen, elen;
+    keryu_record_t  plain;
+
+    if (!keys_enabled(st->keys)) {
+        return 1;
+    }
+
+    plen = keryu_record_split(rec, &plain, b->split,
+                              KERYU_RECORD_F_ENCRYPTED);
+
+    slen = plen + KEYS_DATA_OVERHEAD;
+    plain.sealed.len = slen;
+
+    n = keryu_record_encode(&plain, out);
+    alen = n - slen;
+
+    keryu_record_aad(out, alen, b->aad);
+
+    rc = keys_encrypt(st->keys, b->split, plen, b->aad, alen, out + alen,
+                      &elen);
+
+    OPENSSL_cleanse(b->split, plen);
+
+    if (rc != 0) {
+        return rc;
+    }
+
+    *outlen = n;
+
+    return 0;
 }
 
 
@@ -569,12 +765,21 @@ store_index_del(store_t *st, MDB_txn *txn, uint64_t id,
     const keryu_record_t *rec)
 {
     int            rc;
-    uint8_t        ibuf[8], kbuf[STORE_KEYS_SIZE];
+    uint8_t        ibuf[8], kbuf[2 * STORE_KEYS_SIZE];
     MDB_val        val;
     unsigned       i, n;
-    store_ikey_t   ik[STORE_NINDEX];
+    store_ikey_t   ik[STORE_NINDEX + 2];
 
     n = store_index_keys(st, rec, kbuf, ik);
+
+    /*
+     * entries written before there was a master key have plain keys;
+     * they name the person, so they go too
+     */
+
+    if (keys_enabled(st->keys) && !(rec->flags & KERYU_RECORD_F_LOCKED)) {
+        n = store_index_plain(st, rec, kbuf + STORE_KEYS_SIZE, ik, n);
+    }
 
     keryu_store_key_encode(ibuf, id);
 
@@ -589,6 +794,37 @@ store_index_del(store_t *st, MDB_txn *txn, uint64_t id,
     }
 
     return 0;
+}
+
+
+/* adds to ik the plain by_ip and by_user keys of rec, built in buf */
+
+static unsigned
+store_index_plain(store_t *st, const keryu_record_t *rec,
+    uint8_t buf[STORE_KEYS_SIZE], store_ikey_t ik[STORE_NINDEX + 2],
+    unsigned n)
+{
+    size_t  len;
+
+    len = store_key_ip(buf, rec->addr_family, rec->addr);
+
+    if (len) {
+        ik[n].dbi = st->by_ip;
+        ik[n].key.mv_size = len;
+        ik[n++].key.mv_data = buf;
+        buf += len;
+    }
+
+    len = rec->user.len;
+
+    if (len > 0 && len <= KERYU_RECORD_USER_MAX) {
+        memcpy(buf, rec->user.data, len);
+        ik[n].dbi = st->by_user;
+        ik[n].key.mv_size = len;
+        ik[n++].key.mv_data = buf;
+    }
+
+    return n;
 }
 
 
@@ -697,7 +933,7 @@ store_expire(store_t *st, uint64_t before_us, size_t max, size_t *removed)
             break;
         }
 
-        if (keryu_record_decode(&rec, lval.mv_data, lval.mv_size) == 0) {
+        if (store_record_read(st, &lval, &rec, &store_rbuf) != -1) {
             rc = store_index_del(st, txn, keryu_store_key_decode(ibuf),
                                  &rec);
 
@@ -777,7 +1013,9 @@ store_erase_user(store_t *st, const uint8_t *user, size_t len, size_t max,
 {
     int              rc;
     size_t           n, done;
-    uint8_t          ibuf[8], ubuf[KERYU_RECORD_USER_MAX];
+    size_t           klen;
+    uint8_t          ibuf[8], ubuf[KERYU_RECORD_USER_MAX],
+                     kbuf[STORE_INDEX_KEY_MAX];
     MDB_val          key, val, lkey, lval;
     MDB_txn         *txn;
     uint64_t         id, erased;
@@ -792,6 +1030,11 @@ store_erase_user(store_t *st, const uint8_t *user, size_t len, size_t max,
     }
 
     memcpy(ubuf, user, len);
+
+    klen = store_index_user(st, kbuf, ubuf, len);
+    if (klen == 0) {
+        return KEYS_ENOKEY;
+    }
 
     rc = store_txn_begin(st, 0, &txn);
     if (rc != 0) {
@@ -808,10 +1051,22 @@ store_erase_user(store_t *st, const uint8_t *user, size_t len, size_t max,
     /* each round deletes the user's first entry, so the next seeks anew */
 
     for (n = 0; n < max; n++) {
-        key.mv_size = len;
-        key.mv_data = ubuf;
+        key.mv_size = klen;
+        key.mv_data = kbuf;
 
         rc = mdb_cursor_get(cur, &key, &val, MDB_SET_KEY);
+
+        /* records stored before there was a master key have plain keys */
+
+        if (rc == MDB_NOTFOUND && klen == STORE_BLIND_LEN
+            && keys_enabled(st->keys))
+        {
+            key.mv_size = len;
+            key.mv_data = ubuf;
+
+            rc = mdb_cursor_get(cur, &key, &val, MDB_SET_KEY);
+        }
+
         if (rc != 0) {
             break;
         }
@@ -839,7 +1094,7 @@ store_erase_user(store_t *st, const uint8_t *user, size_t len, size_t max,
          */
 
         if (rc == MDB_NOTFOUND
-            || keryu_record_decode(&rec, lval.mv_data, lval.mv_size) != 0
+            || store_record_read(st, &lval, &rec, &store_rbuf) != 0
             || rec.user.len != len || memcmp(rec.user.data, ubuf, len) != 0)
         {
             rc = mdb_cursor_del(cur, 0);

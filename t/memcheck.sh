@@ -5,7 +5,8 @@
 # Runs nginx with the keryu module under valgrind in single-process mode,
 # sends requests that fill and trim a small ring and that go through every
 # kind of access decision (tokens good and bad, API keys, signed requests,
-# blocks, a policy change in the middle), stops nginx, and fails if
+# blocks, a policy change in the middle), with every record sealed to a
+# published sealing key, stops nginx, and fails if
 # valgrind saw a memory error, or a leak whose stack passes through the
 # module, the shared code or LMDB.  nginx itself leaves a few blocks to the
 # exit of a single process; those are not ours and are not counted.
@@ -48,6 +49,13 @@ cli block add --ip 192.0.2.0/24
 cli block add --user mallory
 apikey=$("$keryud" -c "$work/keryud.conf" apikey create --name mem-key \
          --role admin)
+
+# a sealing key, published as keryud publishes it, so that records are
+# sealed (keryu_seal's default once a key is there)
+cc -O2 -I "$top/shared" -o "$work/sealkey" "$top/t/api/sealkey.c" \
+    "$top/shared/keryu_store.c" "$top/shared/keryu_record.c" \
+    "$top/shared/keryu_seal.c" -llmdb -lcrypto
+"$work/sealkey" publish "$work/store" 1 "$work/seal.key"
 
 token() {
     perl -MDigest::SHA=hmac_sha256 -MMIME::Base64 -e '
@@ -195,5 +203,15 @@ if [ "$entries" != 100 ]; then
     exit 1
 fi
 
-echo "memcheck: ok (ring of $entries records; valgrind counted $errors" \
+# every record sealed, and each opens with the key
+opened=$("$work/sealkey" open "$work/store" "$work/seal.key" \
+         | awk -F '\t' '$2 % 4 >= 2 && $3 != "unopened"' | wc -l)
+
+if [ "$opened" != 100 ] || grep -q 'memcheck [0-9]' "$work/store/data.mdb"
+then
+    echo "memcheck: records not sealed ($opened of 100 open)" >&2
+    exit 1
+fi
+
+echo "memcheck: ok (ring of $entries sealed records; valgrind counted $errors" \
      "errors, all in nginx's own exit-time allocations)"

@@ -12,7 +12,9 @@
 # arguments against 20 keryu_arg types and the body against a schema as it
 # is read, "validate_off" checks nothing; stock nginx has no cheap handler
 # that takes a POST, so in both the static module's 405 becomes a short
-# 200 from a named location.  Each
+# 200 from a named location.  "seal_on" and "seal_off" are "keryu_log"
+# with a user agent and a query to record, with the personal fields
+# sealed to a published sealing key or not ("keryu_seal on | off").  Each
 # configuration runs in its own nginx with one worker pinned to core 0;
 # wrk runs pinned to core 1.  Configurations alternate in rounds within one
 # run, so the ratios hold on a noisy machine even when absolute req/s move.
@@ -20,7 +22,8 @@
 # Prints, per configuration, the median req/s and worker CPU time per
 # request (from /proc/PID/stat), and, paired with stock round by round,
 # the median ratio of req/s and the median extra CPU time per request;
-# then validate_on's req/s over validate_off's, paired the same way.
+# then validate_on's req/s over validate_off's, and seal_on's over
+# seal_off's, paired the same way.
 #
 #   ROUNDS=5 DURATION=5 WARMUP=5 CONNECTIONS=32 t/bench/run.sh
 #
@@ -44,7 +47,7 @@ hz=$(getconf CLK_TCK)
 cpus=$(nproc)
 
 names=(stock json_log keryu_log enforce_50 enforce_5000 enforce_nocache
-       validate_on validate_off)
+       validate_on validate_off seal_on seal_off)
 
 cleanup() {
     if [ -n "${BENCH_KEEP:-}" ]; then
@@ -278,6 +281,23 @@ start validate_on $((base_port + 6)) "load_module $module;" \
 start validate_off $((base_port + 7)) "load_module $module;" \
     "access_log off;" "$(orders "")"
 
+# a sealing key published before nginx starts, as keryud would
+cc -O2 -I "$top/shared" -o "$work/sealkey" "$top/t/api/sealkey.c" \
+    "$top/shared/keryu_store.c" "$top/shared/keryu_record.c" \
+    "$top/shared/keryu_seal.c" -llmdb -lcrypto
+mkdir -p "$work/seal_on"
+"$work/sealkey" publish "$work/seal_on/store" 1 "$work/seal_on/key" \
+    > /dev/null
+
+start seal_on $((base_port + 8)) "load_module $module;" \
+    "access_log off; keryu_store $work/seal_on/store; keryu_log on;
+     keryu_seal on;"
+start seal_off $((base_port + 9)) "load_module $module;" \
+    "access_log off; keryu_store $work/seal_off/store; keryu_log on;
+     keryu_seal off;"
+
+agent="Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 bench-agent"
+
 auth="Authorization: Bearer $token"
 
 for i in "${!names[@]}"; do
@@ -294,6 +314,10 @@ request() {
     validate_*)
         url="http://127.0.0.1:$((base_port + $1))/api/orders?$query"
         req=(-s "$work/post.lua")
+        ;;
+    seal_*)
+        url="http://127.0.0.1:$((base_port + $1))/index.html?q=bench-query&p=2"
+        req=(-H "User-Agent: $agent")
         ;;
     *)
         url="http://127.0.0.1:$((base_port + $1))/index.html"
@@ -416,6 +440,28 @@ for n in "${names[@]}"; do
     printf '%-16s %10s %8s %10s %+9s\n' "$n" "$rps" "$ratio" "$us" "$extra"
 done
 
+if measured seal_on && measured seal_off; then
+    ratio=$(awk '
+        $1 == "seal_off" { o[$4] = $2 } $1 == "seal_on" { v[$4] = $2 }
+        END { for (r in v) if (r in o) printf "%.4f\n", v[r] / o[r] }' \
+        "$work/results" | median)
+    extra=$(awk '
+        $1 == "seal_off" { o[$4] = $3 } $1 == "seal_on" { v[$4] = $3 }
+        END { for (r in v) if (r in o) printf "%.2f\n", v[r] - o[r] }' \
+        "$work/results" | median)
+    echo
+    echo "seal_on / seal_off: $ratio, $extra us/req more" \
+         "(the goal is 0.97 or more)"
+
+    # the sealed store must hold no user agent, the other must
+    if grep -q bench-agent "$work/seal_on/store/data.mdb" \
+       || ! grep -q bench-agent "$work/seal_off/store/data.mdb"
+    then
+        echo "bench: seal_on did not seal, or seal_off did" >&2
+        exit 1
+    fi
+fi
+
 if measured validate_on && measured validate_off; then
     ratio=$(awk '
         $1 == "validate_off" { o[$4] = $2 } $1 == "validate_on" { v[$4] = $2 }
@@ -426,7 +472,7 @@ if measured validate_on && measured validate_off; then
 fi
 
 echo
-for n in keryu_log enforce_50 enforce_5000 enforce_nocache; do
+for n in keryu_log enforce_50 enforce_5000 enforce_nocache seal_on seal_off; do
     stored=$(mdb_stat -s ring "$work/$n/store" 2>/dev/null \
              | awk '/Entries/ { print $2 }')
     blocks=$(mdb_stat -s blocks "$work/$n/store" 2>/dev/null \

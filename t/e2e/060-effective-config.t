@@ -78,6 +78,7 @@ is_deeply([ @{ $loc{'/api/'} }{qw(match enforce log default fail)} ],
 is_deeply($loc{'/api/'}{identity}, [qw(bearer cookie apikey)],
           '/api/ identity sources');
 is($loc{'/api/'}{client_max_body_size}, 2 * 1024 * 1024, 'body limit');
+is($loc{'/api/'}{seal}, 'auto', 'sealing follows the published key');
 is_deeply([ @{ $loc{'/login'} }{qw(match enforce fail)} ],
           [ 'exact', 'shadow', 'open' ], '/login in shadow, failing open');
 is($loc{'\.php$'}{match}, 'regex', 'regex location');

@@ -265,10 +265,11 @@ sub unhex {
 }
 
 
-# the version 1 layout of shared/keryu_record.h
+# the version 1 and 2 layouts of shared/keryu_record.h; "sealed" is a
+# version 2 record's sealed section, as it is stored
 sub decode_record {
     my ($key, $v) = @_;
-    my ($ver, $type, $status, $fam, $flags, undef, $seq, $time, $bytes,
+    my ($ver, $type, $status, $fam, $flags, $slen, $seq, $time, $bytes,
         $rt, $addr, @len) = unpack('C C v C C v Q< Q< Q< Q< a16 v6', $v);
     my $off = 68;
     my @s;
@@ -288,6 +289,7 @@ sub decode_record {
         bytes_sent => $bytes, request_time_us => $rt, ip => $ip,
         user => $s[0], user_agent => $s[1], method => $s[2], host => $s[3],
         uri => $s[4], details => $s[5], size => length $v, used => $off,
+        sealed => $ver == 2 ? substr($v, $off, $slen) : '',
     };
 }
 

@@ -335,7 +335,7 @@ decode_refuses_unknown_version(void **state)
     buf[0] = 0;
     assert_int_equal(keryu_record_decode(&out, buf, n), -1);
 
-    buf[0] = KERYU_RECORD_VERSION + 1;
+    buf[0] = KERYU_RECORD_VERSION_SEALED + 1;
     assert_int_equal(keryu_record_decode(&out, buf, n), -1);
 
     buf[0] = 0xff;

@@ -784,7 +784,7 @@ corrupt_batch_is_refused_and_abort_leaves_nothing(void **state)
 
         case 2:
             /* a record of an unknown version */
-            batch[good + 4] = KERYU_RECORD_VERSION + 1;
+            batch[good + 4] = KERYU_RECORD_VERSION_SEALED + 1;
             break;
 
         default:
