@@ -1404,7 +1404,7 @@ admin_apikey_put(keryu_store_t *st, const char *name,
     char apikey[ADMIN_APIKEY_LEN + 1], admin_apikey_info_t *ai)
 {
     int             rc;
-    char           *p;
+    char           *p, out[ADMIN_APIKEY_LEN + 8];
     size_t          i, len;
     json_t         *j;
     uint8_t         rnd[ADMIN_APIKEY_RAND], hash[SHA256_DIGEST_LENGTH];
@@ -1417,12 +1417,15 @@ admin_apikey_put(keryu_store_t *st, const char *name,
         return -1;
     }
 
-    memcpy(apikey, ADMIN_APIKEY_PREFIX, sizeof(ADMIN_APIKEY_PREFIX) - 1);
+    /* EVP_EncodeBlock() writes the padding and a NUL past the key */
+
+    memcpy(out, ADMIN_APIKEY_PREFIX, sizeof(ADMIN_APIKEY_PREFIX) - 1);
     len = sizeof(ADMIN_APIKEY_PREFIX) - 1;
-    len += admin_base64url(apikey + len, rnd, sizeof(rnd));
-    apikey[len] = '\0';
+    len += admin_base64url(out + len, rnd, sizeof(rnd));
+    memcpy(apikey, out, len + 1);
 
     OPENSSL_cleanse(rnd, sizeof(rnd));
+    OPENSSL_cleanse(out, sizeof(out));
 
     SHA256((const unsigned char *) apikey, len, hash);
 
