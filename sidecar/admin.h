@@ -5,7 +5,9 @@
  * API keys, written into the shared store that the nginx module reads.
  * Each command that changes something does it in one write transaction,
  * through keryu_store_change(), so the module sees the whole change and
- * its version counter rises; a command that fails writes nothing.
+ * its version counter rises; a command that fails writes nothing.  The
+ * API's decisions and API keys endpoints call the same functions on
+ * keryud's open shared store, so both accept exactly the same.
  */
 
 
