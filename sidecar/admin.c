@@ -52,13 +52,11 @@
 #define ADMIN_SECRET_MAX     1024
 #define ADMIN_PEM_MAX        16384
 #define ADMIN_RSA_BITS_MIN   2048
-#define ADMIN_ROLES_MAX      16
 #define ADMIN_TTL_MAX        (3650ULL * 86400)    /* seconds */
 #define ADMIN_VALUE_MAX      65536               /* a stored JSON value */
 #define ADMIN_ADDR_STR_MAX   (INET6_ADDRSTRLEN + 4)
 
 #define ADMIN_APIKEY_PREFIX  "kak_"
-#define ADMIN_APIKEY_LEN     47                  /* "kak_" and 43 */
 #define ADMIN_APIKEY_RAND    32
 
 
@@ -67,16 +65,6 @@ typedef struct {
     char                alg[8];
     uint64_t            created_at;
 } admin_key_info_t;
-
-
-/* what "apikey list" and the name checks read back from a stored API key */
-typedef struct {
-    char                name[TOKEN_NAME_MAX + 1];
-    char                roles[ADMIN_ROLES_MAX * (TOKEN_NAME_MAX + 1)];
-    int                 expires;
-    uint64_t            expires_at;
-    uint64_t            created_at;
-} admin_apikey_info_t;
 
 
 typedef struct {
@@ -1258,9 +1246,10 @@ static int
 admin_apikey(conf_t *cf, int argc, char **argv)
 {
     int          i;
-    size_t       n, k, m;
+    char         err[2 * TOKEN_NAME_MAX + 128];
+    size_t       n;
     uint64_t     ttl;
-    const char  *name, *ttl_s, *roles[ADMIN_ROLES_MAX];
+    const char  *name, *ttl_s, *field, *roles[ADMIN_ROLES_MAX];
 
     if (strcmp(argv[0], "list") == 0) {
         return argc == 1 ? admin_apikey_list(cf) : ADMIN_USAGE;
@@ -1307,26 +1296,9 @@ admin_apikey(conf_t *cf, int argc, char **argv)
         return ADMIN_USAGE;
     }
 
-    if (!token_name_valid(name)) {
-        fprintf(stderr, "keryud: invalid apikey name \"%s\", expecting 1 to "
-                "%d of A-Z a-z 0-9 . _ -\n", name, TOKEN_NAME_MAX);
+    if (admin_apikey_check(name, roles, n, err, sizeof(err), &field) == -1) {
+        fprintf(stderr, "keryud: %s\n", err);
         return 1;
-    }
-
-    for (k = 0; k < n; k++) {
-        if (!token_name_valid(roles[k])) {
-            fprintf(stderr, "keryud: invalid role \"%s\", expecting 1 to %d "
-                    "of A-Z a-z 0-9 . _ -\n", roles[k], TOKEN_NAME_MAX);
-            return 1;
-        }
-
-        for (m = 0; m < k; m++) {
-            if (strcmp(roles[m], roles[k]) == 0) {
-                fprintf(stderr, "keryud: role \"%s\" given twice\n",
-                        roles[k]);
-                return 1;
-            }
-        }
     }
 
     ttl = 0;
@@ -1343,8 +1315,96 @@ static int
 admin_apikey_create(conf_t *cf, const char *name, const char **roles,
     size_t nroles, uint64_t ttl)
 {
-    int             rc, status;
-    char            apikey[ADMIN_APIKEY_LEN + 8];
+    int                  rc;
+    char                 apikey[ADMIN_APIKEY_LEN + 1];
+    keryu_store_t        st;
+    admin_apikey_info_t  ai;
+
+    rc = keryu_store_open(&st, cf->store, 0, 0);
+    if (rc != 0) {
+        fprintf(stderr, "keryud: cannot open shared store \"%s\": %s\n",
+                cf->store, keryu_store_strerror(rc));
+        return 1;
+    }
+
+    rc = admin_apikey_put(&st, name, roles, nroles, ttl, apikey, &ai);
+
+    keryu_store_close(&st);
+
+    if (rc == 0) {
+        printf("%s\n", apikey);
+        fflush(stdout);
+        OPENSSL_cleanse(apikey, sizeof(apikey));
+        return 0;
+    }
+
+    if (rc == -1) {
+        fprintf(stderr, "keryud: cannot make an apikey: ");
+        admin_ssl_error("RAND_bytes");
+
+    } else if (rc == MDB_KEYEXIST) {
+        fprintf(stderr, "keryud: apikey \"%s\" exists already\n", name);
+
+    } else {
+        fprintf(stderr, "keryud: apikey create failed: %s\n",
+                keryu_store_strerror(rc));
+    }
+
+    return 1;
+}
+
+
+int
+admin_apikey_check(const char *name, const char *const *roles,
+    size_t nroles, char *err, size_t errlen, const char **field)
+{
+    size_t  k, m;
+
+    if (!token_name_valid(name)) {
+        snprintf(err, errlen, "invalid apikey name \"%s\", expecting 1 to "
+                 "%d of A-Z a-z 0-9 . _ -", name, TOKEN_NAME_MAX);
+        *field = "name";
+        return -1;
+    }
+
+    *field = "roles";
+
+    if (nroles == 0) {
+        snprintf(err, errlen, "no role");
+        return -1;
+    }
+
+    if (nroles > ADMIN_ROLES_MAX) {
+        snprintf(err, errlen, "more than %d roles", ADMIN_ROLES_MAX);
+        return -1;
+    }
+
+    for (k = 0; k < nroles; k++) {
+        if (!token_name_valid(roles[k])) {
+            snprintf(err, errlen, "invalid role \"%s\", expecting 1 to %d "
+                     "of A-Z a-z 0-9 . _ -", roles[k], TOKEN_NAME_MAX);
+            return -1;
+        }
+
+        for (m = 0; m < k; m++) {
+            if (strcmp(roles[m], roles[k]) == 0) {
+                snprintf(err, errlen, "role \"%s\" given twice", roles[k]);
+                return -1;
+            }
+        }
+    }
+
+    return 0;
+}
+
+
+int
+admin_apikey_put(keryu_store_t *st, const char *name,
+    const char *const *roles, size_t nroles, uint64_t ttl,
+    char apikey[ADMIN_APIKEY_LEN + 1], admin_apikey_info_t *ai)
+{
+    int             rc;
+    char           *p, out[ADMIN_APIKEY_LEN + 8];
     size_t          i, len;
     json_t         *j;
     uint8_t         rnd[ADMIN_APIKEY_RAND], hash[SHA256_DIGEST_LENGTH];
@@ -1352,30 +1412,36 @@ admin_apikey_create(conf_t *cf, const char *name, const char **roles,
     MDB_txn        *txn;
     uint64_t        now;
     const uint8_t  *buf;
-    keryu_store_t   st;
-
-    status = 1;
-    j = NULL;
 
     if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
-        fprintf(stderr, "keryud: cannot make an apikey: ");
-        admin_ssl_error("RAND_bytes");
-        return 1;
+        return -1;
     }
 
-    memcpy(apikey, ADMIN_APIKEY_PREFIX, sizeof(ADMIN_APIKEY_PREFIX) - 1);
+    /* EVP_EncodeBlock() writes the padding and a NUL past the key */
+
+    memcpy(out, ADMIN_APIKEY_PREFIX, sizeof(ADMIN_APIKEY_PREFIX) - 1);
     len = sizeof(ADMIN_APIKEY_PREFIX) - 1;
-    len += admin_base64url(apikey + len, rnd, sizeof(rnd));
+    len += admin_base64url(out + len, rnd, sizeof(rnd));
+    memcpy(apikey, out, len + 1);
 
     OPENSSL_cleanse(rnd, sizeof(rnd));
+    OPENSSL_cleanse(out, sizeof(out));
 
     SHA256((const unsigned char *) apikey, len, hash);
 
     now = (uint64_t) time(NULL);
 
+    snprintf(ai->name, sizeof(ai->name), "%s", name);
+    ai->expires = ttl != 0;
+    ai->expires_at = ttl ? now + ttl : 0;
+    ai->created_at = now;
+
+    p = ai->roles;
+    *p = '\0';
+
     j = json_new();
     if (j == NULL) {
-        fprintf(stderr, "keryud: out of memory\n");
+        rc = ENOMEM;
         goto wipe;
     }
 
@@ -1387,6 +1453,10 @@ admin_apikey_create(conf_t *cf, const char *name, const char **roles,
 
     for (i = 0; i < nroles; i++) {
         json_cstring(j, roles[i]);
+
+        /* admin_apikey_check() bounds the roles, so they fit */
+
+        p += sprintf(p, "%s%s", i ? "," : "", roles[i]);
     }
 
     json_array_close(j);
@@ -1403,23 +1473,25 @@ admin_apikey_create(conf_t *cf, const char *name, const char **roles,
     json_uint(j, now);
     json_map_close(j);
 
-    if (admin_json(j, &buf, &len) == -1) {
+    if (json_result(j, &buf, &len) != 0) {
+        rc = ENOMEM;
         goto wipe;
     }
 
-    if (admin_open(cf, &st, 0, &txn) == -1) {
+    rc = keryu_store_txn_begin(st, 0, &txn);
+    if (rc != 0) {
         goto wipe;
     }
 
-    rc = admin_apikey_find(&st, txn, name, NULL);
+    rc = admin_apikey_find(st, txn, name, NULL);
 
     if (rc == 0) {
-        fprintf(stderr, "keryud: apikey \"%s\" exists already\n", name);
+        rc = MDB_KEYEXIST;
         goto txn_abort;
     }
 
     if (rc != MDB_NOTFOUND) {
-        goto failed;
+        goto txn_abort;
     }
 
     key.mv_size = sizeof(hash);
@@ -1427,37 +1499,31 @@ admin_apikey_create(conf_t *cf, const char *name, const char **roles,
     val.mv_size = len;
     val.mv_data = (void *) buf;
 
-    rc = keryu_store_change(&st, txn, st.apikeys, &key, &val,
+    rc = keryu_store_change(st, txn, st->apikeys, &key, &val,
                             KERYU_META_CONFIG_VERSION);
     if (rc != 0) {
-        goto failed;
+        goto txn_abort;
     }
 
-    if (admin_commit(&st, txn) == 0) {
-        printf("%s\n", apikey);
-        fflush(stdout);
-        status = 0;
-    }
+    /* a failed commit has freed the transaction already */
+
+    rc = mdb_txn_commit(txn);
 
     goto wipe;
-
-failed:
-
-    fprintf(stderr, "keryud: apikey create failed: %s\n",
-            keryu_store_strerror(rc));
 
 txn_abort:
 
     mdb_txn_abort(txn);
-    keryu_store_close(&st);
 
 wipe:
 
     json_free(j);
 
-    OPENSSL_cleanse(apikey, sizeof(apikey));
+    if (rc != 0) {
+        OPENSSL_cleanse(apikey, ADMIN_APIKEY_LEN + 1);
+    }
 
-    return status;
+    return rc;
 }
 
 
@@ -1509,51 +1575,133 @@ admin_apikey_row(void *ctx, const MDB_val *key, const MDB_val *val)
 }
 
 
+int
+admin_apikey_each(keryu_store_t *st, admin_apikey_pt handler, void *ctx,
+    size_t *bad)
+{
+    int                  rc;
+    MDB_val              key, val;
+    MDB_txn             *txn;
+    MDB_cursor          *cur;
+    admin_apikey_info_t  ai;
+
+    *bad = 0;
+
+    rc = keryu_store_txn_begin(st, MDB_RDONLY, &txn);
+    if (rc != 0) {
+        return rc;
+    }
+
+    rc = mdb_cursor_open(txn, st->apikeys, &cur);
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+         rc == 0;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
+    {
+        if (key.mv_size != SHA256_DIGEST_LENGTH
+            || admin_apikey_read(&val, &ai) == -1)
+        {
+            (*bad)++;
+            continue;
+        }
+
+        if (handler(ctx, &ai) == -1) {
+            rc = MDB_NOTFOUND;
+            break;
+        }
+    }
+
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+
 static int
 admin_apikey_revoke(conf_t *cf, const char *name)
 {
-    int             rc;
-    uint8_t         hash[SHA256_DIGEST_LENGTH];
-    MDB_val         key;
-    MDB_txn        *txn;
-    keryu_store_t   st;
+    int                  rc;
+    keryu_store_t        st;
+    admin_apikey_info_t  ai;
 
-    if (admin_open(cf, &st, 0, &txn) == -1) {
+    rc = keryu_store_open(&st, cf->store, 0, 0);
+    if (rc != 0) {
+        fprintf(stderr, "keryud: cannot open shared store \"%s\": %s\n",
+                cf->store, keryu_store_strerror(rc));
         return 1;
     }
 
-    rc = admin_apikey_find(&st, txn, name, hash);
+    rc = admin_apikey_remove(&st, name, &ai);
 
-    if (rc == 0) {
-        key.mv_size = sizeof(hash);
-        key.mv_data = hash;
+    keryu_store_close(&st);
 
-        rc = keryu_store_change(&st, txn, st.apikeys, &key, NULL,
-                                KERYU_META_CONFIG_VERSION);
+    if (rc == MDB_NOTFOUND) {
+        fprintf(stderr, "keryud: no apikey \"%s\"\n", name);
+        return 1;
     }
 
     if (rc != 0) {
-        if (rc == MDB_NOTFOUND) {
-            fprintf(stderr, "keryud: no apikey \"%s\"\n", name);
-
-        } else {
-            fprintf(stderr, "keryud: apikey revoke failed: %s\n",
-                    keryu_store_strerror(rc));
-        }
-
-        mdb_txn_abort(txn);
-        keryu_store_close(&st);
-
-        return 1;
-    }
-
-    if (admin_commit(&st, txn) == -1) {
+        fprintf(stderr, "keryud: apikey revoke failed: %s\n",
+                keryu_store_strerror(rc));
         return 1;
     }
 
     printf("apikey %s revoked\n", name);
 
     return 0;
+}
+
+
+int
+admin_apikey_remove(keryu_store_t *st, const char *name,
+    admin_apikey_info_t *ai)
+{
+    int       rc;
+    uint8_t   hash[SHA256_DIGEST_LENGTH];
+    MDB_val   key, val;
+    MDB_txn  *txn;
+
+    rc = keryu_store_txn_begin(st, 0, &txn);
+    if (rc != 0) {
+        return rc;
+    }
+
+    rc = admin_apikey_find(st, txn, name, hash);
+    if (rc != 0) {
+        goto txn_abort;
+    }
+
+    key.mv_size = sizeof(hash);
+    key.mv_data = hash;
+
+    if (ai) {
+        rc = mdb_get(txn, st->apikeys, &key, &val);
+        if (rc != 0 || admin_apikey_read(&val, ai) == -1) {
+            rc = rc ? rc : MDB_CORRUPTED;
+            goto txn_abort;
+        }
+    }
+
+    rc = keryu_store_change(st, txn, st->apikeys, &key, NULL,
+                            KERYU_META_CONFIG_VERSION);
+    if (rc != 0) {
+        goto txn_abort;
+    }
+
+    /* a failed commit has freed the transaction already */
+
+    return mdb_txn_commit(txn);
+
+txn_abort:
+
+    mdb_txn_abort(txn);
+
+    return rc;
 }
 
 

@@ -5,7 +5,9 @@
  * API keys, written into the shared store that the nginx module reads.
  * Each command that changes something does it in one write transaction,
  * through keryu_store_change(), so the module sees the whole change and
- * its version counter rises; a command that fails writes nothing.
+ * its version counter rises; a command that fails writes nothing.  The
+ * API's decisions and API keys endpoints call the same functions on
+ * keryud's open shared store, so both accept exactly the same.
  */
 
 
@@ -21,6 +23,9 @@
 
 #define ADMIN_ESC_MAX  (4 * KERYU_BLOCK_KEY_MAX + 1)
 
+#define ADMIN_ROLES_MAX   16
+#define ADMIN_APIKEY_LEN  47                     /* "kak_" and 43 */
+
 
 /* a block's target, as given on the command line and as stored */
 typedef struct {
@@ -29,6 +34,21 @@ typedef struct {
     uint8_t             key[KERYU_BLOCK_KEY_MAX];
     char                text[ADMIN_ESC_MAX];      /* normalised, printable */
 } admin_target_t;
+
+
+/* what is kept of an API key besides its hash: never the key itself */
+typedef struct {
+    char                name[TOKEN_NAME_MAX + 1];
+    char                roles[ADMIN_ROLES_MAX * (TOKEN_NAME_MAX + 1)];
+                                                 /* comma-separated */
+    int                 expires;
+    uint64_t            expires_at;              /* unix seconds */
+    uint64_t            created_at;              /* unix seconds */
+} admin_apikey_info_t;
+
+
+/* sees each API key; returning -1 stops the walk */
+typedef int (*admin_apikey_pt)(void *ctx, const admin_apikey_info_t *ai);
 
 
 /* sees each block; returning -1 stops the walk */
@@ -73,6 +93,39 @@ int admin_block_remove(keryu_store_t *st, const admin_target_t *tg);
  */
 int admin_block_each(keryu_store_t *st, admin_block_pt handler, void *ctx,
     size_t *bad);
+
+/*
+ * checks an API key's name and roles (1 to ADMIN_ROLES_MAX, each once) as
+ * "apikey create" does; returns 0, or -1 with the reason in err and the
+ * field at fault, "name" or "roles", in *field
+ */
+int admin_apikey_check(const char *name, const char *const *roles,
+    size_t nroles, char *err, size_t errlen, const char **field);
+
+/*
+ * makes an API key for checked name and roles, valid for ttl seconds (0:
+ * for ever), and stores its hash and metadata in one transaction; the key
+ * is written to apikey only, wiped on failure, and ai gets the metadata.
+ * Returns 0, MDB_KEYEXIST when a key has that name already, -1 without
+ * random bytes (the OpenSSL error queue says why), ENOMEM, or an LMDB code
+ */
+int admin_apikey_put(keryu_store_t *st, const char *name,
+    const char *const *roles, size_t nroles, uint64_t ttl,
+    char apikey[ADMIN_APIKEY_LEN + 1], admin_apikey_info_t *ai);
+
+/*
+ * deletes the API key called name in one transaction, filling ai (when
+ * not NULL) with what it was; returns 0, MDB_NOTFOUND, or an LMDB code
+ */
+int admin_apikey_remove(keryu_store_t *st, const char *name,
+    admin_apikey_info_t *ai);
+
+/*
+ * calls handler for each API key that decodes, in hash order, counting
+ * the others in bad; returns 0 or an LMDB code
+ */
+int admin_apikey_each(keryu_store_t *st, admin_apikey_pt handler,
+    void *ctx, size_t *bad);
 
 /*
  * the alg and created_at of a stored verification key (the shared

@@ -30,6 +30,14 @@
  *   POST   /api/security/tokens/        a new token, shown once; admin
  *   DELETE /api/security/tokens/NAME/   revokes a token; admin
  *
+ *   GET    /api/security/apikeys/        API keys' names, roles, times,
+ *                                        never the key; admin, auditor
+ *   POST   /api/security/apikeys/        a new API key, shown once; admin
+ *   DELETE /api/security/apikeys/NAME/   revokes an API key; admin
+ *
+ *   GET /api/security/metrics/history/[?since=T]  the sampled history of
+ *                               key metrics (metrics.h); admin, auditor
+ *
  *   GET    /api/security/policies/suggestions/  changes that shadow
  *                                  validation hits call for (suggest.h);
  *                                  admin, auditor
@@ -56,7 +64,8 @@
  *
  * Policies are checked and written by policy.c, the code behind "keryud
  * policy", so the API and the command line accept exactly the same;
- * decisions by admin.c's block code, the code behind "keryud block".
+ * decisions by admin.c's block code, the code behind "keryud block", and
+ * API keys by its apikey code, the code behind "keryud apikey".
  *
  * A client address that earns API_AUTH_FAILURES 401s within
  * API_AUTH_WINDOW seconds is answered 429, token unchecked, until
@@ -95,6 +104,8 @@
 #include "chain.h"
 #include "comply_api.h"
 #include "dashboard.h"
+#include "history.h"
+#include "jtree.h"
 #include "log.h"
 #include "metrics.h"
 #include "keryu_policy.h"
@@ -147,7 +158,9 @@ typedef enum {
     API_POLICY_VALIDATE,
     API_WHOAMI,
     API_TOKENS,
-    API_SUGGESTIONS
+    API_SUGGESTIONS,
+    API_APIKEYS,
+    API_METRICS_HISTORY
 } api_endpoint_e;
 
 
@@ -209,6 +222,8 @@ struct api_s {
     keys_t             *keys;         /* NULL or off: 503 */
     struct comply_s    *comply;       /* NULL: compliance answers 503 */
     dashboard_t        *dashboard;    /* NULL: none installed */
+    history_t          *history;      /* NULL: metrics_interval off */
+    struct event       *history_ev;
     metrics_api_t       calls;
     char                actor[TOKEN_NAME_MAX + 1];  /* the request's token */
     api_auth_fail_t     fails[API_AUTH_SLOTS];
@@ -278,6 +293,16 @@ static void api_token_json(json_t *j, role_e role, const char *name,
 static void api_token_create(api_t *api, struct evhttp_request *req);
 static void api_token_revoke(api_t *api, struct evhttp_request *req,
     const char *name);
+static void api_history_start(api_t *api, struct event_base *base,
+    unsigned interval);
+static void api_history_tick(evutil_socket_t fd, short what, void *arg);
+static void api_metrics_history(api_t *api, struct evhttp_request *req);
+static void api_apikey_list(api_t *api, struct evhttp_request *req);
+static int api_apikey_item(void *ctx, const admin_apikey_info_t *ai);
+static void api_apikey_json(json_t *j, const admin_apikey_info_t *ai);
+static void api_apikey_create(api_t *api, struct evhttp_request *req);
+static void api_apikey_revoke(api_t *api, struct evhttp_request *req,
+    const char *name);
 static void api_allow(struct evhttp_request *req, unsigned methods);
 static void api_policy_list(api_t *api, struct evhttp_request *req);
 static int api_policy_item(void *ctx, const char *name, size_t namelen,
@@ -344,6 +369,12 @@ static const api_route_t  api_routes[] = {
       API_GET | EVHTTP_REQ_POST, EVHTTP_REQ_DELETE },
     { "/api/security/tokens",     API_TOKENS,    1,
       API_GET | EVHTTP_REQ_POST, EVHTTP_REQ_DELETE },
+    { "/api/security/apikeys/",   API_APIKEYS,   1,
+      API_GET | EVHTTP_REQ_POST, EVHTTP_REQ_DELETE },
+    { "/api/security/apikeys",    API_APIKEYS,   1,
+      API_GET | EVHTTP_REQ_POST, 0 },
+    { "/api/security/metrics/history/", API_METRICS_HISTORY, 1, API_GET, 0 },
+    { "/api/security/metrics/history",  API_METRICS_HISTORY, 1, API_GET, 0 },
     /* before the policies: exact paths are matched first */
     { "/api/security/policies/suggestions/", API_SUGGESTIONS, 1,
       API_GET | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE, 0 },
@@ -477,6 +508,10 @@ api_new(struct event_base *base, const conf_t *cf, store_t *own,
 
     api->dashboard = dashboard_new(cf->dashboard_root);
 
+    if (cf->metrics_interval) {
+        api_history_start(api, base, cf->metrics_interval);
+    }
+
     return api;
 
 http_free:
@@ -505,6 +540,12 @@ api_free(api_t *api)
     evhttp_free(api->http);
     tls_free(api->tls);
     dashboard_free(api->dashboard);
+
+    if (api->history_ev) {
+        event_free(api->history_ev);
+    }
+
+    history_free(api->history);
     free(api);
 }
 
@@ -659,7 +700,8 @@ api_handle(api_t *api, struct evhttp_request *req)
 
     if ((route->endpoint == API_POLICIES
          || route->endpoint == API_SUGGESTIONS
-         || route->endpoint == API_DECISIONS)
+         || route->endpoint == API_DECISIONS
+         || route->endpoint == API_APIKEYS)
         && api->src->env == NULL)
     {
         api_error(req, HTTP_SERVUNAVAIL, "shared store unavailable", NULL);
@@ -799,6 +841,23 @@ api_handle(api_t *api, struct evhttp_request *req)
             api_token_revoke(api, req, name);
         }
 
+        break;
+
+    case API_APIKEYS:
+        if (cmd == EVHTTP_REQ_GET) {
+            api_apikey_list(api, req);
+
+        } else if (cmd == EVHTTP_REQ_POST) {
+            api_apikey_create(api, req);
+
+        } else {
+            api_apikey_revoke(api, req, name);
+        }
+
+        break;
+
+    case API_METRICS_HISTORY:
+        api_metrics_history(api, req);
         break;
 
     default:
@@ -3979,4 +4038,470 @@ api_token_revoke(api_t *api, struct evhttp_request *req, const char *name)
     evhttp_add_header(evhttp_request_get_output_headers(req),
                       "Cache-Control", "no-store");
     evhttp_send_reply(req, HTTP_NOCONTENT, NULL, NULL);
+}
+
+
+static void
+api_apikey_list(api_t *api, struct evhttp_request *req)
+{
+    int      rc;
+    size_t   bad;
+    json_t  *j;
+
+    j = json_new();
+    if (j == NULL) {
+        log_warnx("%s: json_new() failed", __func__);
+        api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        return;
+    }
+
+    json_map_open(j);
+    json_key(j, "items");
+    json_array_open(j);
+
+    rc = admin_apikey_each(api->src, api_apikey_item, j, &bad);
+    if (rc != 0) {
+        log_warnx("%s: reading API keys failed: %s", __func__,
+                  keryu_store_strerror(rc));
+        api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        goto json_free;
+    }
+
+    if (bad) {
+        log_warnx("%s: %zu API keys do not decode", __func__, bad);
+    }
+
+    json_array_close(j);
+    json_map_close(j);
+
+    api_reply(req, HTTP_OK, j);
+
+json_free:
+
+    json_free(j);
+}
+
+
+static int
+api_apikey_item(void *ctx, const admin_apikey_info_t *ai)
+{
+    api_apikey_json(ctx, ai);
+
+    return 0;
+}
+
+
+/* {"name","roles","created_at","expires_at","expired"}: never the key */
+
+static void
+api_apikey_json(json_t *j, const admin_apikey_info_t *ai)
+{
+    char         t[TIME_STR_MAX];
+    size_t       n;
+    const char  *p;
+
+    json_map_open(j);
+    json_key(j, "name");
+    json_cstring(j, ai->name);
+    json_key(j, "roles");
+    json_array_open(j);
+
+    for (p = ai->roles; *p; p += n + (p[n] == ',')) {
+        n = strcspn(p, ",");
+        json_string(j, (const uint8_t *) p, n);
+    }
+
+    json_array_close(j);
+    json_key(j, "created_at");
+    time_format(ai->created_at * 1000000, t);
+    json_cstring(j, t);
+    json_key(j, "expires_at");
+
+    if (ai->expires) {
+        time_format(ai->expires_at * 1000000, t);
+        json_cstring(j, t);
+
+    } else {
+        json_null(j);
+    }
+
+    json_key(j, "expired");
+    json_bool(j, ai->expires && ai->expires_at <= (uint64_t) time(NULL));
+    json_map_close(j);
+}
+
+
+/*
+ * {"name":..., "roles":[...], "ttl":"90d" or seconds}: checked as
+ * "keryud apikey create" checks its options, stored by the same code;
+ * answers the key once, and the change record has its metadata only
+ */
+
+static void
+api_apikey_create(api_t *api, struct evhttp_request *req)
+{
+    int                  rc;
+    char                 apikey[ADMIN_APIKEY_LEN + 1];
+    char                 err[2 * TOKEN_NAME_MAX + 128];
+    size_t               i, len, n;
+    json_t              *j, *after;
+    int64_t              secs;
+    jtree_t             *t, *v, *roles_v;
+    uint64_t             ttl;
+    const char          *body, *name, *field, *k, *roles[ADMIN_ROLES_MAX];
+    admin_apikey_info_t  ai;
+
+    body = api_body(req, &len);
+    if (body == NULL) {
+        return;
+    }
+
+    j = NULL;
+    after = NULL;
+    apikey[0] = '\0';
+
+    t = jtree_parse(body, len, err, sizeof(err));
+
+    if (t == NULL || jtree_type(t) != JTREE_OBJECT) {
+        api_error(req, HTTP_BADREQUEST, "invalid body", NULL);
+        goto done;
+    }
+
+    for (i = 0; i < jtree_len(t); i++) {
+        k = jtree_key_at(t, i);
+
+        if (strcmp(k, "name") != 0 && strcmp(k, "roles") != 0
+            && strcmp(k, "ttl") != 0)
+        {
+            api_error_field(req, HTTP_BADREQUEST, "unknown field", "field",
+                            k);
+            goto done;
+        }
+    }
+
+    v = jtree_get(t, "name");
+
+    if (v == NULL) {
+        api_error_field(req, HTTP_BADREQUEST, "missing field", "field",
+                        "name");
+        goto done;
+    }
+
+    name = jtree_string(v);
+
+    if (name == NULL) {
+        api_error_field(req, HTTP_BADREQUEST, "invalid field", "field",
+                        "name");
+        goto done;
+    }
+
+    roles_v = jtree_get(t, "roles");
+
+    if (roles_v == NULL) {
+        api_error_field(req, HTTP_BADREQUEST, "missing field", "field",
+                        "roles");
+        goto done;
+    }
+
+    n = jtree_len(roles_v);
+
+    if (jtree_type(roles_v) != JTREE_ARRAY || n > ADMIN_ROLES_MAX) {
+        api_error_field(req, HTTP_BADREQUEST, "invalid field", "field",
+                        "roles");
+        goto done;
+    }
+
+    for (i = 0; i < n; i++) {
+        roles[i] = jtree_string(jtree_at(roles_v, i));
+
+        if (roles[i] == NULL) {
+            api_error_field(req, HTTP_BADREQUEST, "invalid field", "field",
+                            "roles");
+            goto done;
+        }
+    }
+
+    if (admin_apikey_check(name, roles, n, err, sizeof(err), &field) == -1) {
+        log_debug("%s: %s", __func__, err);
+        api_error_field(req, HTTP_BADREQUEST, "invalid field", "field",
+                        field);
+        goto done;
+    }
+
+    ttl = 0;
+    v = jtree_get(t, "ttl");
+
+    if (v && jtree_type(v) == JTREE_STRING) {
+        if (admin_duration_parse(jtree_string(v), &ttl) == -1) {
+            api_error_field(req, HTTP_BADREQUEST, "invalid field", "field",
+                            "ttl");
+            goto done;
+        }
+
+    } else if (v && jtree_type(v) != JTREE_NULL) {
+
+        /* seconds, within the bounds of a duration */
+
+        if (jtree_int(v, &secs) == -1 || secs < 1
+            || secs > 3650LL * 86400)
+        {
+            api_error_field(req, HTTP_BADREQUEST, "invalid field", "field",
+                            "ttl");
+            goto done;
+        }
+
+        ttl = (uint64_t) secs;
+    }
+
+    rc = admin_apikey_put(api->src, name, roles, n, ttl, apikey, &ai);
+
+    if (rc == MDB_KEYEXIST) {
+        api_error_field(req, 409, "apikey exists", "field", "name");
+        goto done;
+    }
+
+    if (rc != 0) {
+        log_warnx("%s: apikey create failed: %s", __func__,
+                  rc == -1 ? "RAND_bytes() failed"
+                           : keryu_store_strerror(rc));
+        api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        goto done;
+    }
+
+    log_info("apikey \"%s\" created through the API", name);
+
+    j = json_new();
+    after = json_new();
+
+    if (j == NULL || after == NULL) {
+        log_warnx("%s: json_new() failed", __func__);
+        api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        goto done;
+    }
+
+    api_apikey_json(after, &ai);
+
+    /* XXX the reply's buffers hold the key until freed, unwiped */
+
+    json_map_open(j);
+    json_key(j, "key");
+    json_cstring(j, apikey);
+    json_key(j, "apikey");
+    api_apikey_json(j, &ai);
+    json_map_close(j);
+
+    api_reply(req, 201, j);
+
+    api_changed_json(api, req, "apikey.create", name, NULL, after, 201);
+
+done:
+
+    OPENSSL_cleanse(apikey, sizeof(apikey));
+    json_free(j);
+    json_free(after);
+    jtree_free(t);
+}
+
+
+static void
+api_apikey_revoke(api_t *api, struct evhttp_request *req, const char *name)
+{
+    int                  rc;
+    json_t              *before;
+    admin_apikey_info_t  ai;
+
+    rc = admin_apikey_remove(api->src, name, &ai);
+
+    if (rc == MDB_NOTFOUND) {
+        api_error(req, HTTP_NOTFOUND, "not found", NULL);
+        return;
+    }
+
+    if (rc != 0) {
+        log_warnx("%s: apikey revoke failed: %s", __func__,
+                  keryu_store_strerror(rc));
+        api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        return;
+    }
+
+    log_info("apikey \"%s\" revoked through the API", name);
+
+    before = json_new();
+
+    if (before) {
+        api_apikey_json(before, &ai);
+    }
+
+    evhttp_add_header(evhttp_request_get_output_headers(req),
+                      "Cache-Control", "no-store");
+    evhttp_send_reply(req, HTTP_NOCONTENT, NULL, NULL);
+
+    api_changed_json(api, req, "apikey.revoke", name, before, NULL,
+                     HTTP_NOCONTENT);
+
+    json_free(before);
+}
+
+
+/*
+ * samples the metrics now, as a baseline for the rates, and every
+ * interval seconds after; without memory there is no history, only a
+ * line in the log
+ */
+
+static void
+api_history_start(api_t *api, struct event_base *base, unsigned interval)
+{
+    struct timeval  tv;
+
+    api->history = history_new(interval);
+    if (api->history == NULL) {
+        log_warn("%s: calloc", __func__);
+        return;
+    }
+
+    api->history_ev = event_new(base, -1, EV_PERSIST, api_history_tick, api);
+    if (api->history_ev == NULL) {
+        log_warnx("%s: event_new() failed", __func__);
+        goto history_free;
+    }
+
+    tv.tv_sec = interval;
+    tv.tv_usec = 0;
+
+    if (event_add(api->history_ev, &tv) == -1) {
+        log_warnx("%s: event_add() failed", __func__);
+        event_free(api->history_ev);
+        api->history_ev = NULL;
+        goto history_free;
+    }
+
+    api_history_tick(-1, 0, api);
+
+    return;
+
+history_free:
+
+    history_free(api->history);
+    api->history = NULL;
+}
+
+
+/* the first call only takes the counters the rates start from */
+
+static void
+api_history_tick(evutil_socket_t fd, short what, void *arg)
+{
+    api_t  *api = arg;
+
+    int                rc;
+    MDB_txn           *txn;
+    metrics_own_t      own;
+    struct timespec    ts;
+    metrics_shared_t  *shp;
+
+    static metrics_shared_t  sh;
+
+    (void) fd;
+    (void) what;
+
+    rc = store_txn_begin(api->own, MDB_RDONLY, &txn);
+    if (rc != 0) {
+        log_warnx("%s: mdb_txn_begin() failed: %s", __func__,
+                  mdb_strerror(rc));
+        return;
+    }
+
+    rc = metrics_own_read(api->own, txn, &own);
+
+    mdb_txn_abort(txn);
+
+    if (rc != 0) {
+        log_warnx("%s: reading own meta failed: %s", __func__,
+                  mdb_strerror(rc));
+        return;
+    }
+
+    /* one shared read holds the workers too: static, not on the stack */
+
+    shp = NULL;
+
+    if (api->src->env) {
+        rc = metrics_shared_read(api->src, &sh);
+
+        if (rc != 0) {
+            log_warnx("%s: reading the shared store failed: %s", __func__,
+                      keryu_store_strerror(rc));
+
+        } else {
+            shp = &sh;
+        }
+    }
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+
+    history_add(api->history, (uint64_t) time(NULL),
+                (uint64_t) ts.tv_sec * 1000000000 + (uint64_t) ts.tv_nsec,
+                &own, shp, &api->calls);
+}
+
+
+static void
+api_metrics_history(api_t *api, struct evhttp_request *req)
+{
+    char               *end;
+    json_t             *j;
+    uint64_t            since;
+    const char         *qs;
+    struct evkeyval    *kv;
+    struct evkeyvalq    q;
+
+    if (api->history == NULL) {
+        api_error(req, HTTP_SERVUNAVAIL, "no metrics history", NULL);
+        return;
+    }
+
+    memset(&q, 0, sizeof(struct evkeyvalq));
+
+    since = 0;
+    qs = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+
+    if (qs && evhttp_parse_query_str(qs, &q) == -1) {
+        api_error(req, HTTP_BADREQUEST, "invalid query", NULL);
+        goto query_free;
+    }
+
+    for (kv = q.tqh_first; kv; kv = kv->next.tqe_next) {
+        if (strcmp(kv->key, "since") != 0) {
+            api_error(req, HTTP_BADREQUEST, "unknown parameter", kv->key);
+            goto query_free;
+        }
+
+        errno = 0;
+        since = strtoull(kv->value, &end, 10);
+
+        if (kv->value[0] < '0' || kv->value[0] > '9' || *end != '\0'
+            || errno == ERANGE)
+        {
+            api_error(req, HTTP_BADREQUEST, "invalid parameter", "since");
+            goto query_free;
+        }
+    }
+
+    j = json_new();
+    if (j == NULL) {
+        log_warnx("%s: json_new() failed", __func__);
+        api_error(req, HTTP_INTERNAL, "internal error", NULL);
+        goto query_free;
+    }
+
+    history_json(api->history, since, j);
+
+    api_reply(req, HTTP_OK, j);
+
+    json_free(j);
+
+query_free:
+
+    evhttp_clear_headers(&q);
 }

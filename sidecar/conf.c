@@ -115,6 +115,8 @@ static int conf_set_compliance_interval(conf_ctx_t *ctx, conf_t *cf,
     const char *value);
 static int conf_set_dashboard_root(conf_ctx_t *ctx, conf_t *cf,
     const char *value);
+static int conf_set_metrics_interval(conf_ctx_t *ctx, conf_t *cf,
+    const char *value);
 
 
 static const conf_command_t  conf_commands[] = {
@@ -144,7 +146,8 @@ static const conf_command_t  conf_commands[] = {
     { "controls",          conf_set_controls,          0, 1 },
     { "nginx_cves",        conf_set_nginx_cves,        0, 1 },
     { "compliance_interval", conf_set_compliance_interval, 0, 1 },
-    { "dashboard_root",    conf_set_dashboard_root,    0, 1 }
+    { "dashboard_root",    conf_set_dashboard_root,    0, 1 },
+    { "metrics_interval",  conf_set_metrics_interval,  0, 1 }
 };
 
 #define CONF_NCOMMANDS  (sizeof(conf_commands) / sizeof(conf_commands[0]))
@@ -184,6 +187,7 @@ conf_defaults(conf_t *cf)
         strcpy(cf->dashboard_root, KERYU_SHARE "/dashboard");
     }
     cf->compliance_interval = 24 * 60 * 60 * 1000;
+    cf->metrics_interval = 10;
 }
 
 
@@ -1182,4 +1186,28 @@ conf_set_dashboard_root(conf_ctx_t *ctx, conf_t *cf, const char *value)
     }
 
     return conf_set_path(ctx, cf->dashboard_root, "dashboard_root", value);
+}
+
+
+static int
+conf_set_metrics_interval(conf_ctx_t *ctx, conf_t *cf, const char *value)
+{
+    uint64_t  ms;
+
+    if (strcmp(value, "off") == 0) {
+        cf->metrics_interval = 0;
+        return 0;
+    }
+
+    if (conf_parse_time(value, &ms) == -1 || ms < 1000 || ms % 1000
+        || ms > 3600 * 1000)
+    {
+        return conf_error(ctx, "invalid time \"%s\" in \"metrics_interval\" "
+                          "directive, expecting whole seconds from 1s to 1h, "
+                          "or off", value);
+    }
+
+    cf->metrics_interval = ms / 1000;
+
+    return 0;
 }

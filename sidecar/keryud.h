@@ -111,6 +111,7 @@ typedef struct {
     int                 nginx_cves_set;
     uint64_t            compliance_interval;  /* milliseconds */
     char                dashboard_root[CONF_PATH_MAX];  /* "": none */
+    unsigned            metrics_interval; /* seconds, 0: no history */
 } conf_t;
 
 

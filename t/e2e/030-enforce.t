@@ -9,6 +9,7 @@ use warnings;
 use FindBin;
 use lib $FindBin::Bin, "$FindBin::Bin/../lib";
 
+use HTTP::Tiny;
 use JSON::PP;
 use Test::More;
 use KeryuTest;
@@ -31,7 +32,8 @@ mkdir "$dir/logs";
 
 # the scratch helper writes nginx.conf beside the store
 start_nginx($dir, port => $port, workers => 2,
-            server => 'location /p/ { keryu_access on; stub_status; }');
+            server => 'location /p/ { keryu_access on; stub_status; '
+                      . 'keryu_identity bearer apikey=X-Api-Key; }');
 
 # keryud on the same store; no shipped policies, so nothing it detects
 # blocks this test's client
@@ -185,6 +187,40 @@ store_cli($store, 'key', 'delete', 'hs');
 %seen = ();
 $seen{ status_of('/p/j', %auth) }++ for 1 .. 10;
 is(join(',', sort keys %seen), '403', 'and refused once its key is gone');
+
+# an API key made through keryud's API is one the module accepts
+write_json("$dir/ak.json",
+           { name => 'ak', policy_type => 'access', priority => 10,
+             rules => [ { id => 'k', path => '/p/k', effect => 'allow',
+                          roles => ['deploy'] },
+                        { id => 'others', path => '/p/k', effect => 'deny',
+                          anyone => $true } ] });
+store_cli($store, 'policy', 'apply', "$dir/ak.json");
+
+my $admin = keryud_token($dir, 'admin');
+my $ht = HTTP::Tiny->new(timeout => 5);
+$r = $ht->request('POST', "http://127.0.0.1:$api/api/security/apikeys/",
+                  { headers => { Authorization => "Bearer $admin",
+                                 'Content-Type' => 'application/json' },
+                    content => encode_json({ name => 'e2e-runner',
+                                             roles => ['deploy'] }) });
+is($r->{status}, 201, 'an API key created through the API');
+my $apikey = eval { decode_json($r->{content})->{key} } // '';
+
+%seen = ();
+$seen{ status_of('/p/k', 'X-Api-Key' => $apikey) }++ for 1 .. 10;
+is(join(',', sort keys %seen), '200', 'every worker accepts it');
+is(status_of('/p/k'), 403, 'the path is not open without it');
+is(status_of('/p/k', 'X-Api-Key' => "${apikey}x"), 403,
+   'nor with another key');
+
+$r = $ht->request('DELETE',
+                  "http://127.0.0.1:$api/api/security/apikeys/e2e-runner/",
+                  { headers => { Authorization => "Bearer $admin" } });
+is($r->{status}, 204, 'revoked through the API');
+%seen = ();
+$seen{ status_of('/p/k', 'X-Api-Key' => $apikey) }++ for 1 .. 10;
+is(join(',', sort keys %seen), '403', 'and refused from the next request');
 
 stop_nginx($dir);
 

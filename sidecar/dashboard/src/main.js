@@ -30,21 +30,10 @@ const app = document.getElementById('app');
 let cleanups = [];
 let poller = null;
 
-// samples of /status/ since sign-in, for the performance charts
+// samples of /status/ since sign-in, for the performance charts of the
+// roles that may not read keryud's own history
 export const history = { t: [], consumed: [], lag: [], storeLag: [], open: [],
-                         storeBytes: [], mapBytes: [], workers: [],
-                         apiCount: [], apiSeconds: [], listeners: new Set() };
-
-// sums the samples of one Prometheus family in the text exposition
-function promSum(text, name) {
-    let sum = null;
-    for (const line of text.split('\n')) {
-        if (line.startsWith(name) && (line[name.length] === ' ' || line[name.length] === '{')) {
-            sum = (sum ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1));
-        }
-    }
-    return sum;
-}
+                         storeBytes: [], mapBytes: [], workers: [], listeners: new Set() };
 
 export function toast(text, kind = 'info') {
     let box = document.getElementById('toasts');
@@ -174,17 +163,6 @@ async function sample() {
         push('storeBytes', s.module.store_bytes);
         push('mapBytes', s.module.store_map_bytes);
         push('workers', s.enforcement.workers);
-
-        // the API's own counters, for the roles that may read them
-        let count = null;
-        let seconds = null;
-        if (can.readAll()) {
-            const text = await (await api.raw('metrics')).text();
-            count = promSum(text, 'keryu_api_request_duration_seconds_count');
-            seconds = promSum(text, 'keryu_api_request_duration_seconds_sum');
-        }
-        push('apiCount', count);
-        push('apiSeconds', seconds);
         for (const l of history.listeners) l(s);
     } catch (e) {
         if (e.status !== 401) toast(`status: ${e.message}`, 'error');

@@ -370,21 +370,101 @@ export async function tokens(el, ctx) {
         await load();
     }
 
+    if (can.readAll()) {
+        el.append(h('h2', {}, 'API keys of the nginx module'));
+        await apiKeys(el, ctx);
+    }
+
     el.append(
-        h('section.card', {}, h('h2', {}, 'API keys, JWT keys and mTLS clients of the nginx module'),
+        h('section.card', {}, h('h2', {}, 'Keys and clients of the nginx module'),
           h('dl.kv', { 'data-testid': 'key-counts' },
-            h('dt', {}, 'API keys'), h('dd', {}, st.keys.apikeys),
+            // the list above counts API keys for the roles that see it
+            can.readAll() ? null : [h('dt', {}, 'API keys'), h('dd', {}, st.keys.apikeys)],
             h('dt', {}, 'JWT keys'), h('dd', {}, st.keys.jwt),
             h('dt', {}, 'Clients'), h('dd', {}, st.keys.clients)),
-          h('p', {}, 'They live in the shared store and are managed on keryud\'s host with ',
-            h('code', {}, 'keryud apikey create|list|revoke'), ', ', h('code', {}, 'keryud key'), ' and ',
-            h('code', {}, 'keryud client'), ' (see the sidecar README).')),
+          h('p', {}, 'JWT verification keys and mTLS clients live in the shared store and are managed on keryud\'s host with ',
+            h('code', {}, 'keryud key'), ' and ', h('code', {}, 'keryud client'), ' (see the sidecar README).')),
         h('section.card', {}, h('h2', {}, 'Roles'),
           h('table.grid', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Role'), h('th', {}, 'May'))),
             h('tbody', {},
               h('tr', {}, h('td', {}, 'admin'), h('td', {}, 'everything')),
               h('tr', {}, h('td', {}, 'auditor'), h('td', {}, 'read everything; schedule and update audits; generate reports')),
               h('tr', {}, h('td', {}, 'viewer'), h('td', {}, 'events, alerts and system status'))))));
+}
+
+// the module's API keys: listed for admins and auditors, made and revoked
+// by admins; a new key is shown once, keryud keeps only its hash
+
+async function apiKeys(el, ctx) {
+    const list = h('div');
+    const made = h('div', { 'data-testid': 'apikey-made' });
+
+    const form = h('form.filters', {
+        'data-testid': 'apikey-form',
+        onsubmit: async (e) => {
+            e.preventDefault();
+            const f = new FormData(form);
+            const body = { name: f.get('name').trim(),
+                           roles: f.get('roles').split(',').map((r) => r.trim()).filter((r) => r) };
+            if (f.get('ttl').trim()) body.ttl = f.get('ttl').trim();
+            try {
+                const r = await api.post('apikeys/', body);
+                form.reset();
+                const value = h('input.mono.tokenvalue', { readonly: true, value: r.key, 'data-testid': 'apikey-value',
+                                                           'aria-label': 'the new API key' });
+                fill(made, h('section.card.shown', {},
+                    h('h2', {}, `API key "${r.apikey.name}" (${r.apikey.roles.join(', ')})`),
+                    h('p', {}, 'Copy it now: keryud keeps only its hash and will not show it again. '
+                               + 'Clients send it in the header the module\'s keryu_identity apikey= names.'),
+                    h('div.actions', {}, value,
+                      h('button', { type: 'button', onclick: async () => {
+                          value.select();
+                          try {
+                              await navigator.clipboard.writeText(r.key);
+                              ctx.toast('Copied');
+                          } catch {
+                              ctx.toast('Select the text and copy it', 'error');
+                          }
+                      } }, 'Copy'),
+                      h('button', { type: 'button', onclick: () => clear(made) }, 'Done'))));
+                await load();
+            } catch (ex) {
+                ctx.fail(ex);
+            }
+        },
+    },
+    field('Name', h('input', { name: 'name', size: 14, required: true, pattern: '[A-Za-z0-9._\\-]{1,64}' })),
+    field('Roles (comma-separated)', h('input', { name: 'roles', size: 20, required: true, placeholder: 'deploy, reader' })),
+    field('Expires after', h('input', { name: 'ttl', size: 10, placeholder: '90d; empty: never' })),
+    h('button.primary', { type: 'submit' }, 'Create API key'));
+
+    async function load() {
+        const r = await api.get('apikeys/');
+        fill(list, table([
+            { label: 'Name', key: 'name' },
+            { label: 'Roles', render: (k) => k.roles.map((role) => badge(role, 'ev')) },
+            { label: 'Created', render: (k) => fmtTime(k.created_at), cls: 'nowrap' },
+            { label: 'Expires', render: (k) => (k.expires_at ? [fmtTime(k.expires_at), k.expired ? badge('expired', 'failed') : null]
+                                                             : 'never'), cls: 'nowrap' },
+            { label: '', render: (k) => (can.admin() ? h('button.small.danger', {
+                dataset: { revokeApikey: k.name },
+                onclick: async () => {
+                    if (!window.confirm(`Revoke API key "${k.name}"? Clients using it are refused from the next request.`)) return;
+                    try {
+                        await api.del(`apikeys/${encodeURIComponent(k.name)}/`);
+                        ctx.toast(`API key "${k.name}" revoked`);
+                        await load();
+                    } catch (e) {
+                        ctx.fail(e);
+                    }
+                },
+            }, 'Revoke') : '') },
+        ], r.items, { testid: 'apikeys-table', empty: 'No API keys' }));
+    }
+
+    if (can.admin()) el.append(form, made);
+    el.append(list);
+    await load();
 }
 
 // --- settings

@@ -336,38 +336,60 @@ export async function status(el, ctx) {
     ctx.every(settings.get('statusInterval') * 1000, () => load().catch(ctx.fail));
 }
 
-// --- performance charts, from the status samples taken since sign-in
+// --- performance charts: keryud's own history for the roles that may
+// read it, loaded on open and followed as it grows; otherwise the status
+// samples this page took since sign-in
+
+const HISTORY_COLUMNS = ['time', 'records_per_s', 'ring_lag', 'consumer_lag', 'alerts_open',
+                         'store_bytes', 'api_requests_per_s', 'api_response_ms', 'blocks'];
+
+async function serverHistory() {
+    try {
+        return await api.get('metrics/history/');
+    } catch (e) {
+        if (e.status === 503) return null;      // metrics_interval off
+        throw e;
+    }
+}
+
+function pageCharts(hist) {
+    const rate = () => hist.consumed.map((v, i) => (i === 0 ? null
+        : Math.max(0, (v - hist.consumed[i - 1]) / Math.max(1e-3, hist.t[i] - hist.t[i - 1]))));
+    return {
+        x: () => hist.t,
+        specs: [
+            { title: 'Records consumed per second', series: [['records/s', rate]] },
+            { title: 'Ring lag (records)', series: [['keryud', () => hist.lag], ['consumer', () => hist.storeLag]] },
+            { title: 'Open alerts', series: [['open', () => hist.open]] },
+            { title: 'Shared store in use', series: [['bytes', () => hist.storeBytes]], bytes: true },
+        ],
+    };
+}
+
+function serverCharts(cols) {
+    const c = (k) => () => cols[k];
+    return {
+        x: c('time'),
+        specs: [
+            { title: 'Records consumed per second', series: [['records/s', c('records_per_s')]] },
+            { title: 'API requests per second', series: [['requests/s', c('api_requests_per_s')]] },
+            { title: 'API mean response time (ms)', series: [['ms', c('api_response_ms')]] },
+            { title: 'Ring lag (records)', series: [['keryud', c('ring_lag')], ['consumer', c('consumer_lag')]] },
+            { title: 'Open alerts', series: [['open', c('alerts_open')]] },
+            { title: 'Shared store in use', series: [['bytes', c('store_bytes')]], bytes: true },
+            { title: 'Blocks', series: [['blocks', c('blocks')]] },
+        ],
+    };
+}
 
 export async function metrics(el, ctx) {
     const hist = ctx.history;
-    el.append(h('p.muted', {}, `Sampled from /api/security/status/ every ${settings.get('statusInterval')} s since you signed in (up to one hour).`));
+    const cols = can.readAll() ? await serverHistory() : null;
+    const note = h('p.muted', { 'data-testid': 'chart-source' });
     const grid = h('div.charts');
-    el.appendChild(grid);
+    el.append(note, grid);
 
-    const rate = () => hist.consumed.map((v, i) => (i === 0 ? null
-        : Math.max(0, (v - hist.consumed[i - 1]) / Math.max(1e-3, hist.t[i] - hist.t[i - 1]))));
-    // per interval: requests a second, and their mean time in ms
-    const delta = (k, i) => (i === 0 || hist[k][i] === null || hist[k][i - 1] === null ? null
-        : hist[k][i] - hist[k][i - 1]);
-    const apiRate = () => hist.t.map((t, i) => {
-        const d = delta('apiCount', i);
-        return d === null ? null : d / Math.max(1e-3, t - hist.t[i - 1]);
-    });
-    const apiMean = () => hist.t.map((t, i) => {
-        const n = delta('apiCount', i);
-        return n ? (delta('apiSeconds', i) / n) * 1000 : null;
-    });
-    const specs = [
-        { title: 'Records consumed per second', series: [['records/s', rate]] },
-        ...(can.readAll() ? [
-            { title: 'API requests per second', series: [['requests/s', apiRate]] },
-            { title: 'API mean response time (ms)', series: [['ms', apiMean]] },
-        ] : []),
-        { title: 'Ring lag (records)', series: [['keryud', () => hist.lag], ['consumer', () => hist.storeLag]] },
-        { title: 'Open alerts', series: [['open', () => hist.open]] },
-        { title: 'Shared store in use', series: [['bytes', () => hist.storeBytes]], bytes: true },
-    ];
-
+    const { x, specs } = cols ? serverCharts(cols) : pageCharts(hist);
     const charts = specs.map((s) => {
         const box = h('section.card.chart', { 'data-testid': 'chart' }, h('h2', {}, s.title));
         grid.appendChild(box);
@@ -375,12 +397,29 @@ export async function metrics(el, ctx) {
     });
 
     function draw() {
-        for (const { s, c } of charts) c.set([hist.t.slice(), ...s.series.map(([, f]) => f().slice())]);
+        for (const { s, c } of charts) c.set([x().slice(), ...s.series.map(([, f]) => f().slice())]);
     }
 
-    draw();
-    hist.listeners.add(draw);
-    ctx.onLeave(() => { hist.listeners.delete(draw); for (const { c } of charts) c.destroy(); });
+    if (cols) {
+        fill(note, `Sampled by keryud every ${cols.interval} s, the last ${Math.round(cols.capacity * cols.interval / 3600)} hours at most.`);
+        const poll = async () => {
+            const last = cols.time.at(-1);
+            const more = await api.get(`metrics/history/${qs({ since: last === undefined ? 0 : last + 1 })}`);
+            for (const k of HISTORY_COLUMNS) {
+                cols[k].push(...more[k]);
+                if (cols[k].length > cols.capacity) cols[k].splice(0, cols[k].length - cols.capacity);
+            }
+            if (more.time.length) draw();
+        };
+        draw();
+        ctx.every(settings.get('statusInterval') * 1000, () => poll().catch(ctx.fail));
+        ctx.onLeave(() => { for (const { c } of charts) c.destroy(); });
+    } else {
+        fill(note, `Sampled from /api/security/status/ every ${settings.get('statusInterval')} s since you signed in (up to one hour).`);
+        draw();
+        hist.listeners.add(draw);
+        ctx.onLeave(() => { hist.listeners.delete(draw); for (const { c } of charts) c.destroy(); });
+    }
 
     if (can.readAll()) {
         const r = await api.raw('metrics');

@@ -149,7 +149,7 @@ before(async () => {
         '# dashboard.test.mjs',
         `store ${dir}/store;`, `data ${dir}/data;`, `listen 127.0.0.1:${port};`,
         'poll_interval 10ms;', `pid_file ${dir}/keryud.pid;`, `master_key ${dir}/master-key;`,
-        `dashboard_root ${root};`, '',
+        `dashboard_root ${root};`, 'metrics_interval 1s;', '',
     ].join('\n'));
 
     for (const role of ['admin', 'auditor', 'viewer']) {
@@ -329,8 +329,10 @@ test('an admin signs in, sees every view, filters, acknowledges, saves policies'
     // system status and charts
     await view(page, 'status', '[data-testid=st-keryud] dl.kv');
     await shot(page, '05-status');
-    await view(page, 'metrics', '[data-testid=chart] .uplot');
-    assert.equal(await page.locator('[data-testid=chart] .uplot').count(), 6);
+    await view(page, 'metrics', '[data-testid=chart]');
+    await until(async () => (await page.locator('[data-testid=chart] .uplot').count()) === 7, 'seven charts drawn');
+    assert.equal(await page.locator('[data-testid=chart-empty]:visible').count(), 0);
+    await page.waitForSelector('[data-testid=chart-source]:has-text("Sampled by keryud every 1 s")');
     await page.waitForSelector('[data-testid=prom] td:text-matches("keryu_events_total")');
     await shot(page, '06-metrics');
 
@@ -402,6 +404,36 @@ test('an admin signs in, sees every view, filters, acknowledges, saves policies'
     await until(async () => (await page.locator('[data-testid=tokens-table] td:has-text("wallboard")').count()) === 0,
                 'token gone');
     assert.equal((await apiCall('GET', 'whoami/', 'wall')).status, 401);
+
+    // an API key made, shown once, listed without its value, then revoked
+    await page.fill('[data-testid=apikey-form] input[name=name]', 'deploy-bot');
+    await page.fill('[data-testid=apikey-form] input[name=roles]', 'deploy, reader');
+    await page.fill('[data-testid=apikey-form] input[name=ttl]', '30d');
+    await page.click('[data-testid=apikey-form] button[type=submit]');
+    const key = await (await page.waitForSelector('[data-testid=apikey-value]')).inputValue();
+    assert.match(key, /^kak_[A-Za-z0-9_-]{43}$/);
+    await page.waitForSelector('[data-testid=apikeys-table] td:text("deploy-bot")');
+    assert.ok(!(await page.textContent('[data-testid=apikeys-table]')).includes(key), 'no key in the list');
+    let keys = (await apiCall('GET', 'apikeys/', 'admin')).body.items;
+    assert.deepEqual(keys.map((k) => [k.name, k.roles]), [['deploy-bot', ['deploy', 'reader']]]);
+    assert.ok(keys[0].expires_at, 'it expires');
+    await shot(page, '11-apikeys');
+    await page.click('[data-testid=apikey-made] button:text("Done")');
+    assert.equal(await page.locator('[data-testid=apikey-value]').count(), 0, 'shown once');
+
+    // keryud refuses a bad one, and the page says which field
+    await page.fill('[data-testid=apikey-form] input[name=name]', 'deploy-bot2');
+    await page.fill('[data-testid=apikey-form] input[name=roles]', 'a, a');
+    page.expectNetwork.push(400);
+    await page.click('[data-testid=apikey-form] button[type=submit]');
+    await page.waitForSelector('.toast:has-text("invalid field (roles)")');
+    assert.equal((await apiCall('GET', 'apikeys/', 'admin')).body.items.length, 1);
+
+    page.once('dialog', (d) => d.accept());
+    await page.click('button[data-revoke-apikey="deploy-bot"]');
+    await page.waitForSelector('[data-testid=apikeys-table] td:text("No API keys")');
+    assert.deepEqual((await apiCall('GET', 'apikeys/', 'admin')).body.items, []);
+
     await view(page, 'settings', 'form.settings');
     await shot(page, '12-settings');
 
@@ -445,6 +477,8 @@ test('a viewer is offered only what a viewer may do', async () => {
     assert.deepEqual(nav, ['overview', 'events', 'alerts', 'status', 'metrics', 'tokens', 'settings']);
     await view(page, 'tokens', '[data-testid=whoami]');
     assert.equal(await page.locator('[data-testid=tokens-table]').count(), 0);
+    assert.equal(await page.locator('[data-testid=apikeys-table]').count(), 0);
+    await page.waitForSelector('[data-testid=key-counts]');
     await view(page, 'alerts', '[data-testid=alerts-table] tbody tr[data-id]');
     await page.click('[data-testid=alerts-table] tbody tr[data-id="1"]');
     await page.waitForSelector('[data-testid=alert-log]');
@@ -456,8 +490,9 @@ test('a viewer is offered only what a viewer may do', async () => {
     await page.waitForSelector('[data-testid=alerts-table] tbody tr:has-text("192.0.2.77")');
     await view(page, 'events', '[data-testid=events-table]');
     assert.equal(await page.locator('input[name=all]').count(), 0);
-    await view(page, 'metrics', '[data-testid=chart] .uplot');
-    assert.equal(await page.locator('[data-testid=chart] .uplot').count(), 4, 'no API charts');
+    await view(page, 'metrics', '[data-testid=chart]');
+    assert.equal(await page.locator('[data-testid=chart]').count(), 4, 'no API charts');
+    await page.waitForSelector('[data-testid=chart-source]:has-text("since you signed in")');
     assert.equal(await page.locator('[data-testid=prom]').count(), 0, 'no Prometheus counters');
     await shot(page, '17-viewer');
     assert.deepEqual(await page.problems(), []);
@@ -474,8 +509,47 @@ test('an auditor reads policies but may not edit them', async () => {
     await view(page, 'tokens', '[data-testid=tokens-table] tbody tr');
     assert.equal(await page.locator('[data-testid=token-form]').count(), 0);
     assert.equal(await page.locator('button[data-revoke]').count(), 0);
+    await page.waitForSelector('[data-testid=apikeys-table]');
+    assert.equal(await page.locator('[data-testid=apikey-form]').count(), 0);
+    assert.equal(await page.locator('button[data-revoke-apikey]').count(), 0);
     await view(page, 'audits', '[data-testid=audit-form]');
     await shot(page, '18-auditor');
+    assert.deepEqual(await page.problems(), []);
+    await page.context().close();
+});
+
+test('performance charts: keryud\'s history at once, and "collecting samples" rather than empty axes', async () => {
+    // the page itself samples once at sign-in, then not for a minute
+    const slow = async (who) => {
+        const page = await watchedPage();
+        await page.addInitScript(() => localStorage.setItem('keryu.settings', '{"statusInterval":60}'));
+        await signIn(page, who);
+        return page;
+    };
+
+    // an admin's charts come from keryud's history, there before the page
+    await until(async () => (await apiCall('GET', 'metrics/history/', 'admin')).body.time.length >= 3, 'history');
+    let page = await slow('admin');
+    await view(page, 'metrics', '[data-testid=chart] .uplot');
+    assert.equal(await page.locator('[data-testid=chart] .uplot').count(), 7);
+    assert.equal(await page.locator('[data-testid=chart-empty]:visible').count(), 0, 'no placeholder');
+    const pts = await page.locator('[data-testid=chart] .plot').evaluateAll((ps) => ps.map((p) => Number(p.dataset.points)));
+    assert.equal(pts.length, 7);
+    assert.ok(pts.every((n) => n >= 2), `every chart has points: ${pts}`);
+    // the x axis is today's time of day, not a year
+    const ticks = await page.locator('[data-testid=chart] .u-axis').first().textContent();
+    assert.doesNotMatch(ticks, /19[0-9]{2}|20[0-9]{2}/, ticks);
+    await shot(page, '19-metrics-history');
+    assert.deepEqual(await page.problems(), []);
+    await page.context().close();
+
+    // a viewer's come from the page, which has one sample so far
+    page = await slow('viewer');
+    await view(page, 'metrics', '[data-testid=chart-empty]');
+    assert.equal(await page.locator('[data-testid=chart-empty]:visible').count(), 4);
+    assert.equal(await page.locator('[data-testid=chart] .uplot').count(), 0, 'no empty axes');
+    assert.match(await page.textContent('[data-testid=chart-empty]'), /Collecting samples/);
+    await shot(page, '20-metrics-collecting');
     assert.deepEqual(await page.problems(), []);
     await page.context().close();
 });
