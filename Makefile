@@ -39,7 +39,9 @@ DEB_PACKAGES =	gcc make pkg-config nginx nginx-dev libssl-dev \
 		libcmocka-dev libpcre2-dev zlib1g-dev python3 perl curl \
 		libtest-base-perl libtext-diff-perl libtest-longstring-perl \
 		liblist-moreutils-perl libipc-run-perl wrk valgrind openssl \
-		procps clang libclang-rt-dev chromium nodejs
+		procps clang libclang-rt-dev chromium nodejs \
+		libnginx-mod-http-modsecurity modsecurity-crs \
+		wapiti testssl.sh cppcheck clang-tidy
 
 SHARED_SRCS =	$(wildcard shared/*.c)
 SHARED_HDRS =	$(wildcard shared/*.h)
@@ -68,7 +70,7 @@ PROVE_LIB =	$(shell perl -MTest::Nginx::Socket -e1 2>/dev/null || echo -I t/comp
 
 .PHONY: all deps module keryud dashboard run stop test unit test-demo \
 	test-nginx test-e2e test-dashboard memcheck \
-	bench bench-keryud fuzz \
+	bench bench-keryud fuzz scan drill \
 	install clean
 
 all: module keryud dashboard
@@ -189,6 +191,20 @@ bench: deps all $(BENCH_BIN)
 	@KERYUD=$(KERYUD) CONSUME_BENCH=$(BENCH_BIN) bash t/bench/keryud.sh
 	@KERYU_NGINX=$(NGINX_BIN) KERYUD=$(abspath $(KERYUD)) \
 	    MODULE=$(abspath $(MODULE)) perl t/bench/visibility.pl
+	@KERYU_NGINX=$(NGINX_BIN) KERYUD=$(abspath $(KERYUD)) \
+	    MODULE=$(abspath $(MODULE)) bash t/bench/compare.sh
+
+# static analysis of our C, wapiti against the demo with keryu on and off,
+# testssl.sh against keryud's TLS listener; slow, so not part of "test"
+scan: deps all
+	@KERYU_NGINX=$(NGINX_BIN) KERYUD=$(abspath $(KERYUD)) \
+	    MODULE=$(abspath $(MODULE)) bash t/scan/scan.sh
+
+# the demo on free ports takes a brute force, credential stuffing, a path
+# scan and an enumeration; prints keryud's alerts, blocks and a report
+drill: deps all
+	@KERYU_NGINX=$(NGINX_BIN) KERYUD=$(abspath $(KERYUD)) \
+	    MODULE=$(abspath $(MODULE)) bash t/drill/drill.sh
 
 # keryud alone: the consumer's rate and the API's latency over its store
 bench-keryud: $(KERYUD) $(BENCH_BIN)

@@ -9,12 +9,17 @@
 #   sh conf/demo.sh start | stop
 #
 # KERYU_NGINX, KERYUD and MODULE name other binaries than the installed
-# nginx and those of build/.
+# nginx and those of build/.  DEMO_RUN, DEMO_PORT, DEMO_API_PORT and
+# DEMO_APP_PORT move the directory and the three ports, so that a drill
+# or a scan can run its own demo next to "make run".
 
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-run=$top/run
+run=${DEMO_RUN:-$top/run}
+port=${DEMO_PORT:-8080}
+api_port=${DEMO_API_PORT:-8081}
+app_port=${DEMO_APP_PORT:-8090}
 nginx=${KERYU_NGINX:-/usr/sbin/nginx}
 keryud=${KERYUD:-$top/build/keryud}
 module=${MODULE:-$top/build/ngx_http_keryu_module.so}
@@ -53,9 +58,9 @@ stop() {
 }
 
 start() {
-    for port in 8080 8081 8090; do
-        if curl -s -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null; then
-            echo "demo: 127.0.0.1:$port is in use; \"make stop\" first?" >&2
+    for p in "$port" "$api_port" "$app_port"; do
+        if curl -s -o /dev/null "http://127.0.0.1:$p/" 2>/dev/null; then
+            echo "demo: 127.0.0.1:$p is in use; \"make stop\" first?" >&2
             exit 1
         fi
     done
@@ -70,9 +75,14 @@ start() {
         user=""
     fi
 
+    ports="s|127\.0\.0\.1:8080|127.0.0.1:$port|g"
+    ports="$ports;s|127\.0\.0\.1:8081|127.0.0.1:$api_port|g"
+    ports="$ports;s|127\.0\.0\.1:8090|127.0.0.1:$app_port|g"
+
     sed -e "s|@RUN@|$run|g" -e "s|@MODULE@|$module|g" -e "s|@USER@|$user|" \
-        "$top/conf/nginx-demo.conf" > "$run/nginx.conf"
-    sed -e "s|@RUN@|$run|g" "$top/conf/keryud-demo.conf" > "$run/keryud.conf"
+        -e "$ports" "$top/conf/nginx-demo.conf" > "$run/nginx.conf"
+    sed -e "s|@RUN@|$run|g" -e "$ports" "$top/conf/keryud-demo.conf" \
+        > "$run/keryud.conf"
     "$keryud" -c "$run/keryud.conf" -n > /dev/null
 
     [ -f "$run/app-secret" ] \
@@ -103,7 +113,7 @@ start() {
     "$keryud" -c "$run/keryud.conf" block delete --ip 127.0.0.1 \
         > /dev/null 2>&1 || true
 
-    python3 "$top/demo/app.py" --listen 127.0.0.1:8090 \
+    python3 "$top/demo/app.py" --listen "127.0.0.1:$app_port" \
         --secret-file "$run/app-secret" --pid-file "$run/app.pid" \
         --webhook-secret-file "$run/webhook-secret" \
         > /dev/null 2>> "$run/logs/app.log" &
@@ -112,7 +122,7 @@ start() {
     "$nginx" -p "$run" -c "$run/nginx.conf"
 
     # the workers make the store as their own user; keryud opens it after
-    wait_for http://127.0.0.1:8080/health
+    wait_for "http://127.0.0.1:$port/health"
 
     if [ ! -s "$run/admin-token" ]; then
         "$keryud" -c "$run/keryud.conf" token create --role admin \
@@ -122,41 +132,41 @@ start() {
 
     "$keryud" -c "$run/keryud.conf" -d >> "$run/logs/keryud.log" 2>&1 &
 
-    wait_for http://127.0.0.1:8081/api/security/status/ \
+    wait_for "http://127.0.0.1:$api_port/api/security/status/" \
         "Authorization: Bearer $(cat "$run/admin-token")"
 
     cat <<EOF
 
 Keryu demo is running.
 
-  app through nginx   http://127.0.0.1:8080/   (users: alice/alice-pass,
+  app through nginx   http://127.0.0.1:$port/   (users: alice/alice-pass,
                       bob/bob-pass, carol/carol-pass)
-  keryud API          http://127.0.0.1:8081/api/security/
-  dashboard           http://127.0.0.1:8081/dashboard/ (sign in with the
+  keryud API          http://127.0.0.1:$api_port/api/security/
+  dashboard           http://127.0.0.1:$api_port/dashboard/ (sign in with the
                       admin token)
   admin token         $run/admin-token (mode 0600)
   configuration       $run/nginx.conf, $run/keryud.conf
   logs                $run/logs/
 
 Try:
-  curl -d username=alice -d password=alice-pass http://127.0.0.1:8080/login
+  curl -d username=alice -d password=alice-pass http://127.0.0.1:$port/login
   TOKEN=...the "token" it answered...
-  curl -H "Authorization: Bearer \$TOKEN" http://127.0.0.1:8080/api/orders/1
-  curl -H "Authorization: Bearer \$TOKEN" http://127.0.0.1:8080/api/orders/2
-  curl -H "Authorization: Bearer \$(cat run/admin-token)" \\
-      'http://127.0.0.1:8081/api/security/events/?limit=5'
+  curl -H "Authorization: Bearer \$TOKEN" http://127.0.0.1:$port/api/orders/1
+  curl -H "Authorization: Bearer \$TOKEN" http://127.0.0.1:$port/api/orders/2
+  curl -H "Authorization: Bearer \$(cat $run/admin-token)" \\
+      'http://127.0.0.1:$api_port/api/security/events/?limit=5'
 
 Ten bad logins from one address within a minute open a brute-force alert
 and block the address for 15 minutes: a moment later nginx refuses it
 (403). keryud posts the alert, signed, to the app's webhook receiver,
 which only the app's own port serves:
   for i in \$(seq 11); do curl -s -o /dev/null -w '%{http_code} ' \\
-      -d username=bob -d password=wrong http://127.0.0.1:8080/login; done
-  curl -H "Authorization: Bearer \$(cat run/admin-token)" \\
-      'http://127.0.0.1:8081/api/security/alerts/?key=127.0.0.1'
-  curl http://127.0.0.1:8090/hooks/keryu
-  curl -X DELETE -H "Authorization: Bearer \$(cat run/admin-token)" \\
-      'http://127.0.0.1:8081/api/security/decisions/?ip=127.0.0.1'
+      -d username=bob -d password=wrong http://127.0.0.1:$port/login; done
+  curl -H "Authorization: Bearer \$(cat $run/admin-token)" \\
+      'http://127.0.0.1:$api_port/api/security/alerts/?key=127.0.0.1'
+  curl http://127.0.0.1:$app_port/hooks/keryu
+  curl -X DELETE -H "Authorization: Bearer \$(cat $run/admin-token)" \\
+      'http://127.0.0.1:$api_port/api/security/decisions/?ip=127.0.0.1'
 
 Stop it with "make stop".
 EOF

@@ -141,12 +141,14 @@ static ngx_http_keryu_preset_t  ngx_http_keryu_presets[] = {
 
     /* strict */
     { NGX_HTTP_KERYU_FRAME_DENY, 1,
-      { ngx_string("default-src 'self'; base-uri 'self'; "
-                   "form-action 'self'"),
-        ngx_string("default-src 'self'; frame-ancestors 'none'; "
+      { ngx_string("default-src 'self'; object-src 'none'; "
                    "base-uri 'self'; form-action 'self'"),
-        ngx_string("default-src 'self'; frame-ancestors 'self'; "
-                   "base-uri 'self'; form-action 'self'") },
+        ngx_string("default-src 'self'; object-src 'none'; "
+                   "frame-ancestors 'none'; base-uri 'self'; "
+                   "form-action 'self'"),
+        ngx_string("default-src 'self'; object-src 'none'; "
+                   "frame-ancestors 'self'; base-uri 'self'; "
+                   "form-action 'self'") },
       ngx_string("max-age=31536000; includeSubDomains"),
       ngx_string("no-referrer"),
       ngx_string("camera=(), microphone=(), geolocation=()"),

@@ -472,7 +472,7 @@ keryu_policy_show(char *buf, const char *s)
 {
     size_t  i;
 
-    for (i = 0; s[i] && i < KERYU_POLICY_SHOW_MAX; i++) {
+    for (i = 0; i < KERYU_POLICY_SHOW_MAX && s[i]; i++) {
         buf[i] = (s[i] < 0x20 || s[i] > 0x7e || s[i] == '"' || s[i] == '\\')
                  ? '?' : s[i];
     }

@@ -432,7 +432,7 @@ detect_entry(detect_t *d, detect_rule_t *r, uint64_t hash, int family,
 
     alen = family == 4 ? 4 : 16;
     base = (size_t) (hash % DETECT_SETS) * DETECT_WAYS;
-    victim = NULL;
+    victim = &r->entries[base];
     slot = base;
 
     for (i = base; i < base + DETECT_WAYS; i++) {
@@ -447,7 +447,7 @@ detect_entry(detect_t *d, detect_rule_t *r, uint64_t hash, int family,
             return e;
         }
 
-        if (victim == NULL || e->hash == 0
+        if (e->hash == 0
             || (victim->hash != 0 && e->last_us < victim->last_us))
         {
             victim = e;

@@ -26,6 +26,11 @@
 /*
  * the threshold policies every shared store starts with; operators edit
  * or delete them like any other, and a deleted one stays deleted
+ *
+ * Each attack should be named by its own rule, although a path scan or a
+ * credential-stuffing run is also a stream of auth failures: the rules
+ * that tell them apart count to 10, as brute-force does, so that they hit
+ * no later than brute-force's block, on the same record at the latest.
  */
 
 static const char *const  respond_default_policies[] = {
@@ -40,16 +45,25 @@ static const char *const  respond_default_policies[] = {
     "{\"name\":\"credential-stuffing\",\"policy_type\":\"threshold\","
     "\"description\":\"Failed logins for many users from one address\","
     "\"rules\":[{\"id\":\"many-users\",\"types\":[\"auth_failure\"],"
-    "\"group_by\":\"ip\",\"distinct\":\"user\",\"count\":20,"
+    "\"group_by\":\"ip\",\"distinct\":\"user\",\"count\":10,"
     "\"window\":\"5m\",\"severity\":\"high\",\"action\":\"block\","
     "\"duration\":\"1h\",\"max_duration\":\"24h\"}]}",
 
     "{\"name\":\"scanning\",\"policy_type\":\"threshold\","
-    "\"description\":\"Many refused requests from one address\","
+    "\"description\":\"Many refused requests, or many paths refused or "
+    "missing, from one address\","
     "\"rules\":[{\"id\":\"denials\",\"types\":[\"permission_denied\"],"
     "\"group_by\":\"ip\",\"count\":30,\"window\":\"60s\","
     "\"severity\":\"medium\",\"action\":\"block\",\"duration\":\"15m\","
-    "\"max_duration\":\"24h\"}]}",
+    "\"max_duration\":\"24h\"},"
+    "{\"id\":\"refused-paths\",\"status\":[401,403],"
+    "\"group_by\":\"ip\",\"distinct\":\"path\",\"count\":10,"
+    "\"window\":\"60s\",\"severity\":\"medium\",\"action\":\"block\","
+    "\"duration\":\"15m\",\"max_duration\":\"24h\"},"
+    "{\"id\":\"missing-paths\",\"status\":[404],"
+    "\"group_by\":\"ip\",\"distinct\":\"path\",\"count\":20,"
+    "\"window\":\"60s\",\"severity\":\"medium\",\"action\":\"block\","
+    "\"duration\":\"15m\",\"max_duration\":\"24h\"}]}",
 
     "{\"name\":\"enumeration\",\"policy_type\":\"threshold\","
     "\"description\":\"One caller reading many objects of one kind\","
@@ -60,7 +74,12 @@ static const char *const  respond_default_policies[] = {
     "{\"id\":\"by-ip\",\"types\":[\"request\",\"data_access\"],"
     "\"status\":[200],\"pattern\":\"/api/{kind}/{id}\","
     "\"distinct\":\"id\",\"group_by\":\"ip\",\"count\":100,"
-    "\"window\":\"5m\",\"severity\":\"medium\"}]}",
+    "\"window\":\"5m\",\"severity\":\"medium\"},"
+    "{\"id\":\"denied-by-user\",\"types\":[\"permission_denied\"],"
+    "\"pattern\":\"/api/{kind}/{id}\",\"distinct\":\"id\","
+    "\"group_by\":\"user\",\"count\":10,\"window\":\"5m\","
+    "\"severity\":\"high\",\"action\":\"block\",\"duration\":\"15m\","
+    "\"max_duration\":\"24h\"}]}",
 
     NULL
 };

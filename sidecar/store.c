@@ -298,6 +298,8 @@ store_meta_view(store_t *st)
 {
     keryu_store_t  ks;
 
+    memset(&ks, 0, sizeof(keryu_store_t));
+
     ks.env = st->env;
     ks.ring = 0;
     ks.meta = st->meta;

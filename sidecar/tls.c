@@ -2,8 +2,10 @@
  * Copyright (C) Keryu Security
  *
  * TLS for the HTTP API.  tls_new() builds one server context from the
- * "tls_certificate" and "tls_key" files: TLS 1.2 and later, the server's
- * cipher order, no compression and no renegotiation.  tls_bufferevent()
+ * "tls_certificate" and "tls_key" files: TLS 1.2 and later, with only
+ * forward-secret AEAD ciphers under TLS 1.2 (no CBC, whose padding checks
+ * keep timing attacks such as Lucky 13 possible), the server's cipher
+ * order, no compression and no renegotiation.  tls_bufferevent()
  * then gives evhttp a TLS bufferevent for each connection it accepts.
  *
  * The key file must be a regular file that gives group and others no
@@ -35,6 +37,12 @@
 
 #define TLS_KEY_MAX  (64 * 1024)
 #define TLS_ERR_MAX  512
+
+/* TLS 1.2 only; TLS 1.3's own suites are all AEAD and left as they are */
+#define TLS_CIPHERS_12                                                    \
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"          \
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"          \
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256"
 
 
 struct tls_s {
@@ -70,6 +78,12 @@ tls_new(const char *cert, const char *key)
 
     if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
         log_warnx("SSL_CTX_set_min_proto_version() failed%s",
+                  tls_errors(errs, sizeof(errs)));
+        goto ctx_free;
+    }
+
+    if (SSL_CTX_set_cipher_list(ctx, TLS_CIPHERS_12) != 1) {
+        log_warnx("SSL_CTX_set_cipher_list() failed%s",
                   tls_errors(errs, sizeof(errs)));
         goto ctx_free;
     }

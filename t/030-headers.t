@@ -128,7 +128,7 @@ ok
 --- response_headers
 X-Content-Type-Options: nosniff
 X-Frame-Options: DENY
-Content-Security-Policy: default-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'
+Content-Security-Policy: default-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'
 Referrer-Policy: no-referrer
 Permissions-Policy: camera=(), microphone=(), geolocation=()
 Cross-Origin-Opener-Policy: same-origin
@@ -294,7 +294,7 @@ GET /t
 ok
 --- response_headers
 X-Frame-Options: SAMEORIGIN
-Content-Security-Policy: default-src 'self'; frame-ancestors 'self'; base-uri 'self'; form-action 'self'
+Content-Security-Policy: default-src 'self'; object-src 'none'; frame-ancestors 'self'; base-uri 'self'; form-action 'self'
 --- no_error_log
 [error]
 
@@ -314,7 +314,7 @@ GET /t
 ok
 --- response_headers
 ! X-Frame-Options
-Content-Security-Policy: default-src 'self'; base-uri 'self'; form-action 'self'
+Content-Security-Policy: default-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'
 --- no_error_log
 [error]
 
@@ -571,7 +571,7 @@ GET /t
 up
 --- response_headers
 X-Frame-Options: DENY
-Content-Security-Policy: default-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'
+Content-Security-Policy: default-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'
 Referrer-Policy: no-referrer
 X-Content-Type-Options: nosniff
 X-Upstream: yes
@@ -757,7 +757,7 @@ GET /t
 busy
 --- response_headers
 X-Frame-Options: SAMEORIGIN
-Content-Security-Policy: default-src 'self'; frame-ancestors 'self'; base-uri 'self'; form-action 'self'
+Content-Security-Policy: default-src 'self'; object-src 'none'; frame-ancestors 'self'; base-uri 'self'; form-action 'self'
 --- no_error_log
 [error]
 
@@ -830,7 +830,7 @@ GET /private
 Content-Type: application/json
 WWW-Authenticate: Bearer
 X-Frame-Options: DENY
-Content-Security-Policy: default-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'
+Content-Security-Policy: default-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'
 ! Server
 --- error_log
 keryu denied access: no credentials

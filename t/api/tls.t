@@ -111,6 +111,21 @@ is($r->{rc}, 35, 'TLS 1.1: handshake fails');
 like($r->{err}, qr/alert protocol version/,
      'TLS 1.1: keryud answers with a protocol_version alert');
 
+# CBC suites are left out of TLS 1.2; the AEAD ones are there
+
+$r = curl('-k', '--tlsv1.2', '--tls-max', '1.2',
+          '--ciphers', 'ECDHE-ECDSA-AES128-SHA256:ECDHE-ECDSA-AES256-SHA',
+          @auth, "$base$status");
+is($r->{rc}, 35, 'TLS 1.2 with CBC suites only: handshake fails');
+like($r->{err}, qr/handshake failure/,
+     'TLS 1.2 with CBC suites only: keryud answers handshake_failure');
+
+$r = curl('-k', '--tlsv1.2', '--tls-max', '1.2',
+          '--ciphers', 'ECDHE-ECDSA-CHACHA20-POLY1305', @auth,
+          "$base$status");
+is($r->{code}, 200, 'TLS 1.2 with ChaCha20-Poly1305: 200')
+    or diag($r->{err});
+
 $r = curl('-k', @auth, "$base$status");
 is($r->{code}, 200, 'keryud still answers after refused handshakes');
 
