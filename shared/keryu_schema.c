@@ -390,6 +390,13 @@ static const char  *keryu_schema_bound_names[] = {
 };
 
 
+/* what ends a number or a literal: whitespace and punctuation */
+static const unsigned char  keryu_schema_delims[256] = {
+    [' '] = 1, ['\t'] = 1, ['\n'] = 1, ['\r'] = 1, [','] = 1, [':'] = 1,
+    ['['] = 1, [']'] = 1, ['{'] = 1, ['}'] = 1
+};
+
+
 static const yajl_callbacks  keryu_schema_callbacks = {
     keryu_schema_on_null,
     keryu_schema_on_boolean,
@@ -1580,66 +1587,106 @@ keryu_schema_parse(keryu_schema_run_t *run, const unsigned char *buf,
  * them.  What yajl checks itself (escapes, control characters, grammar)
  * is left to it, and where yajl's tokens would differ from the scanner's
  * view, yajl has found an error first.
+ *
+ * Runs of whitespace and punctuation between tokens, of a number's or a
+ * literal's bytes, and of a string's plain ASCII are skipped in tight
+ * loops; the rest goes a byte at a time.  Every byte of a token counts
+ * towards KERYU_SCHEMA_TOKEN_MAX, and the first one past it is refused.
  */
 
 static size_t
 keryu_schema_scan(keryu_schema_run_t *run, const unsigned char *p,
     size_t len)
 {
-    int       h;
-    size_t    i;
+    int       h, state;
+    size_t    i, tok, end, start;
     unsigned  c;
 
-    for (i = 0; i < len; i++) {
-        c = p[i];
+    state = run->sc_state;
+    tok = run->sc_len;
+    i = 0;
 
-        switch (run->sc_state) {
+    while (i < len) {
+
+        switch (state) {
 
         case KERYU_SCHEMA_SC_OUT:
-            if (c == '"') {
-                run->sc_state = KERYU_SCHEMA_SC_STR;
-                run->sc_len = 1;
-
-            } else if (c != ' ' && c != '\t' && c != '\n' && c != '\r'
-                       && c != ',' && c != ':' && c != '[' && c != ']'
-                       && c != '{' && c != '}')
-            {
-                run->sc_state = KERYU_SCHEMA_SC_BARE;
-                run->sc_len = 1;
+            while (keryu_schema_delims[p[i]]) {
+                if (++i == len) {
+                    goto done;
+                }
             }
 
+            state = (p[i] == '"') ? KERYU_SCHEMA_SC_STR
+                                  : KERYU_SCHEMA_SC_BARE;
+            tok = 1;
+            i++;
             continue;
 
         case KERYU_SCHEMA_SC_BARE:
-            if (c == '"') {
-                run->sc_state = KERYU_SCHEMA_SC_STR;
-                run->sc_len = 1;
+
+            /* tok is at most KERYU_SCHEMA_TOKEN_MAX here */
+
+            end = (len - i > KERYU_SCHEMA_TOKEN_MAX - tok)
+                  ? i + (KERYU_SCHEMA_TOKEN_MAX - tok) : len;
+
+            start = i;
+
+            while (i < end && !keryu_schema_delims[p[i]] && p[i] != '"') {
+                i++;
+            }
+
+            tok += i - start;
+
+            if (i == len) {
+                goto done;
+            }
+
+            if (p[i] == '"') {
+                state = KERYU_SCHEMA_SC_STR;
+                tok = 1;
+                i++;
                 continue;
             }
 
-            if (c == ' ' || c == '\t' || c == '\n' || c == '\r'
-                || c == ',' || c == ':' || c == '[' || c == ']'
-                || c == '{' || c == '}')
-            {
-                run->sc_state = KERYU_SCHEMA_SC_OUT;
+            if (keryu_schema_delims[p[i]]) {
+                state = KERYU_SCHEMA_SC_OUT;
+                i++;
                 continue;
             }
 
-            break;
+            goto too_long;
 
         case KERYU_SCHEMA_SC_STR:
+            end = (len - i > KERYU_SCHEMA_TOKEN_MAX - tok)
+                  ? i + (KERYU_SCHEMA_TOKEN_MAX - tok) : len;
+
+            start = i;
+
+            while (i < end && p[i] < 0x80 && p[i] != '"' && p[i] != '\\') {
+                i++;
+            }
+
+            tok += i - start;
+
+            if (i == len) {
+                goto done;
+            }
+
+            c = p[i];
+
             if (c == '"') {
-                run->sc_state = KERYU_SCHEMA_SC_OUT;    /* counted too */
+                state = KERYU_SCHEMA_SC_OUT;    /* counted too */
                 break;
             }
 
             if (c == '\\') {
-                run->sc_state = KERYU_SCHEMA_SC_ESC;
+                state = KERYU_SCHEMA_SC_ESC;
                 break;
             }
 
             if (c < 0x80) {
-                break;
+                goto too_long;
             }
 
             /* a lead byte: how many follow, and the first one's range */
@@ -1674,10 +1721,12 @@ keryu_schema_scan(keryu_schema_run_t *run, const unsigned char *p,
                 goto bad_utf8;
             }
 
-            run->sc_state = KERYU_SCHEMA_SC_UTF;
+            state = KERYU_SCHEMA_SC_UTF;
             break;
 
         case KERYU_SCHEMA_SC_UTF:
+            c = p[i];
+
             if (c < run->sc_lo || c > run->sc_hi) {
                 goto bad_utf8;
             }
@@ -1686,29 +1735,29 @@ keryu_schema_scan(keryu_schema_run_t *run, const unsigned char *p,
             run->sc_hi = 0xbf;
 
             if (--run->sc_need == 0) {
-                run->sc_state = KERYU_SCHEMA_SC_STR;
+                state = KERYU_SCHEMA_SC_STR;
             }
 
             break;
 
         case KERYU_SCHEMA_SC_ESC:
-            if (c == 'u') {
-                run->sc_state = KERYU_SCHEMA_SC_HEX;
+            if (p[i] == 'u') {
+                state = KERYU_SCHEMA_SC_HEX;
                 run->sc_hex = 4;
                 run->sc_cp = 0;
                 run->sc_high = 0;
 
             } else {
-                run->sc_state = KERYU_SCHEMA_SC_STR;
+                state = KERYU_SCHEMA_SC_STR;
             }
 
             break;
 
         case KERYU_SCHEMA_SC_HEX:
-            h = keryu_schema_hex(c);
+            h = keryu_schema_hex(p[i]);
 
             if (h < 0) {
-                run->sc_state = KERYU_SCHEMA_SC_STR;   /* yajl refuses it */
+                state = KERYU_SCHEMA_SC_STR;   /* yajl refuses it */
                 break;
             }
 
@@ -1723,59 +1772,78 @@ keryu_schema_scan(keryu_schema_run_t *run, const unsigned char *p,
                     goto bad_escape;
                 }
 
-                run->sc_state = KERYU_SCHEMA_SC_STR;
+                state = KERYU_SCHEMA_SC_STR;
 
             } else if (run->sc_cp >= 0xd800 && run->sc_cp <= 0xdbff) {
-                run->sc_state = KERYU_SCHEMA_SC_LOW_BS;
+                state = KERYU_SCHEMA_SC_LOW_BS;
 
             } else if (run->sc_cp >= 0xdc00 && run->sc_cp <= 0xdfff) {
                 goto bad_escape;
 
             } else {
-                run->sc_state = KERYU_SCHEMA_SC_STR;
+                state = KERYU_SCHEMA_SC_STR;
             }
 
             break;
 
         case KERYU_SCHEMA_SC_LOW_BS:
-            if (c != '\\') {
+            if (p[i] != '\\') {
                 goto bad_escape;
             }
 
-            run->sc_state = KERYU_SCHEMA_SC_LOW_U;
+            state = KERYU_SCHEMA_SC_LOW_U;
             break;
 
         default: /* KERYU_SCHEMA_SC_LOW_U */
-            if (c != 'u') {
+            if (p[i] != 'u') {
                 goto bad_escape;
             }
 
-            run->sc_state = KERYU_SCHEMA_SC_HEX;
+            state = KERYU_SCHEMA_SC_HEX;
             run->sc_hex = 4;
             run->sc_cp = 0;
             run->sc_high = 1;
             break;
         }
 
-        if (++run->sc_len > KERYU_SCHEMA_TOKEN_MAX) {
-            run->sc_kw = "size";
-            run->sc_reason = "string or number too long";
-            return i;
+        /* the byte at i, of a string, is counted */
+
+        if (++tok > KERYU_SCHEMA_TOKEN_MAX) {
+            goto too_long;
         }
+
+        i++;
     }
 
+done:
+
+    run->sc_state = state;
+    run->sc_len = tok;
+
     return len;
+
+too_long:
+
+    run->sc_kw = "size";
+    run->sc_reason = "string or number too long";
+    goto stop;
 
 bad_utf8:
 
     run->sc_kw = "json";
     run->sc_reason = "invalid utf-8";
-    return i;
+    goto stop;
 
 bad_escape:
 
     run->sc_kw = "json";
     run->sc_reason = "invalid unicode escape";
+
+stop:
+
+    run->sc_state = state;
+    run->sc_len = tok;
+
     return i;
 }
 
