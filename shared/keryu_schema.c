@@ -94,6 +94,12 @@
 #define KERYU_SCHEMA_SC_LOW_BS    6   /* after a high surrogate's escape */
 #define KERYU_SCHEMA_SC_LOW_U     7   /* and its low half's backslash */
 
+/* what a level adds to the pointer of its value */
+#define KERYU_SCHEMA_SEG_NONE     0   /* nothing: the object or array */
+#define KERYU_SCHEMA_SEG_KEY      1   /* "/" and the name at key */
+#define KERYU_SCHEMA_SEG_INDEX    2   /* "/" and index */
+#define KERYU_SCHEMA_SEG_SHOWN    3   /* written in the path already */
+
 /* number texts that fit here are read from it, longer ones from scratch */
 #define KERYU_SCHEMA_NUM_BUF      64
 
@@ -122,6 +128,17 @@ typedef struct {
     size_t                      len;
     keryu_schema_node_t        *schema;    /* NULL: anything */
 } keryu_schema_prop_t;
+
+
+/* a name an object's members are looked up by, from both keywords */
+typedef struct {
+    const char                 *name;      /* no NUL inside, NUL after */
+    size_t                      len;
+    keryu_schema_node_t        *schema;    /* "properties": NULL anything */
+    size_t                      req;       /* index in "required", or
+                                              KERYU_SCHEMA_NONE */
+    unsigned                    prop;      /* in "properties" */
+} keryu_schema_name_t;
 
 
 typedef struct {
@@ -157,6 +174,10 @@ struct keryu_schema_node_s {
     size_t                      nrequired;
     keryu_schema_enum_t        *enums;
     size_t                      nenums;
+    keryu_schema_name_t        *names;     /* "properties" and "required" */
+    uint32_t                   *slots;     /* hash of names: index + 1,
+                                              0 empty; NULL if none */
+    size_t                      mask;      /* slots - 1, a power of 2 */
 };
 
 
@@ -196,17 +217,28 @@ typedef struct {
 } keryu_schema_kw_t;
 
 
-/* an open object or array of the body */
+/*
+ * An open object or array of the body.  The pointer of the value being
+ * read is the segments of the open levels, written out only when a run
+ * fails or a name must be kept: a segment names a string of the schema,
+ * which lives as long as the run, or an index; a name the schema does not
+ * know is written at once (KERYU_SCHEMA_SEG_SHOWN).
+ */
 typedef struct {
     const keryu_schema_node_t  *node;      /* its schema; NULL: any */
     const keryu_schema_node_t  *child;     /* object: the schema of the
                                               member named last */
     uint64_t                   *seen;      /* object: "required" names read */
     size_t                      count;     /* array: elements begun */
-    size_t                      base;      /* length of its pointer */
+    const char                 *key;       /* KERYU_SCHEMA_SEG_KEY */
+    size_t                      key_len;
+    size_t                      index;     /* KERYU_SCHEMA_SEG_INDEX */
+    size_t                      base;      /* length of the pointer before
+                                              its segment, while shown */
     unsigned                    array:1;
     unsigned                    pending:1; /* object: a name read, and its
                                               value not begun */
+    unsigned                    seg:2;     /* KERYU_SCHEMA_SEG_* */
 } keryu_schema_level_t;
 
 
@@ -242,7 +274,8 @@ struct keryu_schema_run_s {
     const char                 *sc_reason;
 
     size_t                      depth;
-    size_t                      path_len;
+    size_t                      shown;     /* levels written in path */
+    size_t                      path_len;  /* their length */
     char                        path[KERYU_SCHEMA_POINTER_MAX];
     char                        num[KERYU_SCHEMA_NUM_BUF];
     keryu_schema_level_t        levels[KERYU_SCHEMA_DEPTH_MAX];
@@ -279,6 +312,8 @@ static int keryu_schema_kw_additional(keryu_schema_cc_t *cc,
     keryu_schema_node_t *node, yajl_val v, unsigned nest, int arg);
 static int keryu_schema_kw_required(keryu_schema_cc_t *cc,
     keryu_schema_node_t *node, yajl_val v, unsigned nest, int arg);
+static int keryu_schema_cc_names(keryu_schema_cc_t *cc,
+    keryu_schema_node_t *node);
 static int keryu_schema_cc_number(keryu_schema_cc_t *cc, yajl_val v,
     keryu_schema_num_t *n);
 static const char *keryu_schema_cc_string(keryu_schema_cc_t *cc,
@@ -324,8 +359,10 @@ static int keryu_schema_fail(keryu_schema_run_t *run, const char *keyword,
 static void keryu_schema_fail_at_parser(keryu_schema_run_t *run,
     const char *keyword, const char *reason);
 static void keryu_schema_oom(keryu_schema_run_t *run);
-static void keryu_schema_path_cut(keryu_schema_run_t *run, size_t len);
-static void keryu_schema_path_index(keryu_schema_run_t *run, size_t n);
+static void keryu_schema_stop(keryu_schema_run_t *run, const char *keyword,
+    const char *reason);
+static void keryu_schema_unshow(keryu_schema_run_t *run, size_t level);
+static void keryu_schema_show(keryu_schema_run_t *run);
 static size_t keryu_schema_pointer_add(char *buf, size_t at,
     const unsigned char *s, size_t len);
 static int keryu_schema_num_int(const char *s, size_t len,
@@ -342,8 +379,9 @@ static int keryu_schema_bounds(keryu_schema_run_t *run,
 static const keryu_schema_prop_t *keryu_schema_prop_find(
     const keryu_schema_prop_t *props, size_t n, const unsigned char *name,
     size_t len);
-static size_t keryu_schema_req_find(const keryu_schema_node_t *node,
-    const unsigned char *name, size_t len);
+static uint32_t keryu_schema_hash(const unsigned char *s, size_t len);
+static const keryu_schema_name_t *keryu_schema_name_find(
+    const keryu_schema_node_t *node, const unsigned char *name, size_t len);
 
 
 static const keryu_schema_kw_t  keryu_schema_keywords[] = {
@@ -678,7 +716,7 @@ keryu_schema_node(keryu_schema_cc_t *cc, yajl_val v, const char *false_kw,
         cc->schema->req_words = nreq;
     }
 
-    return 0;
+    return keryu_schema_cc_names(cc, node);
 }
 
 
@@ -1097,6 +1135,89 @@ keryu_schema_kw_required(keryu_schema_cc_t *cc, keryu_schema_node_t *node,
 }
 
 
+/*
+ * Makes the table a body's names are looked up in: each name of
+ * "properties" and "required" once, with its schema and its place in
+ * "required", hashed into twice as many slots or more.
+ */
+
+static int
+keryu_schema_cc_names(keryu_schema_cc_t *cc, keryu_schema_node_t *node)
+{
+    size_t                      i, n, k, size;
+    keryu_schema_name_t        *e;
+    const keryu_schema_prop_t  *p, *r;
+
+    n = node->nprops + node->nrequired;
+
+    if (n == 0) {
+        return 0;
+    }
+
+    if (n > UINT32_MAX / 2 || n > SIZE_MAX / 2 / sizeof(keryu_schema_name_t))
+    {
+        return keryu_schema_cc_error(cc, "out of memory");
+    }
+
+    for (size = 4; size < 2 * n; size *= 2) { /* void */ }
+
+    node->names = keryu_schema_cc_alloc(cc, n * sizeof(keryu_schema_name_t));
+    node->slots = keryu_schema_cc_alloc(cc, size * sizeof(uint32_t));
+    if (node->names == NULL || node->slots == NULL) {
+        return -1;
+    }
+
+    memset(node->slots, 0, size * sizeof(uint32_t));
+    node->mask = size - 1;
+
+    for (i = 0; i < node->nprops; i++) {
+        p = &node->props[i];
+        e = &node->names[i];
+
+        e->name = p->name;
+        e->len = p->len;
+        e->schema = p->schema;
+        e->req = KERYU_SCHEMA_NONE;
+        e->prop = 1;
+    }
+
+    n = node->nprops;
+
+    for (i = 0; i < node->nrequired; i++) {
+        r = &node->required[i];
+        p = keryu_schema_prop_find(node->props, node->nprops,
+                                   (const unsigned char *) r->name, r->len);
+
+        if (p != NULL) {
+            node->names[p - node->props].req = i;
+            continue;
+        }
+
+        e = &node->names[n++];
+
+        e->name = r->name;
+        e->len = r->len;
+        e->schema = NULL;
+        e->req = i;
+        e->prop = 0;
+    }
+
+    for (i = 0; i < n; i++) {
+        e = &node->names[i];
+        k = keryu_schema_hash((const unsigned char *) e->name, e->len)
+            & node->mask;
+
+        while (node->slots[k] != 0) {
+            k = (k + 1) & node->mask;
+        }
+
+        node->slots[k] = (uint32_t) (i + 1);
+    }
+
+    return 0;
+}
+
+
 /* a number of the schema: an integer exactly, a decimal if in range */
 
 static int
@@ -1290,8 +1411,10 @@ keryu_schema_run_feed(keryu_schema_run_t *run, const unsigned char *buf,
     size_t  n;
 
     if (run->state == KERYU_SCHEMA_DONE) {
-        keryu_schema_path_cut(run, 0);
-        return keryu_schema_fail(run, "json", "data after the end");
+        run->path_len = 0;
+        run->path[0] = '\0';
+        keryu_schema_stop(run, "json", "data after the end");
+        return -1;
     }
 
     if (run->state != KERYU_SCHEMA_RUNNING) {
@@ -2101,42 +2224,56 @@ keryu_schema_on_start_map(void *ctx)
 static int
 keryu_schema_on_map_key(void *ctx, const unsigned char *key, size_t len)
 {
-    size_t                      i;
     keryu_schema_run_t         *run = ctx;
     keryu_schema_level_t       *lv;
-    const keryu_schema_prop_t  *p;
+    const keryu_schema_name_t  *e;
     const keryu_schema_node_t  *node, *child;
 
     lv = &run->levels[run->depth - 1];
 
-    keryu_schema_path_cut(run, lv->base);
-    run->path_len = keryu_schema_pointer_add(run->path, run->path_len, key,
-                                             len);
+    keryu_schema_unshow(run, run->depth - 1);
+    lv->seg = KERYU_SCHEMA_SEG_KEY;
+    lv->key = (const char *) key;
+    lv->key_len = len;
     lv->pending = 1;
     lv->child = NULL;
 
     node = lv->node;
+
     if (node == NULL) {
-        return 1;
+        e = NULL;
+        child = NULL;
+
+    } else {
+        e = keryu_schema_name_find(node, key, len);
+
+        if (e != NULL) {
+
+            /* the schema's copy of the name outlives this callback */
+
+            lv->key = e->name;
+            child = e->prop ? e->schema : node->additional;
+
+            if (e->req != KERYU_SCHEMA_NONE) {
+                lv->seen[e->req / 64] |= (uint64_t) 1 << (e->req % 64);
+            }
+
+        } else {
+            child = node->additional;
+        }
+
+        if (child != NULL && child->false_kw != NULL) {
+            keryu_schema_fail(run, child->false_kw, "property not allowed");
+            return 0;
+        }
     }
 
-    p = keryu_schema_prop_find(node->props, node->nprops, key, len);
-    child = (p != NULL) ? p->schema : node->additional;
-
-    if (child != NULL && child->false_kw != NULL) {
-        keryu_schema_fail(run, child->false_kw, "property not allowed");
-        return 0;
+    if (e == NULL) {
+        keryu_schema_show(run);
+        lv->seg = KERYU_SCHEMA_SEG_SHOWN;
     }
 
     lv->child = child;
-
-    if (node->nrequired > 0) {
-        i = keryu_schema_req_find(node, key, len);
-
-        if (i != KERYU_SCHEMA_NONE) {
-            lv->seen[i / 64] |= (uint64_t) 1 << (i % 64);
-        }
-    }
 
     return 1;
 }
@@ -2165,17 +2302,16 @@ keryu_schema_on_end_map(void *ctx)
 
             r = &node->required[i];
 
-            keryu_schema_path_cut(run, lv->base);
-            run->path_len = keryu_schema_pointer_add(run->path,
-                                             run->path_len,
-                                             (const unsigned char *) r->name,
-                                             r->len);
+            keryu_schema_unshow(run, run->depth - 1);
+            lv->seg = KERYU_SCHEMA_SEG_KEY;
+            lv->key = r->name;
+            lv->key_len = r->len;
             keryu_schema_fail(run, "required", "required property missing");
             return 0;
         }
     }
 
-    keryu_schema_path_cut(run, lv->base);
+    keryu_schema_unshow(run, run->depth - 1);
     run->depth--;
 
     return 1;
@@ -2204,11 +2340,12 @@ keryu_schema_on_end_array(void *ctx)
 
     lv = &run->levels[run->depth - 1];
 
-    keryu_schema_path_cut(run, lv->base);
+    keryu_schema_unshow(run, run->depth - 1);
 
     if (lv->node != NULL
         && lv->count < lv->node->count[KERYU_SCHEMA_C_MIN_ITEMS])
     {
+        lv->seg = KERYU_SCHEMA_SEG_NONE;
         keryu_schema_fail(run, "minItems", "too few items");
         return 0;
     }
@@ -2242,16 +2379,17 @@ keryu_schema_value(keryu_schema_run_t *run, unsigned accept,
         lv = &run->levels[run->depth - 1];
 
         if (lv->array) {
-            keryu_schema_path_cut(run, lv->base);
+            keryu_schema_unshow(run, run->depth - 1);
 
             if (lv->node != NULL
                 && lv->count >= lv->node->count[KERYU_SCHEMA_C_MAX_ITEMS])
             {
+                lv->seg = KERYU_SCHEMA_SEG_NONE;
                 return keryu_schema_fail(run, "maxItems", "too many items");
             }
 
-            keryu_schema_path_index(run, lv->count);
-            lv->count++;
+            lv->seg = KERYU_SCHEMA_SEG_INDEX;
+            lv->index = lv->count++;
 
             node = (lv->node != NULL) ? lv->node->items : NULL;
 
@@ -2300,9 +2438,9 @@ keryu_schema_push(keryu_schema_run_t *run, const keryu_schema_node_t *node,
     lv->node = node;
     lv->child = NULL;
     lv->count = 0;
-    lv->base = run->path_len;
     lv->array = array;
     lv->pending = 0;
+    lv->seg = KERYU_SCHEMA_SEG_NONE;
     lv->seen = NULL;
 
     if (!array && run->seen != NULL) {
@@ -2316,17 +2454,28 @@ keryu_schema_push(keryu_schema_run_t *run, const keryu_schema_node_t *node,
 }
 
 
-/* ends the run at the pointer as it is; returns -1 */
+/* ends the run at the value being read; returns -1 */
 
 static int
 keryu_schema_fail(keryu_schema_run_t *run, const char *keyword,
     const char *reason)
 {
+    keryu_schema_show(run);
+    keryu_schema_stop(run, keyword, reason);
+
+    return -1;
+}
+
+
+/* ends the run, its pointer written */
+
+static void
+keryu_schema_stop(keryu_schema_run_t *run, const char *keyword,
+    const char *reason)
+{
     run->state = KERYU_SCHEMA_FAILED;
     run->keyword = keyword;
     run->reason = reason;
-
-    return -1;
 }
 
 
@@ -2346,11 +2495,13 @@ keryu_schema_fail_at_parser(keryu_schema_run_t *run, const char *keyword,
         lv = &run->levels[run->depth - 1];
 
         if (lv->array) {
-            keryu_schema_path_cut(run, lv->base);
-            keryu_schema_path_index(run, lv->count);
+            keryu_schema_unshow(run, run->depth - 1);
+            lv->seg = KERYU_SCHEMA_SEG_INDEX;
+            lv->index = lv->count;
 
         } else if (!lv->pending) {
-            keryu_schema_path_cut(run, lv->base);
+            keryu_schema_unshow(run, run->depth - 1);
+            lv->seg = KERYU_SCHEMA_SEG_NONE;
         }
     }
 
@@ -2363,8 +2514,9 @@ keryu_schema_fail_at_parser(keryu_schema_run_t *run, const char *keyword,
 static void
 keryu_schema_oom(keryu_schema_run_t *run)
 {
-    keryu_schema_path_cut(run, 0);
-    keryu_schema_fail(run, "memory", "out of memory");
+    run->path_len = 0;
+    run->path[0] = '\0';
+    keryu_schema_stop(run, "memory", "out of memory");
 
     if (run->armed) {
         run->armed = 0;
@@ -2373,25 +2525,62 @@ keryu_schema_oom(keryu_schema_run_t *run)
 }
 
 
+/* a level's segment is to change: it and those after it are unwritten */
+
 static void
-keryu_schema_path_cut(keryu_schema_run_t *run, size_t len)
+keryu_schema_unshow(keryu_schema_run_t *run, size_t level)
 {
-    run->path_len = len;
-    run->path[len] = '\0';
+    if (run->shown > level) {
+        run->shown = level;
+        run->path_len = run->levels[level].base;
+    }
 }
 
 
+/* writes the segments of the open levels not yet in the path */
+
 static void
-keryu_schema_path_index(keryu_schema_run_t *run, size_t n)
+keryu_schema_show(keryu_schema_run_t *run)
 {
-    int   len;
-    char  buf[24];
+    char                  *p;
+    size_t                 i, n;
+    keryu_schema_level_t  *lv;
+    char                   buf[24];
 
-    len = snprintf(buf, sizeof(buf), "%zu", n);
+    for (i = run->shown; i < run->depth; i++) {
+        lv = &run->levels[i];
+        lv->base = run->path_len;
 
-    run->path_len = keryu_schema_pointer_add(run->path, run->path_len,
-                                             (unsigned char *) buf,
-                                             (size_t) len);
+        switch (lv->seg) {
+
+        case KERYU_SCHEMA_SEG_KEY:
+            run->path_len = keryu_schema_pointer_add(run->path,
+                                    run->path_len,
+                                    (const unsigned char *) lv->key,
+                                    lv->key_len);
+            break;
+
+        case KERYU_SCHEMA_SEG_INDEX:
+            p = buf + sizeof(buf);
+            n = lv->index;
+
+            do {
+                *--p = (char) ('0' + n % 10);
+                n /= 10;
+            } while (n != 0);
+
+            run->path_len = keryu_schema_pointer_add(run->path,
+                                    run->path_len, (const unsigned char *) p,
+                                    (size_t) (buf + sizeof(buf) - p));
+            break;
+
+        default: /* KERYU_SCHEMA_SEG_NONE: a shown one is below shown */
+            break;
+        }
+    }
+
+    run->shown = run->depth;
+    run->path[run->path_len] = '\0';
 }
 
 
@@ -2708,35 +2897,49 @@ keryu_schema_prop_find(const keryu_schema_prop_t *props, size_t n,
 }
 
 
-/* the index in "required" of a name, or KERYU_SCHEMA_NONE */
+/* FNV-1a */
 
-static size_t
-keryu_schema_req_find(const keryu_schema_node_t *node,
-    const unsigned char *name, size_t len)
+static uint32_t
+keryu_schema_hash(const unsigned char *s, size_t len)
 {
-    int                         rc;
-    size_t                      lo, hi, mid;
-    const keryu_schema_prop_t  *r;
+    size_t    i;
+    uint32_t  h;
 
-    lo = 0;
-    hi = node->nrequired;
+    h = 2166136261u;
 
-    while (lo < hi) {
-        mid = lo + (hi - lo) / 2;
-        r = node->req_sorted[mid];
-        rc = keryu_schema_name_cmp((const char *) name, len, r->name, r->len);
-
-        if (rc == 0) {
-            return (size_t) (r - node->required);
-        }
-
-        if (rc < 0) {
-            hi = mid;
-
-        } else {
-            lo = mid + 1;
-        }
+    for (i = 0; i < len; i++) {
+        h = (h ^ s[i]) * 16777619u;
     }
 
-    return KERYU_SCHEMA_NONE;
+    return h;
+}
+
+
+/* the entry of a name in an object's table, or NULL */
+
+static const keryu_schema_name_t *
+keryu_schema_name_find(const keryu_schema_node_t *node,
+    const unsigned char *name, size_t len)
+{
+    size_t                      k;
+    uint32_t                    i;
+    const keryu_schema_name_t  *e;
+
+    if (node->slots == NULL) {
+        return NULL;
+    }
+
+    k = keryu_schema_hash(name, len) & node->mask;
+
+    while ((i = node->slots[k]) != 0) {
+        e = &node->names[i - 1];
+
+        if (e->len == len && memcmp(e->name, name, len) == 0) {
+            return e;
+        }
+
+        k = (k + 1) & node->mask;
+    }
+
+    return NULL;
 }
