@@ -34,6 +34,7 @@
 
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -367,6 +368,7 @@ static size_t keryu_schema_pointer_add(char *buf, size_t at,
     const unsigned char *s, size_t len);
 static int keryu_schema_num_int(const char *s, size_t len,
     keryu_schema_num_t *n);
+static int keryu_schema_num_dbl(const char *s, size_t len, double *d);
 static int keryu_schema_num_cmp(const keryu_schema_num_t *a,
     const keryu_schema_num_t *b);
 static int keryu_schema_int_dbl_cmp(int64_t i, double d);
@@ -2067,7 +2069,10 @@ keryu_schema_on_number(void *ctx, const char *s, size_t len)
         return 1;
     }
 
-    if (!is_int) {
+    if (!is_int && keryu_schema_num_dbl(s, len, &num.d) == 0) {
+        num.kind = KERYU_SCHEMA_N_DBL;
+
+    } else if (!is_int) {
 
         /* strtod() wants a C string; yajl's text is not one */
 
@@ -2140,8 +2145,13 @@ keryu_schema_on_string(void *ctx, const unsigned char *s, size_t len)
         return 1;
     }
 
-    if (node->count[KERYU_SCHEMA_C_MIN_LENGTH] > 0
-        || node->count[KERYU_SCHEMA_C_MAX_LENGTH] != KERYU_SCHEMA_NONE)
+    /*
+     * len bytes are len / 4 to len code points: they are counted only
+     * when that range does not settle both bounds
+     */
+
+    if (len / 4 < node->count[KERYU_SCHEMA_C_MIN_LENGTH]
+        || len > node->count[KERYU_SCHEMA_C_MAX_LENGTH])
     {
         /* code points: the bytes that start one; the UTF-8 is checked */
 
@@ -2649,8 +2659,9 @@ keryu_schema_pointer_add(char *buf, size_t at, const unsigned char *s,
 
 /*
  * Reads len bytes of a JSON number.  Returns 0 for a decimal (a fraction
- * or an exponent), left to strtod(); or 1 for an integer, as an int64_t
- * or, past its range, as its digits (JSON allows no zero before them).
+ * or an exponent), left to keryu_schema_num_dbl(); or 1 for an integer,
+ * as an int64_t or, past its range, as its digits (JSON allows no zero
+ * before them).
  */
 
 static int
@@ -2659,19 +2670,29 @@ keryu_schema_num_int(const char *s, size_t len, keryu_schema_num_t *n)
     int       neg;
     size_t    i;
     uint64_t  v, max;
-
-    for (i = 0; i < len; i++) {
-        if (s[i] == '.' || s[i] == 'e' || s[i] == 'E') {
-            return 0;
-        }
-    }
+    unsigned  d;
 
     neg = (len > 0 && s[0] == '-');
     max = neg ? (uint64_t) INT64_MAX + 1 : (uint64_t) INT64_MAX;
     v = 0;
 
     for (i = neg; i < len; i++) {
-        if (v > (max - (unsigned) (s[i] - '0')) / 10) {
+        d = (unsigned) (unsigned char) s[i] - '0';
+
+        if (d > 9) {
+            return 0;                      /* '.', 'e' or 'E' */
+        }
+
+        if (v > (max - d) / 10) {
+
+            /* past int64_t: an integer unless a fraction or exponent */
+
+            for ( /* void */ ; i < len; i++) {
+                if (s[i] == '.' || s[i] == 'e' || s[i] == 'E') {
+                    return 0;
+                }
+            }
+
             n->kind = KERYU_SCHEMA_N_BIG;
             n->neg = neg;
             n->digits = s + neg;
@@ -2679,7 +2700,7 @@ keryu_schema_num_int(const char *s, size_t len, keryu_schema_num_t *n)
             return 1;
         }
 
-        v = v * 10 + (unsigned) (s[i] - '0');
+        v = v * 10 + d;
     }
 
     n->kind = KERYU_SCHEMA_N_INT;
@@ -2692,6 +2713,112 @@ keryu_schema_num_int(const char *s, size_t len, keryu_schema_num_t *n)
     }
 
     return 1;
+}
+
+
+/*
+ * Reads len bytes of a JSON decimal as strtod() does, without it where
+ * that is exact: when its digits make an integer m up to 2^53 and its
+ * value is m * 10^e with e within 22 either way, m and 10^e are both
+ * doubles exactly, so the one multiplication or division rounds the
+ * value correctly, as strtod() does.  Returns 0 with *d set, or -1 when
+ * strtod() is needed.
+ */
+
+static int
+keryu_schema_num_dbl(const char *s, size_t len, double *d)
+{
+#if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0
+    int       neg, eneg;
+    long      e, x;
+    size_t    i;
+    uint64_t  m;
+    unsigned  c;
+
+    static const double  pow10[] = {
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+        1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
+    };
+
+    neg = (len > 0 && s[0] == '-');
+    m = 0;
+    e = 0;
+
+    for (i = neg; i < len; i++) {
+        c = (unsigned) (unsigned char) s[i] - '0';
+
+        if (c > 9) {
+            break;
+        }
+
+        m = m * 10 + c;
+
+        if (m > (uint64_t) 1 << 53) {
+            return -1;
+        }
+    }
+
+    if (i < len && s[i] == '.') {
+        for (i++; i < len; i++) {
+            c = (unsigned) (unsigned char) s[i] - '0';
+
+            if (c > 9) {
+                break;
+            }
+
+            m = m * 10 + c;
+            e--;
+
+            if (m > (uint64_t) 1 << 53) {
+                return -1;
+            }
+        }
+    }
+
+    if (i < len) {                         /* 'e' or 'E' */
+        i++;
+        eneg = (i < len && s[i] == '-');
+
+        if (i < len && (s[i] == '-' || s[i] == '+')) {
+            i++;
+        }
+
+        x = 0;
+
+        for ( /* void */ ; i < len; i++) {
+            if (x > 10000) {
+                return -1;
+            }
+
+            x = x * 10 + (s[i] - '0');
+        }
+
+        e += eneg ? -x : x;
+    }
+
+    if (m == 0) {
+        *d = neg ? -0.0 : 0.0;
+        return 0;
+    }
+
+    if (e < -22 || e > 22) {
+        return -1;
+    }
+
+    *d = (e < 0) ? (double) m / pow10[-e] : (double) m * pow10[e];
+
+    if (neg) {
+        *d = -*d;
+    }
+
+    return 0;
+#else
+    (void) s;
+    (void) len;
+    (void) d;
+
+    return -1;
+#endif
 }
 
 
