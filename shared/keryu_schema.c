@@ -5,8 +5,9 @@
  * JSON Schema validation of request bodies (keryu_schema.h).
  *
  * Compiling reads the schema with yajl_tree and turns it into a tree of
- * nodes, one per subschema, with properties and required names sorted for
- * binary search and patterns compiled by PCRE2.  Every block of it comes
+ * nodes, one per subschema, with the names of "properties" and
+ * "required" in one hash table per object and patterns compiled by
+ * PCRE2.  Every block of it comes
  * from one list, freed in one loop; only the PCRE2 codes are freed apart.
  *
  * A run feeds the body to yajl's event parser.  Each callback finds the
@@ -14,8 +15,12 @@
  * array's "items", or the schema its object's last name chose) and checks
  * the value against it there and then; an object's "required" names are
  * a bitmap per level, checked when the object ends.  The JSON pointer of
- * the value being read is kept in one fixed buffer, each level holding
- * the length of its own pointer.
+ * the value being read is not written as the body is read: each level
+ * holds what it adds (a name of the schema, or an index), and the pointer
+ * is written into one fixed buffer when the run fails.  Only a name the
+ * schema does not know, which lives no longer than its callback, is
+ * written at once.  Numbers are compared without strtod() where they
+ * can be exactly.
  *
  * Before yajl sees a piece, a small scanner reads it for what yajl lets
  * through: UTF-8 that is not strict (yajl takes overlong forms and
@@ -100,6 +105,11 @@
 #define KERYU_SCHEMA_SEG_KEY      1   /* "/" and the name at key */
 #define KERYU_SCHEMA_SEG_INDEX    2   /* "/" and index */
 #define KERYU_SCHEMA_SEG_SHOWN    3   /* written in the path already */
+
+/* bytes of a word: each set to one, to 0x7f, to 0x80 */
+#define KERYU_SCHEMA_ONES         0x0101010101010101ULL
+#define KERYU_SCHEMA_LO7          0x7f7f7f7f7f7f7f7fULL
+#define KERYU_SCHEMA_HI           0x8080808080808080ULL
 
 /* number texts that fit here are read from it, longer ones from scratch */
 #define KERYU_SCHEMA_NUM_BUF      64
@@ -338,6 +348,10 @@ static int keryu_schema_parse(keryu_schema_run_t *run,
     const unsigned char *buf, size_t len, int complete);
 static size_t keryu_schema_scan(keryu_schema_run_t *run,
     const unsigned char *p, size_t len);
+static size_t keryu_schema_scan_ascii(keryu_schema_run_t *run,
+    const unsigned char *p, size_t len);
+static int keryu_schema_scan_bytes(keryu_schema_run_t *run,
+    const unsigned char *p, size_t len, size_t *n);
 static int keryu_schema_hex(unsigned c);
 
 static int keryu_schema_on_null(void *ctx);
@@ -1713,15 +1727,165 @@ keryu_schema_parse(keryu_schema_run_t *run, const unsigned char *buf,
  * is left to it, and where yajl's tokens would differ from the scanner's
  * view, yajl has found an error first.
  *
- * Runs of whitespace and punctuation between tokens, of a number's or a
- * literal's bytes, and of a string's plain ASCII are skipped in tight
- * loops; the rest goes a byte at a time.  Every byte of a token counts
- * towards KERYU_SCHEMA_TOKEN_MAX, and the first one past it is refused.
+ * ASCII without a backslash goes to a quick scan; a string with anything
+ * else, and a token at its limit, goes byte by byte to its end.
  */
 
 static size_t
 keryu_schema_scan(keryu_schema_run_t *run, const unsigned char *p,
     size_t len)
+{
+    size_t  i, n;
+
+    i = 0;
+
+    while (i < len) {
+        if (run->sc_state <= KERYU_SCHEMA_SC_STR) {
+            i += keryu_schema_scan_ascii(run, p + i, len - i);
+
+            if (i == len) {
+                break;
+            }
+        }
+
+        if (keryu_schema_scan_bytes(run, p + i, len - i, &n) != 0) {
+            return i + n;
+        }
+
+        i += n;
+    }
+
+    return len;
+}
+
+
+/*
+ * The quick scan, from between tokens, in a number or literal, or in a
+ * string.  Over ASCII bytes without a backslash, where no token can
+ * pass KERYU_SCHEMA_TOKEN_MAX, nothing can be wrong, and the state after
+ * them follows from the quotes and punctuation alone: quotes open and
+ * close strings in turn, and after the last one, the last punctuation
+ * says whether a number or literal is open.  Returns how many bytes it
+ * read, up to the first it cannot.
+ */
+
+static size_t
+keryu_schema_scan_ascii(keryu_schema_run_t *run, const unsigned char *p,
+    size_t len)
+{
+    int       state;
+    size_t    i, j, k, start, room;
+    uint64_t  w, x;
+
+    state = run->sc_state;
+
+    room = KERYU_SCHEMA_TOKEN_MAX;
+
+    if (state != KERYU_SCHEMA_SC_OUT) {
+        room -= run->sc_len;
+    }
+
+    if (len > room) {
+        len = room;
+    }
+
+    /* the bytes it can read, eight at a time, and the quotes among them */
+
+    k = 0;
+
+    for (i = 0; i + 8 <= len; i += 8) {
+        memcpy(&w, p + i, 8);
+
+        if (w & KERYU_SCHEMA_HI) {
+            break;
+        }
+
+        /*
+         * with all bytes below 0x80, "+ 0x7f" sets the top bit of those
+         * not zero, carrying nothing into the next
+         */
+
+        x = (w ^ (KERYU_SCHEMA_ONES * '\\')) + KERYU_SCHEMA_LO7;
+
+        if ((x & KERYU_SCHEMA_HI) != KERYU_SCHEMA_HI) {
+            break;
+        }
+
+        x = ((w ^ (KERYU_SCHEMA_ONES * '"')) + KERYU_SCHEMA_LO7)
+            & KERYU_SCHEMA_HI;
+
+        k += 8 - (size_t) (((x >> 7) * KERYU_SCHEMA_ONES) >> 56);
+    }
+
+    for ( /* void */ ; i < len; i++) {
+        if (p[i] >= 0x80 || p[i] == '\\') {
+            break;
+        }
+
+        k += (p[i] == '"');
+    }
+
+    len = i;
+    start = 0;
+
+    if (k > 0) {
+        for (j = len - 1; p[j] != '"'; j--) { /* void */ }
+
+        /* from a string, the even quotes open one; else the odd ones */
+
+        if ((state == KERYU_SCHEMA_SC_STR) == (k % 2 == 0)) {
+            run->sc_state = KERYU_SCHEMA_SC_STR;
+            run->sc_len = len - j;
+            return len;
+        }
+
+        state = KERYU_SCHEMA_SC_OUT;
+        start = j + 1;
+    }
+
+    /* no quote from start on */
+
+    if (len == start) {
+        run->sc_state = state;
+        return len;
+    }
+
+    if (state == KERYU_SCHEMA_SC_STR) {
+        run->sc_len += len;
+        return len;
+    }
+
+    for (j = len; j > start && !keryu_schema_delims[p[j - 1]]; j--) {
+        /* void */
+    }
+
+    if (j == len) {
+        run->sc_state = KERYU_SCHEMA_SC_OUT;
+
+    } else if (j > start || state == KERYU_SCHEMA_SC_OUT) {
+        run->sc_state = KERYU_SCHEMA_SC_BARE;
+        run->sc_len = len - j;
+
+    } else {
+        run->sc_len += len;                /* the same number or literal */
+    }
+
+    return len;
+}
+
+
+/*
+ * The scan byte by byte, to the end of the token it is in or begins: 0
+ * with *n the bytes read, or -1 with sc_kw and sc_reason set for the
+ * byte after the *n read.  Runs of a number's or a literal's bytes, and
+ * of a string's plain ASCII, are skipped in tight loops.  Every byte of a
+ * token counts towards KERYU_SCHEMA_TOKEN_MAX, and the first one past it
+ * is refused.
+ */
+
+static int
+keryu_schema_scan_bytes(keryu_schema_run_t *run, const unsigned char *p,
+    size_t len, size_t *n)
 {
     int       h, state;
     size_t    i, tok, end, start;
@@ -1736,6 +1900,10 @@ keryu_schema_scan(keryu_schema_run_t *run, const unsigned char *p,
         switch (state) {
 
         case KERYU_SCHEMA_SC_OUT:
+            if (i > 0) {
+                goto done;                 /* the token has ended */
+            }
+
             while (keryu_schema_delims[p[i]]) {
                 if (++i == len) {
                     goto done;
@@ -1944,8 +2112,9 @@ done:
 
     run->sc_state = state;
     run->sc_len = tok;
+    *n = i;
 
-    return len;
+    return 0;
 
 too_long:
 
@@ -1968,8 +2137,9 @@ stop:
 
     run->sc_state = state;
     run->sc_len = tok;
+    *n = i;
 
-    return i;
+    return -1;
 }
 
 
@@ -2173,7 +2343,14 @@ keryu_schema_on_string(void *ctx, const unsigned char *s, size_t len)
     }
 
     if (node->pattern != NULL) {
-        rc = pcre2_match(node->pattern, s, len, 0, 0, run->match, run->mctx);
+
+        /*
+         * the scanner let through strict UTF-8 only, and yajl decodes
+         * escapes to it, surrogates in pairs: PCRE2 need not check again
+         */
+
+        rc = pcre2_match(node->pattern, s, len, 0, PCRE2_NO_UTF_CHECK,
+                         run->match, run->mctx);
 
         if (rc == PCRE2_ERROR_NOMATCH) {
             keryu_schema_fail(run, "pattern", "does not match pattern");
