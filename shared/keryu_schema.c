@@ -5,8 +5,9 @@
  * JSON Schema validation of request bodies (keryu_schema.h).
  *
  * Compiling reads the schema with yajl_tree and turns it into a tree of
- * nodes, one per subschema, with properties and required names sorted for
- * binary search and patterns compiled by PCRE2.  Every block of it comes
+ * nodes, one per subschema, with the names of "properties" and
+ * "required" in one hash table per object and patterns compiled by
+ * PCRE2.  Every block of it comes
  * from one list, freed in one loop; only the PCRE2 codes are freed apart.
  *
  * A run feeds the body to yajl's event parser.  Each callback finds the
@@ -14,8 +15,12 @@
  * array's "items", or the schema its object's last name chose) and checks
  * the value against it there and then; an object's "required" names are
  * a bitmap per level, checked when the object ends.  The JSON pointer of
- * the value being read is kept in one fixed buffer, each level holding
- * the length of its own pointer.
+ * the value being read is not written as the body is read: each level
+ * holds what it adds (a name of the schema, or an index), and the pointer
+ * is written into one fixed buffer when the run fails.  Only a name the
+ * schema does not know, which lives no longer than its callback, is
+ * written at once.  Numbers are compared without strtod() where they
+ * can be exactly.
  *
  * Before yajl sees a piece, a small scanner reads it for what yajl lets
  * through: UTF-8 that is not strict (yajl takes overlong forms and
@@ -34,6 +39,7 @@
 
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -94,6 +100,17 @@
 #define KERYU_SCHEMA_SC_LOW_BS    6   /* after a high surrogate's escape */
 #define KERYU_SCHEMA_SC_LOW_U     7   /* and its low half's backslash */
 
+/* what a level adds to the pointer of its value */
+#define KERYU_SCHEMA_SEG_NONE     0   /* nothing: the object or array */
+#define KERYU_SCHEMA_SEG_KEY      1   /* "/" and the name at key */
+#define KERYU_SCHEMA_SEG_INDEX    2   /* "/" and index */
+#define KERYU_SCHEMA_SEG_SHOWN    3   /* written in the path already */
+
+/* bytes of a word: each set to one, to 0x7f, to 0x80 */
+#define KERYU_SCHEMA_ONES         0x0101010101010101ULL
+#define KERYU_SCHEMA_LO7          0x7f7f7f7f7f7f7f7fULL
+#define KERYU_SCHEMA_HI           0x8080808080808080ULL
+
 /* number texts that fit here are read from it, longer ones from scratch */
 #define KERYU_SCHEMA_NUM_BUF      64
 
@@ -122,6 +139,17 @@ typedef struct {
     size_t                      len;
     keryu_schema_node_t        *schema;    /* NULL: anything */
 } keryu_schema_prop_t;
+
+
+/* a name an object's members are looked up by, from both keywords */
+typedef struct {
+    const char                 *name;      /* no NUL inside, NUL after */
+    size_t                      len;
+    keryu_schema_node_t        *schema;    /* "properties": NULL anything */
+    size_t                      req;       /* index in "required", or
+                                              KERYU_SCHEMA_NONE */
+    unsigned                    prop;      /* in "properties" */
+} keryu_schema_name_t;
 
 
 typedef struct {
@@ -157,6 +185,10 @@ struct keryu_schema_node_s {
     size_t                      nrequired;
     keryu_schema_enum_t        *enums;
     size_t                      nenums;
+    keryu_schema_name_t        *names;     /* "properties" and "required" */
+    uint32_t                   *slots;     /* hash of names: index + 1,
+                                              0 empty; NULL if none */
+    size_t                      mask;      /* slots - 1, a power of 2 */
 };
 
 
@@ -196,17 +228,28 @@ typedef struct {
 } keryu_schema_kw_t;
 
 
-/* an open object or array of the body */
+/*
+ * An open object or array of the body.  The pointer of the value being
+ * read is the segments of the open levels, written out only when a run
+ * fails or a name must be kept: a segment names a string of the schema,
+ * which lives as long as the run, or an index; a name the schema does not
+ * know is written at once (KERYU_SCHEMA_SEG_SHOWN).
+ */
 typedef struct {
     const keryu_schema_node_t  *node;      /* its schema; NULL: any */
     const keryu_schema_node_t  *child;     /* object: the schema of the
                                               member named last */
     uint64_t                   *seen;      /* object: "required" names read */
     size_t                      count;     /* array: elements begun */
-    size_t                      base;      /* length of its pointer */
+    const char                 *key;       /* KERYU_SCHEMA_SEG_KEY */
+    size_t                      key_len;
+    size_t                      index;     /* KERYU_SCHEMA_SEG_INDEX */
+    size_t                      base;      /* length of the pointer before
+                                              its segment, while shown */
     unsigned                    array:1;
     unsigned                    pending:1; /* object: a name read, and its
                                               value not begun */
+    unsigned                    seg:2;     /* KERYU_SCHEMA_SEG_* */
 } keryu_schema_level_t;
 
 
@@ -242,7 +285,8 @@ struct keryu_schema_run_s {
     const char                 *sc_reason;
 
     size_t                      depth;
-    size_t                      path_len;
+    size_t                      shown;     /* levels written in path */
+    size_t                      path_len;  /* their length */
     char                        path[KERYU_SCHEMA_POINTER_MAX];
     char                        num[KERYU_SCHEMA_NUM_BUF];
     keryu_schema_level_t        levels[KERYU_SCHEMA_DEPTH_MAX];
@@ -279,6 +323,8 @@ static int keryu_schema_kw_additional(keryu_schema_cc_t *cc,
     keryu_schema_node_t *node, yajl_val v, unsigned nest, int arg);
 static int keryu_schema_kw_required(keryu_schema_cc_t *cc,
     keryu_schema_node_t *node, yajl_val v, unsigned nest, int arg);
+static int keryu_schema_cc_names(keryu_schema_cc_t *cc,
+    keryu_schema_node_t *node);
 static int keryu_schema_cc_number(keryu_schema_cc_t *cc, yajl_val v,
     keryu_schema_num_t *n);
 static const char *keryu_schema_cc_string(keryu_schema_cc_t *cc,
@@ -302,6 +348,10 @@ static int keryu_schema_parse(keryu_schema_run_t *run,
     const unsigned char *buf, size_t len, int complete);
 static size_t keryu_schema_scan(keryu_schema_run_t *run,
     const unsigned char *p, size_t len);
+static size_t keryu_schema_scan_ascii(keryu_schema_run_t *run,
+    const unsigned char *p, size_t len);
+static int keryu_schema_scan_bytes(keryu_schema_run_t *run,
+    const unsigned char *p, size_t len, size_t *n);
 static int keryu_schema_hex(unsigned c);
 
 static int keryu_schema_on_null(void *ctx);
@@ -324,12 +374,15 @@ static int keryu_schema_fail(keryu_schema_run_t *run, const char *keyword,
 static void keryu_schema_fail_at_parser(keryu_schema_run_t *run,
     const char *keyword, const char *reason);
 static void keryu_schema_oom(keryu_schema_run_t *run);
-static void keryu_schema_path_cut(keryu_schema_run_t *run, size_t len);
-static void keryu_schema_path_index(keryu_schema_run_t *run, size_t n);
+static void keryu_schema_stop(keryu_schema_run_t *run, const char *keyword,
+    const char *reason);
+static void keryu_schema_unshow(keryu_schema_run_t *run, size_t level);
+static void keryu_schema_show(keryu_schema_run_t *run);
 static size_t keryu_schema_pointer_add(char *buf, size_t at,
     const unsigned char *s, size_t len);
 static int keryu_schema_num_int(const char *s, size_t len,
     keryu_schema_num_t *n);
+static int keryu_schema_num_dbl(const char *s, size_t len, double *d);
 static int keryu_schema_num_cmp(const keryu_schema_num_t *a,
     const keryu_schema_num_t *b);
 static int keryu_schema_int_dbl_cmp(int64_t i, double d);
@@ -342,8 +395,9 @@ static int keryu_schema_bounds(keryu_schema_run_t *run,
 static const keryu_schema_prop_t *keryu_schema_prop_find(
     const keryu_schema_prop_t *props, size_t n, const unsigned char *name,
     size_t len);
-static size_t keryu_schema_req_find(const keryu_schema_node_t *node,
-    const unsigned char *name, size_t len);
+static uint32_t keryu_schema_hash(const unsigned char *s, size_t len);
+static const keryu_schema_name_t *keryu_schema_name_find(
+    const keryu_schema_node_t *node, const unsigned char *name, size_t len);
 
 
 static const keryu_schema_kw_t  keryu_schema_keywords[] = {
@@ -387,6 +441,13 @@ static const struct {
 /* which keyword a bound or a count is, for messages and errors */
 static const char  *keryu_schema_bound_names[] = {
     "minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"
+};
+
+
+/* what ends a number or a literal: whitespace and punctuation */
+static const unsigned char  keryu_schema_delims[256] = {
+    [' '] = 1, ['\t'] = 1, ['\n'] = 1, ['\r'] = 1, [','] = 1, [':'] = 1,
+    ['['] = 1, [']'] = 1, ['{'] = 1, ['}'] = 1
 };
 
 
@@ -671,7 +732,7 @@ keryu_schema_node(keryu_schema_cc_t *cc, yajl_val v, const char *false_kw,
         cc->schema->req_words = nreq;
     }
 
-    return 0;
+    return keryu_schema_cc_names(cc, node);
 }
 
 
@@ -1090,6 +1151,89 @@ keryu_schema_kw_required(keryu_schema_cc_t *cc, keryu_schema_node_t *node,
 }
 
 
+/*
+ * Makes the table a body's names are looked up in: each name of
+ * "properties" and "required" once, with its schema and its place in
+ * "required", hashed into twice as many slots or more.
+ */
+
+static int
+keryu_schema_cc_names(keryu_schema_cc_t *cc, keryu_schema_node_t *node)
+{
+    size_t                      i, n, k, size;
+    keryu_schema_name_t        *e;
+    const keryu_schema_prop_t  *p, *r;
+
+    n = node->nprops + node->nrequired;
+
+    if (n == 0) {
+        return 0;
+    }
+
+    if (n > UINT32_MAX / 2 || n > SIZE_MAX / 2 / sizeof(keryu_schema_name_t))
+    {
+        return keryu_schema_cc_error(cc, "out of memory");
+    }
+
+    for (size = 4; size < 2 * n; size *= 2) { /* void */ }
+
+    node->names = keryu_schema_cc_alloc(cc, n * sizeof(keryu_schema_name_t));
+    node->slots = keryu_schema_cc_alloc(cc, size * sizeof(uint32_t));
+    if (node->names == NULL || node->slots == NULL) {
+        return -1;
+    }
+
+    memset(node->slots, 0, size * sizeof(uint32_t));
+    node->mask = size - 1;
+
+    for (i = 0; i < node->nprops; i++) {
+        p = &node->props[i];
+        e = &node->names[i];
+
+        e->name = p->name;
+        e->len = p->len;
+        e->schema = p->schema;
+        e->req = KERYU_SCHEMA_NONE;
+        e->prop = 1;
+    }
+
+    n = node->nprops;
+
+    for (i = 0; i < node->nrequired; i++) {
+        r = &node->required[i];
+        p = keryu_schema_prop_find(node->props, node->nprops,
+                                   (const unsigned char *) r->name, r->len);
+
+        if (p != NULL) {
+            node->names[p - node->props].req = i;
+            continue;
+        }
+
+        e = &node->names[n++];
+
+        e->name = r->name;
+        e->len = r->len;
+        e->schema = NULL;
+        e->req = i;
+        e->prop = 0;
+    }
+
+    for (i = 0; i < n; i++) {
+        e = &node->names[i];
+        k = keryu_schema_hash((const unsigned char *) e->name, e->len)
+            & node->mask;
+
+        while (node->slots[k] != 0) {
+            k = (k + 1) & node->mask;
+        }
+
+        node->slots[k] = (uint32_t) (i + 1);
+    }
+
+    return 0;
+}
+
+
 /* a number of the schema: an integer exactly, a decimal if in range */
 
 static int
@@ -1283,8 +1427,10 @@ keryu_schema_run_feed(keryu_schema_run_t *run, const unsigned char *buf,
     size_t  n;
 
     if (run->state == KERYU_SCHEMA_DONE) {
-        keryu_schema_path_cut(run, 0);
-        return keryu_schema_fail(run, "json", "data after the end");
+        run->path_len = 0;
+        run->path[0] = '\0';
+        keryu_schema_stop(run, "json", "data after the end");
+        return -1;
     }
 
     if (run->state != KERYU_SCHEMA_RUNNING) {
@@ -1580,66 +1726,260 @@ keryu_schema_parse(keryu_schema_run_t *run, const unsigned char *buf,
  * them.  What yajl checks itself (escapes, control characters, grammar)
  * is left to it, and where yajl's tokens would differ from the scanner's
  * view, yajl has found an error first.
+ *
+ * ASCII without a backslash goes to a quick scan; a string with anything
+ * else, and a token at its limit, goes byte by byte to its end.
  */
 
 static size_t
 keryu_schema_scan(keryu_schema_run_t *run, const unsigned char *p,
     size_t len)
 {
-    int       h;
-    size_t    i;
+    size_t  i, n;
+
+    i = 0;
+
+    while (i < len) {
+        if (run->sc_state <= KERYU_SCHEMA_SC_STR) {
+            i += keryu_schema_scan_ascii(run, p + i, len - i);
+
+            if (i == len) {
+                break;
+            }
+        }
+
+        if (keryu_schema_scan_bytes(run, p + i, len - i, &n) != 0) {
+            return i + n;
+        }
+
+        i += n;
+    }
+
+    return len;
+}
+
+
+/*
+ * The quick scan, from between tokens, in a number or literal, or in a
+ * string.  Over ASCII bytes without a backslash, where no token can
+ * pass KERYU_SCHEMA_TOKEN_MAX, nothing can be wrong, and the state after
+ * them follows from the quotes and punctuation alone: quotes open and
+ * close strings in turn, and after the last one, the last punctuation
+ * says whether a number or literal is open.  Returns how many bytes it
+ * read, up to the first it cannot.
+ */
+
+static size_t
+keryu_schema_scan_ascii(keryu_schema_run_t *run, const unsigned char *p,
+    size_t len)
+{
+    int       state;
+    size_t    i, j, k, start, room;
+    uint64_t  w, x;
+
+    state = run->sc_state;
+
+    room = KERYU_SCHEMA_TOKEN_MAX;
+
+    if (state != KERYU_SCHEMA_SC_OUT) {
+        room -= run->sc_len;
+    }
+
+    if (len > room) {
+        len = room;
+    }
+
+    /* the bytes it can read, eight at a time, and the quotes among them */
+
+    k = 0;
+
+    for (i = 0; i + 8 <= len; i += 8) {
+        memcpy(&w, p + i, 8);
+
+        if (w & KERYU_SCHEMA_HI) {
+            break;
+        }
+
+        /*
+         * with all bytes below 0x80, "+ 0x7f" sets the top bit of those
+         * not zero, carrying nothing into the next
+         */
+
+        x = (w ^ (KERYU_SCHEMA_ONES * '\\')) + KERYU_SCHEMA_LO7;
+
+        if ((x & KERYU_SCHEMA_HI) != KERYU_SCHEMA_HI) {
+            break;
+        }
+
+        x = ((w ^ (KERYU_SCHEMA_ONES * '"')) + KERYU_SCHEMA_LO7)
+            & KERYU_SCHEMA_HI;
+
+        k += 8 - (size_t) (((x >> 7) * KERYU_SCHEMA_ONES) >> 56);
+    }
+
+    for ( /* void */ ; i < len; i++) {
+        if (p[i] >= 0x80 || p[i] == '\\') {
+            break;
+        }
+
+        k += (p[i] == '"');
+    }
+
+    len = i;
+    start = 0;
+
+    if (k > 0) {
+        for (j = len - 1; p[j] != '"'; j--) { /* void */ }
+
+        /* from a string, the even quotes open one; else the odd ones */
+
+        if ((state == KERYU_SCHEMA_SC_STR) == (k % 2 == 0)) {
+            run->sc_state = KERYU_SCHEMA_SC_STR;
+            run->sc_len = len - j;
+            return len;
+        }
+
+        state = KERYU_SCHEMA_SC_OUT;
+        start = j + 1;
+    }
+
+    /* no quote from start on */
+
+    if (len == start) {
+        run->sc_state = state;
+        return len;
+    }
+
+    if (state == KERYU_SCHEMA_SC_STR) {
+        run->sc_len += len;
+        return len;
+    }
+
+    for (j = len; j > start && !keryu_schema_delims[p[j - 1]]; j--) {
+        /* void */
+    }
+
+    if (j == len) {
+        run->sc_state = KERYU_SCHEMA_SC_OUT;
+
+    } else if (j > start || state == KERYU_SCHEMA_SC_OUT) {
+        run->sc_state = KERYU_SCHEMA_SC_BARE;
+        run->sc_len = len - j;
+
+    } else {
+        run->sc_len += len;                /* the same number or literal */
+    }
+
+    return len;
+}
+
+
+/*
+ * The scan byte by byte, to the end of the token it is in or begins: 0
+ * with *n the bytes read, or -1 with sc_kw and sc_reason set for the
+ * byte after the *n read.  Runs of a number's or a literal's bytes, and
+ * of a string's plain ASCII, are skipped in tight loops.  Every byte of a
+ * token counts towards KERYU_SCHEMA_TOKEN_MAX, and the first one past it
+ * is refused.
+ */
+
+static int
+keryu_schema_scan_bytes(keryu_schema_run_t *run, const unsigned char *p,
+    size_t len, size_t *n)
+{
+    int       h, state;
+    size_t    i, tok, end, start;
     unsigned  c;
 
-    for (i = 0; i < len; i++) {
-        c = p[i];
+    state = run->sc_state;
+    tok = run->sc_len;
+    i = 0;
 
-        switch (run->sc_state) {
+    while (i < len) {
+
+        switch (state) {
 
         case KERYU_SCHEMA_SC_OUT:
-            if (c == '"') {
-                run->sc_state = KERYU_SCHEMA_SC_STR;
-                run->sc_len = 1;
-
-            } else if (c != ' ' && c != '\t' && c != '\n' && c != '\r'
-                       && c != ',' && c != ':' && c != '[' && c != ']'
-                       && c != '{' && c != '}')
-            {
-                run->sc_state = KERYU_SCHEMA_SC_BARE;
-                run->sc_len = 1;
+            if (i > 0) {
+                goto done;                 /* the token has ended */
             }
 
+            while (keryu_schema_delims[p[i]]) {
+                if (++i == len) {
+                    goto done;
+                }
+            }
+
+            state = (p[i] == '"') ? KERYU_SCHEMA_SC_STR
+                                  : KERYU_SCHEMA_SC_BARE;
+            tok = 1;
+            i++;
             continue;
 
         case KERYU_SCHEMA_SC_BARE:
-            if (c == '"') {
-                run->sc_state = KERYU_SCHEMA_SC_STR;
-                run->sc_len = 1;
+
+            /* tok is at most KERYU_SCHEMA_TOKEN_MAX here */
+
+            end = (len - i > KERYU_SCHEMA_TOKEN_MAX - tok)
+                  ? i + (KERYU_SCHEMA_TOKEN_MAX - tok) : len;
+
+            start = i;
+
+            while (i < end && !keryu_schema_delims[p[i]] && p[i] != '"') {
+                i++;
+            }
+
+            tok += i - start;
+
+            if (i == len) {
+                goto done;
+            }
+
+            if (p[i] == '"') {
+                state = KERYU_SCHEMA_SC_STR;
+                tok = 1;
+                i++;
                 continue;
             }
 
-            if (c == ' ' || c == '\t' || c == '\n' || c == '\r'
-                || c == ',' || c == ':' || c == '[' || c == ']'
-                || c == '{' || c == '}')
-            {
-                run->sc_state = KERYU_SCHEMA_SC_OUT;
+            if (keryu_schema_delims[p[i]]) {
+                state = KERYU_SCHEMA_SC_OUT;
+                i++;
                 continue;
             }
 
-            break;
+            goto too_long;
 
         case KERYU_SCHEMA_SC_STR:
+            end = (len - i > KERYU_SCHEMA_TOKEN_MAX - tok)
+                  ? i + (KERYU_SCHEMA_TOKEN_MAX - tok) : len;
+
+            start = i;
+
+            while (i < end && p[i] < 0x80 && p[i] != '"' && p[i] != '\\') {
+                i++;
+            }
+
+            tok += i - start;
+
+            if (i == len) {
+                goto done;
+            }
+
+            c = p[i];
+
             if (c == '"') {
-                run->sc_state = KERYU_SCHEMA_SC_OUT;    /* counted too */
+                state = KERYU_SCHEMA_SC_OUT;    /* counted too */
                 break;
             }
 
             if (c == '\\') {
-                run->sc_state = KERYU_SCHEMA_SC_ESC;
+                state = KERYU_SCHEMA_SC_ESC;
                 break;
             }
 
             if (c < 0x80) {
-                break;
+                goto too_long;
             }
 
             /* a lead byte: how many follow, and the first one's range */
@@ -1674,10 +2014,12 @@ keryu_schema_scan(keryu_schema_run_t *run, const unsigned char *p,
                 goto bad_utf8;
             }
 
-            run->sc_state = KERYU_SCHEMA_SC_UTF;
+            state = KERYU_SCHEMA_SC_UTF;
             break;
 
         case KERYU_SCHEMA_SC_UTF:
+            c = p[i];
+
             if (c < run->sc_lo || c > run->sc_hi) {
                 goto bad_utf8;
             }
@@ -1686,29 +2028,29 @@ keryu_schema_scan(keryu_schema_run_t *run, const unsigned char *p,
             run->sc_hi = 0xbf;
 
             if (--run->sc_need == 0) {
-                run->sc_state = KERYU_SCHEMA_SC_STR;
+                state = KERYU_SCHEMA_SC_STR;
             }
 
             break;
 
         case KERYU_SCHEMA_SC_ESC:
-            if (c == 'u') {
-                run->sc_state = KERYU_SCHEMA_SC_HEX;
+            if (p[i] == 'u') {
+                state = KERYU_SCHEMA_SC_HEX;
                 run->sc_hex = 4;
                 run->sc_cp = 0;
                 run->sc_high = 0;
 
             } else {
-                run->sc_state = KERYU_SCHEMA_SC_STR;
+                state = KERYU_SCHEMA_SC_STR;
             }
 
             break;
 
         case KERYU_SCHEMA_SC_HEX:
-            h = keryu_schema_hex(c);
+            h = keryu_schema_hex(p[i]);
 
             if (h < 0) {
-                run->sc_state = KERYU_SCHEMA_SC_STR;   /* yajl refuses it */
+                state = KERYU_SCHEMA_SC_STR;   /* yajl refuses it */
                 break;
             }
 
@@ -1723,60 +2065,81 @@ keryu_schema_scan(keryu_schema_run_t *run, const unsigned char *p,
                     goto bad_escape;
                 }
 
-                run->sc_state = KERYU_SCHEMA_SC_STR;
+                state = KERYU_SCHEMA_SC_STR;
 
             } else if (run->sc_cp >= 0xd800 && run->sc_cp <= 0xdbff) {
-                run->sc_state = KERYU_SCHEMA_SC_LOW_BS;
+                state = KERYU_SCHEMA_SC_LOW_BS;
 
             } else if (run->sc_cp >= 0xdc00 && run->sc_cp <= 0xdfff) {
                 goto bad_escape;
 
             } else {
-                run->sc_state = KERYU_SCHEMA_SC_STR;
+                state = KERYU_SCHEMA_SC_STR;
             }
 
             break;
 
         case KERYU_SCHEMA_SC_LOW_BS:
-            if (c != '\\') {
+            if (p[i] != '\\') {
                 goto bad_escape;
             }
 
-            run->sc_state = KERYU_SCHEMA_SC_LOW_U;
+            state = KERYU_SCHEMA_SC_LOW_U;
             break;
 
         default: /* KERYU_SCHEMA_SC_LOW_U */
-            if (c != 'u') {
+            if (p[i] != 'u') {
                 goto bad_escape;
             }
 
-            run->sc_state = KERYU_SCHEMA_SC_HEX;
+            state = KERYU_SCHEMA_SC_HEX;
             run->sc_hex = 4;
             run->sc_cp = 0;
             run->sc_high = 1;
             break;
         }
 
-        if (++run->sc_len > KERYU_SCHEMA_TOKEN_MAX) {
-            run->sc_kw = "size";
-            run->sc_reason = "string or number too long";
-            return i;
+        /* the byte at i, of a string, is counted */
+
+        if (++tok > KERYU_SCHEMA_TOKEN_MAX) {
+            goto too_long;
         }
+
+        i++;
     }
 
-    return len;
+done:
+
+    run->sc_state = state;
+    run->sc_len = tok;
+    *n = i;
+
+    return 0;
+
+too_long:
+
+    run->sc_kw = "size";
+    run->sc_reason = "string or number too long";
+    goto stop;
 
 bad_utf8:
 
     run->sc_kw = "json";
     run->sc_reason = "invalid utf-8";
-    return i;
+    goto stop;
 
 bad_escape:
 
     run->sc_kw = "json";
     run->sc_reason = "invalid unicode escape";
-    return i;
+
+stop:
+
+    run->sc_state = state;
+    run->sc_len = tok;
+    *n = i;
+
+    return -1;
 }
 
 
@@ -1876,7 +2239,10 @@ keryu_schema_on_number(void *ctx, const char *s, size_t len)
         return 1;
     }
 
-    if (!is_int) {
+    if (!is_int && keryu_schema_num_dbl(s, len, &num.d) == 0) {
+        num.kind = KERYU_SCHEMA_N_DBL;
+
+    } else if (!is_int) {
 
         /* strtod() wants a C string; yajl's text is not one */
 
@@ -1949,8 +2315,13 @@ keryu_schema_on_string(void *ctx, const unsigned char *s, size_t len)
         return 1;
     }
 
-    if (node->count[KERYU_SCHEMA_C_MIN_LENGTH] > 0
-        || node->count[KERYU_SCHEMA_C_MAX_LENGTH] != KERYU_SCHEMA_NONE)
+    /*
+     * len bytes are len / 4 to len code points: they are counted only
+     * when that range does not settle both bounds
+     */
+
+    if (len / 4 < node->count[KERYU_SCHEMA_C_MIN_LENGTH]
+        || len > node->count[KERYU_SCHEMA_C_MAX_LENGTH])
     {
         /* code points: the bytes that start one; the UTF-8 is checked */
 
@@ -1972,7 +2343,14 @@ keryu_schema_on_string(void *ctx, const unsigned char *s, size_t len)
     }
 
     if (node->pattern != NULL) {
-        rc = pcre2_match(node->pattern, s, len, 0, 0, run->match, run->mctx);
+
+        /*
+         * the scanner let through strict UTF-8 only, and yajl decodes
+         * escapes to it, surrogates in pairs: PCRE2 need not check again
+         */
+
+        rc = pcre2_match(node->pattern, s, len, 0, PCRE2_NO_UTF_CHECK,
+                         run->match, run->mctx);
 
         if (rc == PCRE2_ERROR_NOMATCH) {
             keryu_schema_fail(run, "pattern", "does not match pattern");
@@ -2033,42 +2411,56 @@ keryu_schema_on_start_map(void *ctx)
 static int
 keryu_schema_on_map_key(void *ctx, const unsigned char *key, size_t len)
 {
-    size_t                      i;
     keryu_schema_run_t         *run = ctx;
     keryu_schema_level_t       *lv;
-    const keryu_schema_prop_t  *p;
+    const keryu_schema_name_t  *e;
     const keryu_schema_node_t  *node, *child;
 
     lv = &run->levels[run->depth - 1];
 
-    keryu_schema_path_cut(run, lv->base);
-    run->path_len = keryu_schema_pointer_add(run->path, run->path_len, key,
-                                             len);
+    keryu_schema_unshow(run, run->depth - 1);
+    lv->seg = KERYU_SCHEMA_SEG_KEY;
+    lv->key = (const char *) key;
+    lv->key_len = len;
     lv->pending = 1;
     lv->child = NULL;
 
     node = lv->node;
+
     if (node == NULL) {
-        return 1;
+        e = NULL;
+        child = NULL;
+
+    } else {
+        e = keryu_schema_name_find(node, key, len);
+
+        if (e != NULL) {
+
+            /* the schema's copy of the name outlives this callback */
+
+            lv->key = e->name;
+            child = e->prop ? e->schema : node->additional;
+
+            if (e->req != KERYU_SCHEMA_NONE) {
+                lv->seen[e->req / 64] |= (uint64_t) 1 << (e->req % 64);
+            }
+
+        } else {
+            child = node->additional;
+        }
+
+        if (child != NULL && child->false_kw != NULL) {
+            keryu_schema_fail(run, child->false_kw, "property not allowed");
+            return 0;
+        }
     }
 
-    p = keryu_schema_prop_find(node->props, node->nprops, key, len);
-    child = (p != NULL) ? p->schema : node->additional;
-
-    if (child != NULL && child->false_kw != NULL) {
-        keryu_schema_fail(run, child->false_kw, "property not allowed");
-        return 0;
+    if (e == NULL) {
+        keryu_schema_show(run);
+        lv->seg = KERYU_SCHEMA_SEG_SHOWN;
     }
 
     lv->child = child;
-
-    if (node->nrequired > 0) {
-        i = keryu_schema_req_find(node, key, len);
-
-        if (i != KERYU_SCHEMA_NONE) {
-            lv->seen[i / 64] |= (uint64_t) 1 << (i % 64);
-        }
-    }
 
     return 1;
 }
@@ -2097,17 +2489,16 @@ keryu_schema_on_end_map(void *ctx)
 
             r = &node->required[i];
 
-            keryu_schema_path_cut(run, lv->base);
-            run->path_len = keryu_schema_pointer_add(run->path,
-                                             run->path_len,
-                                             (const unsigned char *) r->name,
-                                             r->len);
+            keryu_schema_unshow(run, run->depth - 1);
+            lv->seg = KERYU_SCHEMA_SEG_KEY;
+            lv->key = r->name;
+            lv->key_len = r->len;
             keryu_schema_fail(run, "required", "required property missing");
             return 0;
         }
     }
 
-    keryu_schema_path_cut(run, lv->base);
+    keryu_schema_unshow(run, run->depth - 1);
     run->depth--;
 
     return 1;
@@ -2136,11 +2527,12 @@ keryu_schema_on_end_array(void *ctx)
 
     lv = &run->levels[run->depth - 1];
 
-    keryu_schema_path_cut(run, lv->base);
+    keryu_schema_unshow(run, run->depth - 1);
 
     if (lv->node != NULL
         && lv->count < lv->node->count[KERYU_SCHEMA_C_MIN_ITEMS])
     {
+        lv->seg = KERYU_SCHEMA_SEG_NONE;
         keryu_schema_fail(run, "minItems", "too few items");
         return 0;
     }
@@ -2174,16 +2566,17 @@ keryu_schema_value(keryu_schema_run_t *run, unsigned accept,
         lv = &run->levels[run->depth - 1];
 
         if (lv->array) {
-            keryu_schema_path_cut(run, lv->base);
+            keryu_schema_unshow(run, run->depth - 1);
 
             if (lv->node != NULL
                 && lv->count >= lv->node->count[KERYU_SCHEMA_C_MAX_ITEMS])
             {
+                lv->seg = KERYU_SCHEMA_SEG_NONE;
                 return keryu_schema_fail(run, "maxItems", "too many items");
             }
 
-            keryu_schema_path_index(run, lv->count);
-            lv->count++;
+            lv->seg = KERYU_SCHEMA_SEG_INDEX;
+            lv->index = lv->count++;
 
             node = (lv->node != NULL) ? lv->node->items : NULL;
 
@@ -2232,9 +2625,9 @@ keryu_schema_push(keryu_schema_run_t *run, const keryu_schema_node_t *node,
     lv->node = node;
     lv->child = NULL;
     lv->count = 0;
-    lv->base = run->path_len;
     lv->array = array;
     lv->pending = 0;
+    lv->seg = KERYU_SCHEMA_SEG_NONE;
     lv->seen = NULL;
 
     if (!array && run->seen != NULL) {
@@ -2248,17 +2641,28 @@ keryu_schema_push(keryu_schema_run_t *run, const keryu_schema_node_t *node,
 }
 
 
-/* ends the run at the pointer as it is; returns -1 */
+/* ends the run at the value being read; returns -1 */
 
 static int
 keryu_schema_fail(keryu_schema_run_t *run, const char *keyword,
     const char *reason)
 {
+    keryu_schema_show(run);
+    keryu_schema_stop(run, keyword, reason);
+
+    return -1;
+}
+
+
+/* ends the run, its pointer written */
+
+static void
+keryu_schema_stop(keryu_schema_run_t *run, const char *keyword,
+    const char *reason)
+{
     run->state = KERYU_SCHEMA_FAILED;
     run->keyword = keyword;
     run->reason = reason;
-
-    return -1;
 }
 
 
@@ -2278,11 +2682,13 @@ keryu_schema_fail_at_parser(keryu_schema_run_t *run, const char *keyword,
         lv = &run->levels[run->depth - 1];
 
         if (lv->array) {
-            keryu_schema_path_cut(run, lv->base);
-            keryu_schema_path_index(run, lv->count);
+            keryu_schema_unshow(run, run->depth - 1);
+            lv->seg = KERYU_SCHEMA_SEG_INDEX;
+            lv->index = lv->count;
 
         } else if (!lv->pending) {
-            keryu_schema_path_cut(run, lv->base);
+            keryu_schema_unshow(run, run->depth - 1);
+            lv->seg = KERYU_SCHEMA_SEG_NONE;
         }
     }
 
@@ -2295,8 +2701,9 @@ keryu_schema_fail_at_parser(keryu_schema_run_t *run, const char *keyword,
 static void
 keryu_schema_oom(keryu_schema_run_t *run)
 {
-    keryu_schema_path_cut(run, 0);
-    keryu_schema_fail(run, "memory", "out of memory");
+    run->path_len = 0;
+    run->path[0] = '\0';
+    keryu_schema_stop(run, "memory", "out of memory");
 
     if (run->armed) {
         run->armed = 0;
@@ -2305,25 +2712,62 @@ keryu_schema_oom(keryu_schema_run_t *run)
 }
 
 
+/* a level's segment is to change: it and those after it are unwritten */
+
 static void
-keryu_schema_path_cut(keryu_schema_run_t *run, size_t len)
+keryu_schema_unshow(keryu_schema_run_t *run, size_t level)
 {
-    run->path_len = len;
-    run->path[len] = '\0';
+    if (run->shown > level) {
+        run->shown = level;
+        run->path_len = run->levels[level].base;
+    }
 }
 
 
+/* writes the segments of the open levels not yet in the path */
+
 static void
-keryu_schema_path_index(keryu_schema_run_t *run, size_t n)
+keryu_schema_show(keryu_schema_run_t *run)
 {
-    int   len;
-    char  buf[24];
+    char                  *p;
+    size_t                 i, n;
+    keryu_schema_level_t  *lv;
+    char                   buf[24];
 
-    len = snprintf(buf, sizeof(buf), "%zu", n);
+    for (i = run->shown; i < run->depth; i++) {
+        lv = &run->levels[i];
+        lv->base = run->path_len;
 
-    run->path_len = keryu_schema_pointer_add(run->path, run->path_len,
-                                             (unsigned char *) buf,
-                                             (size_t) len);
+        switch (lv->seg) {
+
+        case KERYU_SCHEMA_SEG_KEY:
+            run->path_len = keryu_schema_pointer_add(run->path,
+                                    run->path_len,
+                                    (const unsigned char *) lv->key,
+                                    lv->key_len);
+            break;
+
+        case KERYU_SCHEMA_SEG_INDEX:
+            p = buf + sizeof(buf);
+            n = lv->index;
+
+            do {
+                *--p = (char) ('0' + n % 10);
+                n /= 10;
+            } while (n != 0);
+
+            run->path_len = keryu_schema_pointer_add(run->path,
+                                    run->path_len, (const unsigned char *) p,
+                                    (size_t) (buf + sizeof(buf) - p));
+            break;
+
+        default: /* KERYU_SCHEMA_SEG_NONE: a shown one is below shown */
+            break;
+        }
+    }
+
+    run->shown = run->depth;
+    run->path[run->path_len] = '\0';
 }
 
 
@@ -2392,8 +2836,9 @@ keryu_schema_pointer_add(char *buf, size_t at, const unsigned char *s,
 
 /*
  * Reads len bytes of a JSON number.  Returns 0 for a decimal (a fraction
- * or an exponent), left to strtod(); or 1 for an integer, as an int64_t
- * or, past its range, as its digits (JSON allows no zero before them).
+ * or an exponent), left to keryu_schema_num_dbl(); or 1 for an integer,
+ * as an int64_t or, past its range, as its digits (JSON allows no zero
+ * before them).
  */
 
 static int
@@ -2402,19 +2847,29 @@ keryu_schema_num_int(const char *s, size_t len, keryu_schema_num_t *n)
     int       neg;
     size_t    i;
     uint64_t  v, max;
-
-    for (i = 0; i < len; i++) {
-        if (s[i] == '.' || s[i] == 'e' || s[i] == 'E') {
-            return 0;
-        }
-    }
+    unsigned  d;
 
     neg = (len > 0 && s[0] == '-');
     max = neg ? (uint64_t) INT64_MAX + 1 : (uint64_t) INT64_MAX;
     v = 0;
 
     for (i = neg; i < len; i++) {
-        if (v > (max - (unsigned) (s[i] - '0')) / 10) {
+        d = (unsigned) (unsigned char) s[i] - '0';
+
+        if (d > 9) {
+            return 0;                      /* '.', 'e' or 'E' */
+        }
+
+        if (v > (max - d) / 10) {
+
+            /* past int64_t: an integer unless a fraction or exponent */
+
+            for ( /* void */ ; i < len; i++) {
+                if (s[i] == '.' || s[i] == 'e' || s[i] == 'E') {
+                    return 0;
+                }
+            }
+
             n->kind = KERYU_SCHEMA_N_BIG;
             n->neg = neg;
             n->digits = s + neg;
@@ -2422,7 +2877,7 @@ keryu_schema_num_int(const char *s, size_t len, keryu_schema_num_t *n)
             return 1;
         }
 
-        v = v * 10 + (unsigned) (s[i] - '0');
+        v = v * 10 + d;
     }
 
     n->kind = KERYU_SCHEMA_N_INT;
@@ -2435,6 +2890,112 @@ keryu_schema_num_int(const char *s, size_t len, keryu_schema_num_t *n)
     }
 
     return 1;
+}
+
+
+/*
+ * Reads len bytes of a JSON decimal as strtod() does, without it where
+ * that is exact: when its digits make an integer m up to 2^53 and its
+ * value is m * 10^e with e within 22 either way, m and 10^e are both
+ * doubles exactly, so the one multiplication or division rounds the
+ * value correctly, as strtod() does.  Returns 0 with *d set, or -1 when
+ * strtod() is needed.
+ */
+
+static int
+keryu_schema_num_dbl(const char *s, size_t len, double *d)
+{
+#if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0
+    int       neg, eneg;
+    long      e, x;
+    size_t    i;
+    uint64_t  m;
+    unsigned  c;
+
+    static const double  pow10[] = {
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+        1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
+    };
+
+    neg = (len > 0 && s[0] == '-');
+    m = 0;
+    e = 0;
+
+    for (i = neg; i < len; i++) {
+        c = (unsigned) (unsigned char) s[i] - '0';
+
+        if (c > 9) {
+            break;
+        }
+
+        m = m * 10 + c;
+
+        if (m > (uint64_t) 1 << 53) {
+            return -1;
+        }
+    }
+
+    if (i < len && s[i] == '.') {
+        for (i++; i < len; i++) {
+            c = (unsigned) (unsigned char) s[i] - '0';
+
+            if (c > 9) {
+                break;
+            }
+
+            m = m * 10 + c;
+            e--;
+
+            if (m > (uint64_t) 1 << 53) {
+                return -1;
+            }
+        }
+    }
+
+    if (i < len) {                         /* 'e' or 'E' */
+        i++;
+        eneg = (i < len && s[i] == '-');
+
+        if (i < len && (s[i] == '-' || s[i] == '+')) {
+            i++;
+        }
+
+        x = 0;
+
+        for ( /* void */ ; i < len; i++) {
+            if (x > 10000) {
+                return -1;
+            }
+
+            x = x * 10 + (s[i] - '0');
+        }
+
+        e += eneg ? -x : x;
+    }
+
+    if (m == 0) {
+        *d = neg ? -0.0 : 0.0;
+        return 0;
+    }
+
+    if (e < -22 || e > 22) {
+        return -1;
+    }
+
+    *d = (e < 0) ? (double) m / pow10[-e] : (double) m * pow10[e];
+
+    if (neg) {
+        *d = -*d;
+    }
+
+    return 0;
+#else
+    (void) s;
+    (void) len;
+    (void) d;
+
+    return -1;
+#endif
 }
 
 
@@ -2640,35 +3201,49 @@ keryu_schema_prop_find(const keryu_schema_prop_t *props, size_t n,
 }
 
 
-/* the index in "required" of a name, or KERYU_SCHEMA_NONE */
+/* FNV-1a */
 
-static size_t
-keryu_schema_req_find(const keryu_schema_node_t *node,
-    const unsigned char *name, size_t len)
+static uint32_t
+keryu_schema_hash(const unsigned char *s, size_t len)
 {
-    int                         rc;
-    size_t                      lo, hi, mid;
-    const keryu_schema_prop_t  *r;
+    size_t    i;
+    uint32_t  h;
 
-    lo = 0;
-    hi = node->nrequired;
+    h = 2166136261u;
 
-    while (lo < hi) {
-        mid = lo + (hi - lo) / 2;
-        r = node->req_sorted[mid];
-        rc = keryu_schema_name_cmp((const char *) name, len, r->name, r->len);
-
-        if (rc == 0) {
-            return (size_t) (r - node->required);
-        }
-
-        if (rc < 0) {
-            hi = mid;
-
-        } else {
-            lo = mid + 1;
-        }
+    for (i = 0; i < len; i++) {
+        h = (h ^ s[i]) * 16777619u;
     }
 
-    return KERYU_SCHEMA_NONE;
+    return h;
+}
+
+
+/* the entry of a name in an object's table, or NULL */
+
+static const keryu_schema_name_t *
+keryu_schema_name_find(const keryu_schema_node_t *node,
+    const unsigned char *name, size_t len)
+{
+    size_t                      k;
+    uint32_t                    i;
+    const keryu_schema_name_t  *e;
+
+    if (node->slots == NULL) {
+        return NULL;
+    }
+
+    k = keryu_schema_hash(name, len) & node->mask;
+
+    while ((i = node->slots[k]) != 0) {
+        e = &node->names[i - 1];
+
+        if (e->len == len && memcmp(e->name, name, len) == 0) {
+            return e;
+        }
+
+        k = (k + 1) & node->mask;
+    }
+
+    return NULL;
 }

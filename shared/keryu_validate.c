@@ -652,7 +652,9 @@ keryu_arg_check(const keryu_arg_spec_t *spec, const unsigned char *v,
         break;
     }
 
-    if (spec->minlen || spec->maxlen != SIZE_MAX) {
+    /* len bytes are at most len code points: often that settles it */
+
+    if (spec->minlen > 0 || len > spec->maxlen) {
         chars = keryu_validate_chars(v, len);
 
         if (chars < spec->minlen) {
