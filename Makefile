@@ -23,7 +23,11 @@ LIBS =		-llmdb -lyajl -levent_core -levent_extra -levent_openssl \
 prefix =	/usr/local
 DESTDIR =
 
-MODULE_CC_OPT =	-Wextra -Wno-unused-parameter $(SAN)
+# as Debian builds its own nginx modules (dpkg-buildflags), plus our
+# warnings; nginx's configure alone would compile with -O
+MODULE_CC_OPT =	-g -O2 -fstack-protector-strong -Wformat \
+		-Werror=format-security -Wp,-D_FORTIFY_SOURCE=2 -fPIC \
+		-Wextra -Wno-unused-parameter $(SAN)
 NGINX_BIN =	/usr/sbin/nginx
 NGINX_SRC =
 BUILD =		build
@@ -113,7 +117,7 @@ $(DASHBOARD)/index.html: $(DASHBOARD_NPM) $(DASHBOARD_SRC)/build.mjs \
 
 # nginx's own build compiles the module; configure runs once per tree
 
-$(BUILD)/nginx/objs/Makefile: config
+$(BUILD)/nginx/objs/Makefile: config Makefile
 	rm -rf $(BUILD)/nginx && mkdir -p $(BUILD)
 	@if [ -n "$(NGINX_SRC)" ]; then \
 	    cp -r $(NGINX_SRC) $(BUILD)/nginx && \
