@@ -17,6 +17,7 @@
  *   keryud -c file keys list|rotate|backup|restore|validate ...   (keys.c)
  *   keryud -c file verify [--quick]   (chain.c)
  *   keryud -c file subject erase user
+ *   keryud -c file backup|restore dir   (backup.c)
  */
 
 
@@ -35,6 +36,7 @@
 #include "keryud.h"
 #include "admin.h"
 #include "api.h"
+#include "backup.h"
 #include "respond.h"
 #include "change.h"
 #include "chain.h"
@@ -161,7 +163,8 @@ usage(void)
             "[--passphrase-file file] [--force]\n"
             "       keryud -c file keys webhook-secret --out file\n"
             "       keryud -c file verify [--quick]\n"
-            "       keryud -c file subject erase user\n");
+            "       keryud -c file subject erase user\n"
+            "       keryud -c file backup|restore dir\n");
     exit(1);
 }
 
@@ -306,6 +309,17 @@ keryud_command(keryud_t *kd, int argc, char **argv)
         /* records its own change, with the counts */
 
         rc = keryud_subject(kd, argc, argv);
+
+    } else if (strcmp(argv[0], "backup") == 0
+               || strcmp(argv[0], "restore") == 0)
+    {
+        rc = backup_main(&kd->conf, argc, argv);
+
+        if (rc == BACKUP_USAGE) {
+            usage();
+        }
+
+        change = 0;
 
     } else if (strcmp(argv[0], "keys") == 0) {
 
