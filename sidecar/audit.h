@@ -8,8 +8,9 @@
  * the controls and files a finding for every one that fails or warns; a
  * finding is open until someone accepts it (a risk taken knowingly) or a
  * later run finds the control passing, which marks it fixed.  A fixed
- * finding whose control fails again is opened again.  An audit is stored as JSON in the "audits" database of
- * keryud's own store, under its id (comply.h).
+ * finding whose control fails again is opened again.  An audit is stored
+ * as JSON in the "audits" database of keryud's own store, under its id
+ * (comply.h).
  */
 
 
