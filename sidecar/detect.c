@@ -441,7 +441,7 @@ detect_entry(detect_t *d, detect_rule_t *r, uint64_t hash, int family,
         if (e->hash == hash && e->family == family
             && (family == 0 || memcmp(e->addr, addr, alen) == 0)
             && e->user_len == user_len
-            && memcmp(e->user, user, user_len) == 0)
+            && (user_len == 0 || memcmp(e->user, user, user_len) == 0))
         {
             *values = &r->values[i * r->t->count];
             return e;

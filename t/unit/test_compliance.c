@@ -1020,9 +1020,14 @@ test_audit_findings(void **state)
     tok->status = FINDING_ACCEPTED;
 
     assert_int_equal(comply_evaluate(f->cat, f->cves, &f->ev, &run), 0);
+    i = (size_t) (tok - a.findings);
     assert_int_equal(audit_apply(&a, f->cat, &run, NOW_US + HOUR_US), 0);
     comply_run_free(&run);
 
+    /* the findings may have moved: audit_apply() reallocates them */
+
+    tok = &a.findings[i];
+    assert_string_equal(tok->control, "server-tokens");
     assert_int_equal(tok->status, FINDING_ACCEPTED);
     assert_int_equal(tok->last_us, NOW_US + HOUR_US);
     assert_int_equal(tok->first_us, NOW_US);
