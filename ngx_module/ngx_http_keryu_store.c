@@ -27,6 +27,8 @@ static void ngx_http_keryu_publish(ngx_http_keryu_main_conf_t *kmcf,
     ngx_log_t *log);
 static void ngx_http_keryu_store_error(ngx_http_keryu_main_conf_t *kmcf,
     ngx_log_t *log, const char *call, int rc);
+static void ngx_http_keryu_make_room(ngx_http_keryu_main_conf_t *kmcf,
+    ngx_log_t *log);
 static ngx_int_t ngx_http_keryu_chown(ngx_cycle_t *cycle, u_char *path,
     ngx_uid_t user, ngx_gid_t group);
 
@@ -577,6 +579,34 @@ failed:
     stg->failed += failed;
 
     ngx_shmtx_unlock(&kmcf->shpool->mutex);
+
+    if (rc == MDB_MAP_FULL) {
+        ngx_http_keryu_make_room(kmcf, log);
+    }
+}
+
+
+/*
+ * a ring that outgrows the map would stop every write for good; the
+ * oldest quarter goes instead, counted in trimmed, dropped and map_full
+ */
+
+static void
+ngx_http_keryu_make_room(ngx_http_keryu_main_conf_t *kmcf, ngx_log_t *log)
+{
+    int                   rc;
+    keryu_store_append_t  res;
+
+    rc = keryu_store_make_room(&kmcf->store, &res);
+    if (rc != 0) {
+        ngx_http_keryu_store_error(kmcf, log, "mdb_txn_commit", rc);
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_WARN, log, 0,
+                  "keryu store \"%V\" is full, deleted the %uL oldest "
+                  "records (%uL not yet read)", &kmcf->path, res.trimmed,
+                  res.dropped);
 }
 
 

@@ -44,6 +44,7 @@ typedef struct {
     uint64_t            dropped;
     uint64_t            overflow;
     uint64_t            failed;
+    uint64_t            map_full;         /* writers found the map full */
     uint64_t            consumer_seq;
     uint64_t            config_version;
     uint64_t            block_version;
@@ -66,6 +67,7 @@ typedef struct {
     uint64_t            invalid;
     uint64_t            expired;
     uint64_t            src_seq;
+    uint64_t            workers_crashed;  /* died leaving their report */
     uint64_t            alerts[4][5];     /* alert_counts() */
     uint64_t            bytes;
     uint64_t            map_bytes;
