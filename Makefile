@@ -8,6 +8,7 @@
 #   SANITIZE    e.g. "address" to build keryud and unit tests with
 #               -fsanitize=address
 #   FUZZ_TIME   seconds "make fuzz" runs each fuzz target for
+#   E2E_TESTS   what "make test-e2e" hands to prove
 
 CC =		cc
 OPT =		-O2 -g
@@ -73,7 +74,7 @@ FUZZ_BINS =	$(patsubst t/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 PROVE_LIB =	$(shell perl -MTest::Nginx::Socket -e1 2>/dev/null || echo -I t/compat)
 
 .PHONY: all deps module keryud dashboard run stop test unit test-demo \
-	test-nginx test-e2e test-dashboard memcheck \
+	test-nginx test-e2e test-dashboard memcheck test-asan \
 	bench bench-keryud fuzz scan drill \
 	install clean
 
@@ -178,8 +179,37 @@ test-nginx: $(MODULE) $(KERYUD)
 	TEST_NGINX_LOAD_MODULES=$(CURDIR)/$(MODULE) \
 	prove $(PROVE_LIB) -r t/*.t
 
+E2E_TESTS =	t/e2e/ t/api/
+
 test-e2e: all
-	KERYU_NGINX=$(NGINX_BIN) prove t/e2e/ t/api/
+	KERYU_NGINX=$(NGINX_BIN) MODULE=$(CURDIR)/$(MODULE) \
+	KERYUD=$(CURDIR)/$(KERYUD) prove $(E2E_TESTS)
+
+# unit, Test::Nginx, e2e and API tests again, the module, keryud and the
+# unit tests built with AddressSanitizer and UndefinedBehaviorSanitizer in
+# their own tree; nginx runs with the runtimes preloaded
+# (t/sanitize-nginx.sh).  Every report goes to a file in SAN_REPORTS, and
+# any file there fails the run, even when the test around it passed.
+SAN_BUILD =	build/asan
+SAN_REPORTS =	$(CURDIR)/$(SAN_BUILD)/reports
+SAN_PRELOAD =	$(shell $(CC) -print-file-name=libasan.so) \
+		$(shell $(CC) -print-file-name=libubsan.so)
+SAN_MAKE =	$(MAKE) BUILD=$(SAN_BUILD) SANITIZE=address,undefined
+
+test-asan:
+	$(SAN_MAKE) all $(patsubst $(BUILD)/%,$(SAN_BUILD)/%,$(UNIT_BINS))
+	@rm -rf $(SAN_REPORTS) && mkdir -p $(SAN_REPORTS)
+	@ASAN_OPTIONS=halt_on_error=1:log_path=$(SAN_REPORTS)/asan \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$(SAN_REPORTS)/ubsan \
+	KERYU_SAN_PRELOAD="$(SAN_PRELOAD)" KERYU_SAN_NGINX=$(NGINX_BIN) \
+	TEST_NGINX_TIMEOUT=$${TEST_NGINX_TIMEOUT:-10} \
+	$(SAN_MAKE) NGINX_BIN=$(CURDIR)/t/sanitize-nginx.sh \
+	    unit test-nginx test-e2e; rc=$$?; \
+	if [ -n "$$(ls $(SAN_REPORTS))" ]; then \
+	    cat $(SAN_REPORTS)/*; echo "test-asan: sanitizer reports above"; \
+	    exit 1; \
+	fi; \
+	exit $$rc
 
 # screenshots of every view go to $(BUILD)/dashboard-test/
 test-dashboard: $(KERYUD) dashboard

@@ -29,6 +29,8 @@ static void ngx_http_keryu_store_error(ngx_http_keryu_main_conf_t *kmcf,
     ngx_log_t *log, const char *call, int rc);
 static void ngx_http_keryu_seal_refresh(ngx_http_keryu_main_conf_t *kmcf,
     ngx_log_t *log);
+static void ngx_http_keryu_make_room(ngx_http_keryu_main_conf_t *kmcf,
+    ngx_log_t *log);
 static ngx_int_t ngx_http_keryu_chown(ngx_cycle_t *cycle, u_char *path,
     ngx_uid_t user, ngx_gid_t group);
 
@@ -659,9 +661,15 @@ ngx_http_keryu_flush(ngx_http_keryu_main_conf_t *kmcf, ngx_log_t *log)
         rc = ngx_http_keryu_report(kmcf, txn);
     }
 
+    /* a full map is logged by ngx_http_keryu_make_room(), below */
+
     if (rc != 0) {
         mdb_txn_abort(txn);
-        ngx_http_keryu_store_error(kmcf, log, "mdb_put", rc);
+
+        if (rc != MDB_MAP_FULL) {
+            ngx_http_keryu_store_error(kmcf, log, "mdb_put", rc);
+        }
+
         goto failed;
     }
 
@@ -669,7 +677,10 @@ ngx_http_keryu_flush(ngx_http_keryu_main_conf_t *kmcf, ngx_log_t *log)
 
     rc = mdb_txn_commit(txn);
     if (rc != 0) {
-        ngx_http_keryu_store_error(kmcf, log, "mdb_txn_commit", rc);
+        if (rc != MDB_MAP_FULL) {
+            ngx_http_keryu_store_error(kmcf, log, "mdb_txn_commit", rc);
+        }
+
         goto failed;
     }
 
@@ -704,6 +715,46 @@ failed:
     stg->nokey += nokey;
 
     ngx_shmtx_unlock(&kmcf->shpool->mutex);
+
+    if (rc == MDB_MAP_FULL) {
+        ngx_http_keryu_make_room(kmcf, log);
+    }
+}
+
+
+/*
+ * a ring that outgrows the map would stop every write for good; the
+ * oldest quarter goes instead, counted in trimmed, dropped and map_full
+ */
+
+static void
+ngx_http_keryu_make_room(ngx_http_keryu_main_conf_t *kmcf, ngx_log_t *log)
+{
+    int                   rc;
+    ngx_atomic_t         *slot;
+    ngx_atomic_uint_t     now, last;
+    keryu_store_append_t  res;
+
+    rc = keryu_store_make_room(&kmcf->store, &res);
+    if (rc != 0) {
+        ngx_http_keryu_store_error(kmcf, log, "mdb_txn_commit", rc);
+        return;
+    }
+
+    /* within the once a second of the store's failures */
+
+    slot = &kmcf->staging->store_log_time;
+    now = (ngx_atomic_uint_t) ngx_time();
+    last = *slot;
+
+    if (last == now || !ngx_atomic_cmp_set(slot, last, now)) {
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_WARN, log, 0,
+                  "keryu store \"%V\" is full, deleted the %uL oldest "
+                  "records (%uL not yet read)", &kmcf->path, res.trimmed,
+                  res.dropped);
 }
 
 

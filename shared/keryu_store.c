@@ -240,10 +240,9 @@ keryu_store_append(keryu_store_t *st, MDB_txn *txn, const uint8_t *batch,
     int           rc;
     size_t        off, rlen;
     uint8_t       kbuf[8];
-    uint64_t      seq, last, last_time, consumed, n;
+    uint64_t      seq, last, last_time;
     MDB_val       key, val;
     MDB_stat      ms;
-    MDB_cursor   *cur;
     keryu_record_t  rec;
 
     memset(res, 0, sizeof(keryu_store_append_t));
@@ -317,6 +316,19 @@ keryu_store_append(keryu_store_t *st, MDB_txn *txn, const uint8_t *batch,
         return 0;
     }
 
+    return keryu_store_trim(st, txn, ms.ms_entries - capacity, res);
+}
+
+
+int
+keryu_store_trim(keryu_store_t *st, MDB_txn *txn, uint64_t n,
+    keryu_store_append_t *res)
+{
+    int          rc;
+    uint64_t     consumed, trimmed, dropped;
+    MDB_val      key, val;
+    MDB_cursor  *cur;
+
     rc = keryu_store_meta_get(st, txn, KERYU_META_CONSUMER_SEQ, &consumed);
     if (rc != 0) {
         return rc;
@@ -327,16 +339,17 @@ keryu_store_append(keryu_store_t *st, MDB_txn *txn, const uint8_t *batch,
         return rc;
     }
 
-    /* after a deletion, MDB_NEXT yields the record that followed it */
+    trimmed = 0;
+    dropped = 0;
 
-    n = ms.ms_entries - capacity;
+    /* after a deletion, MDB_NEXT yields the record that followed it */
 
     for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
          rc == 0 && n;
          rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
     {
         if (keryu_store_key_decode(key.mv_data) > consumed) {
-            res->dropped++;
+            dropped++;
         }
 
         rc = mdb_cursor_del(cur, 0);
@@ -344,7 +357,7 @@ keryu_store_append(keryu_store_t *st, MDB_txn *txn, const uint8_t *batch,
             break;
         }
 
-        res->trimmed++;
+        trimmed++;
         n--;
     }
 
@@ -358,12 +371,53 @@ keryu_store_append(keryu_store_t *st, MDB_txn *txn, const uint8_t *batch,
         return rc;
     }
 
-    rc = keryu_store_meta_add(st, txn, KERYU_META_TRIMMED, res->trimmed);
+    res->trimmed += trimmed;
+    res->dropped += dropped;
+
+    rc = keryu_store_meta_add(st, txn, KERYU_META_TRIMMED, trimmed);
     if (rc != 0) {
         return rc;
     }
 
-    return keryu_store_meta_add(st, txn, KERYU_META_DROPPED, res->dropped);
+    return keryu_store_meta_add(st, txn, KERYU_META_DROPPED, dropped);
+}
+
+
+int
+keryu_store_make_room(keryu_store_t *st, keryu_store_append_t *res)
+{
+    int        rc;
+    MDB_txn   *txn;
+    MDB_stat   ms;
+
+    memset(res, 0, sizeof(keryu_store_append_t));
+
+    rc = keryu_store_txn_begin(st, 0, &txn);
+    if (rc != 0) {
+        return rc;
+    }
+
+    rc = mdb_stat(txn, st->ring, &ms);
+
+    /*
+     * deleting needs a few new pages itself; the copies that earlier
+     * transactions left behind are usually enough
+     */
+
+    if (rc == 0) {
+        rc = keryu_store_trim(st, txn, ms.ms_entries / 4 + 1, res);
+    }
+
+    if (rc == 0) {
+        rc = keryu_store_meta_add(st, txn, KERYU_META_MAP_FULL, 1);
+    }
+
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+
+    return mdb_txn_commit(txn);
 }
 
 

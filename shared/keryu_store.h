@@ -26,6 +26,8 @@
  *                        want of a published sealing key: written with
  *                        the plain header only (keryu_fail open) or not
  *                        written (keryu_fail closed)
+ *          map_full      times a writer found the map full and deleted the
+ *                        oldest quarter of the ring to make room
  *          consumer_seq  the newest sequence number keryud has stored
  *          config_version  raised by every change to policies, keys,
  *                        apikeys or clients; readers rebuild what they
@@ -111,6 +113,7 @@
 #define KERYU_META_OVERFLOW       "overflow"
 #define KERYU_META_FAILED         "failed"
 #define KERYU_META_NOKEY          "nokey"
+#define KERYU_META_MAP_FULL       "map_full"
 #define KERYU_META_CONSUMER_SEQ   "consumer_seq"
 #define KERYU_META_STORE_ID       "store_id"
 #define KERYU_META_CONFIG_VERSION "config_version"
@@ -197,6 +200,21 @@ int keryu_store_txn_begin(keryu_store_t *st, unsigned flags, MDB_txn **txn);
  */
 int keryu_store_append(keryu_store_t *st, MDB_txn *txn, const uint8_t *batch,
     size_t len, uint64_t capacity, keryu_store_append_t *res);
+
+/**
+ * Deletes the n oldest records of the ring (fewer if it holds fewer),
+ * adding them to res and to the meta counters trimmed and dropped.  The
+ * caller commits or aborts txn.
+ */
+int keryu_store_trim(keryu_store_t *st, MDB_txn *txn, uint64_t n,
+    keryu_store_append_t *res);
+
+/**
+ * Makes room in a store whose map is full, in a write transaction of its
+ * own: deletes the oldest quarter of the ring (at least one record) and
+ * adds one to the meta counter map_full.  res gets what was deleted.
+ */
+int keryu_store_make_room(keryu_store_t *st, keryu_store_append_t *res);
 
 /** reads a meta counter; a missing one reads as 0 */
 int keryu_store_meta_get(keryu_store_t *st, MDB_txn *txn, const char *name,

@@ -1673,6 +1673,8 @@ api_status(api_t *api, struct evhttp_request *req, MDB_txn *txn)
     json_uint(j, sh.overflow);
     json_key(j, "failed");
     json_uint(j, sh.failed);
+    json_key(j, "map_full");
+    json_uint(j, sh.map_full);
     json_key(j, "lag");
     json_uint(j, sh.last_seq > sh.consumer_seq
                  ? sh.last_seq - sh.consumer_seq : 0);
@@ -1699,6 +1701,8 @@ api_status(api_t *api, struct evhttp_request *req, MDB_txn *txn)
     json_uint(j, sh.failed);
     json_key(j, "nokey");
     json_uint(j, sh.nokey);
+    json_key(j, "workers_crashed");
+    json_uint(j, own.workers_crashed);
     json_key(j, "store_bytes");
     json_uint(j, sh.bytes);
     json_key(j, "store_map_bytes");

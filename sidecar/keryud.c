@@ -22,6 +22,7 @@
 
 
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -110,6 +111,9 @@ static void keryud_readers(keryud_t *kd);
 static void keryud_prune(keryud_t *kd);
 static void keryud_workers(keryud_t *kd);
 static void keryud_checkpoint(keryud_t *kd);
+static void keryud_faults(keryud_t *kd);
+static void keryud_crashed(keryud_t *kd, const keryud_dead_t *dead,
+    size_t removed);
 static int keryud_worker_dead(void *ctx, const keryu_worker_t *w);
 static void keryud_replaced(keryud_t *kd);
 static int keryud_pid_file(keryud_t *kd);
@@ -1168,6 +1172,111 @@ keryud_sync(evutil_socket_t fd, short what, void *arg)
     keryud_workers(kd);
     keys_tick(kd->keys, (uint64_t) time(NULL));
     keryud_checkpoint(kd);
+    keryud_faults(kd);
+}
+
+
+/*
+ * raises an alert when nginx workers found the shared store's map full,
+ * or lost records to failed writes or a full staging area, since the last
+ * look; what was seen is kept in the own meta, so that a fault while
+ * keryud was down is raised when it starts, and only once
+ */
+
+static void
+keryud_faults(keryud_t *kd)
+{
+    int        rc;
+    char       summary[ALERT_SUMMARY_MAX + 1];
+    MDB_txn   *txn;
+    uint64_t   full, failed, overflow, lost, seen_full, seen_lost;
+
+    if (kd->src.env == NULL) {
+        return;
+    }
+
+    rc = keryu_store_txn_begin(&kd->src, MDB_RDONLY, &txn);
+    if (rc != 0) {
+        log_warnx("%s: mdb_txn_begin() failed: %s", __func__,
+                  keryu_store_strerror(rc));
+        return;
+    }
+
+    if ((rc = keryu_store_meta_get(&kd->src, txn, KERYU_META_MAP_FULL,
+                                   &full))
+        || (rc = keryu_store_meta_get(&kd->src, txn, KERYU_META_FAILED,
+                                      &failed))
+        || (rc = keryu_store_meta_get(&kd->src, txn, KERYU_META_OVERFLOW,
+                                      &overflow)))
+    {
+        mdb_txn_abort(txn);
+        log_warnx("%s: reading the shared meta failed: %s", __func__,
+                  keryu_store_strerror(rc));
+        return;
+    }
+
+    mdb_txn_abort(txn);
+
+    lost = failed + overflow;
+
+    rc = store_txn_begin(&kd->own, 0, &txn);
+    if (rc != 0) {
+        log_warnx("%s: mdb_txn_begin() failed: %s", __func__,
+                  mdb_strerror(rc));
+        return;
+    }
+
+    if ((rc = store_meta_get(&kd->own, txn, STORE_META_SEEN_FULL,
+                             &seen_full))
+        || (rc = store_meta_get(&kd->own, txn, STORE_META_SEEN_FAILED,
+                                &seen_lost)))
+    {
+        mdb_txn_abort(txn);
+        log_warnx("%s: reading own meta failed: %s", __func__,
+                  mdb_strerror(rc));
+        return;
+    }
+
+    if (full == seen_full && lost == seen_lost) {
+        mdb_txn_abort(txn);
+        return;
+    }
+
+    /* counters below what was seen: a new shared store, nothing to raise */
+
+    if ((rc = store_meta_put(&kd->own, txn, STORE_META_SEEN_FULL, full))
+        || (rc = store_meta_put(&kd->own, txn, STORE_META_SEEN_FAILED, lost)))
+    {
+        mdb_txn_abort(txn);
+        log_warnx("%s: writing own meta failed: %s", __func__,
+                  mdb_strerror(rc));
+        return;
+    }
+
+    rc = mdb_txn_commit(txn);
+    if (rc != 0) {
+        log_warnx("%s: mdb_txn_commit() failed: %s", __func__,
+                  mdb_strerror(rc));
+        return;
+    }
+
+    if (full > seen_full) {
+        snprintf(summary, sizeof(summary), "nginx found the shared store "
+                 "\"%.200s\" full %" PRIu64 " times and deleted the oldest "
+                 "records to make room: raise \"size\" of \"keryu_store\" "
+                 "or lower \"ring\"", kd->conf.store, full);
+        log_warnx("alert store_full: %s", summary);
+        respond_fault(&kd->resp, "store_full", "ring", summary, full);
+    }
+
+    if (lost > seen_lost) {
+        snprintf(summary, sizeof(summary), "nginx workers could not write "
+                 "%" PRIu64 " records into the shared store \"%.200s\" (%" PRIu64
+                 " failed writes, %" PRIu64 " with staging full)", lost,
+                 kd->conf.store, failed, overflow);
+        log_warnx("alert store_failed: %s", summary);
+        respond_fault(&kd->resp, "store_failed", "ring", summary, lost);
+    }
 }
 
 
@@ -1289,6 +1398,7 @@ keryud_workers(keryud_t *kd)
     if (removed) {
         log_info("removed the reports of %zu nginx workers that exited",
                  removed);
+        keryud_crashed(kd, &dead, removed);
     }
 
     return;
@@ -1297,6 +1407,61 @@ failed:
 
     log_warnx("removing the reports of exited nginx workers failed: %s",
               keryu_store_strerror(rc));
+}
+
+
+/*
+ * a worker that exits removes its own report, so one that keryud had to
+ * remove died without a word: killed, or crashed; each is counted, and
+ * raises an alert
+ */
+
+static void
+keryud_crashed(keryud_t *kd, const keryud_dead_t *dead, size_t removed)
+{
+    int        rc;
+    char       pids[256], summary[ALERT_SUMMARY_MAX + 1];
+    size_t     i, len;
+    MDB_txn   *txn;
+    uint64_t   total;
+
+    len = 0;
+    pids[0] = '\0';
+
+    for (i = 0; i < dead->n && len < sizeof(pids) - 24; i++) {
+        len += (size_t) snprintf(pids + len, sizeof(pids) - len, "%s%" PRIu64,
+                                 i ? ", " : "", dead->pids[i]);
+    }
+
+    rc = store_txn_begin(&kd->own, 0, &txn);
+
+    if (rc == 0) {
+        rc = store_meta_get(&kd->own, txn, STORE_META_CRASHED, &total);
+
+        if (rc == 0) {
+            rc = store_meta_put(&kd->own, txn, STORE_META_CRASHED,
+                                total + removed);
+        }
+
+        if (rc == 0) {
+            rc = mdb_txn_commit(txn);
+
+        } else {
+            mdb_txn_abort(txn);
+        }
+    }
+
+    if (rc != 0) {
+        log_warnx("counting crashed nginx workers failed: %s",
+                  mdb_strerror(rc));
+    }
+
+    snprintf(summary, sizeof(summary), "%zu nginx workers died without "
+             "removing their report (pid %s): killed, or crashed; see "
+             "nginx's error log", removed, pids);
+    log_warnx("alert worker_crashed: %s", summary);
+    respond_fault(&kd->resp, "worker_crashed", "nginx", summary,
+                  removed);
 }
 
 

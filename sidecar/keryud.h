@@ -50,6 +50,9 @@
 #define STORE_META_CHAIN_KEY "chain_key"  /* the local signer's key id */
 #define STORE_META_CHAIN_BASE "chain_base"  /* compacted up to it */
 #define STORE_META_ERASED    "erased"
+#define STORE_META_SEEN_FULL "seen_map_full"  /* the shared map_full seen */
+#define STORE_META_SEEN_FAILED "seen_failed"  /* and failed plus overflow */
+#define STORE_META_CRASHED   "workers_crashed"  /* reports keryud removed */
 
 /* an index key of an address: the family, 4 or 6, and its bytes */
 #define STORE_KEY_IP_MAX     17

@@ -97,6 +97,8 @@ metrics_shared_read(keryu_store_t *src, metrics_shared_t *sh)
                                       &sh->failed))
         || (rc = keryu_store_meta_get(src, txn, KERYU_META_NOKEY,
                                       &sh->nokey))
+        || (rc = keryu_store_meta_get(src, txn, KERYU_META_MAP_FULL,
+                                      &sh->map_full))
         || (rc = keryu_store_meta_get(src, txn, KERYU_META_CONSUMER_SEQ,
                                       &sh->consumer_seq))
         || (rc = keryu_store_meta_get(src, txn, KERYU_META_CONFIG_VERSION,
@@ -202,6 +204,8 @@ metrics_own_read(store_t *own, MDB_txn *txn, metrics_own_t *o)
                                 &o->unsealable))
         || (rc = store_meta_get(own, txn, STORE_META_EXPIRED, &o->expired))
         || (rc = store_meta_get(own, txn, STORE_META_SRC_SEQ, &o->src_seq))
+        || (rc = store_meta_get(own, txn, STORE_META_CRASHED,
+                                &o->workers_crashed))
         || (rc = alert_counts(own, txn, o->alerts)))
     {
         return rc;
@@ -418,6 +422,11 @@ metrics_store(metrics_out_t *out, const metrics_own_t *own,
                    "private key of their version, or a damaged seal.");
     metrics_value(out, "keryu_records_unsealable_total", NULL,
                   own->unsealable);
+    metrics_family(out, "keryu_workers_crashed_total", "counter",
+                   "nginx workers that died without removing their report "
+                   "from the shared store: killed, or crashed.");
+    metrics_value(out, "keryu_workers_crashed_total", NULL,
+                  own->workers_crashed);
 
     metrics_family(out, "keryu_store_bytes", "gauge",
                    "Bytes of the pages each store uses.");
@@ -475,6 +484,10 @@ metrics_store(metrics_out_t *out, const metrics_own_t *own,
                    "Records nginx wrote without their personal fields, or "
                    "not at all, for want of a sealing key.");
     metrics_value(out, "keryu_ring_nokey_total", NULL, sh->nokey);
+    metrics_family(out, "keryu_store_map_full_total", "counter",
+                   "Times nginx workers found the shared store's map full "
+                   "and deleted the oldest quarter of the ring.");
+    metrics_value(out, "keryu_store_map_full_total", NULL, sh->map_full);
 
     metrics_family(out, "keryu_blocks", "gauge",
                    "Blocks in the shared store, expired ones not yet "

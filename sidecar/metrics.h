@@ -45,6 +45,7 @@ typedef struct {
     uint64_t            overflow;
     uint64_t            failed;
     uint64_t            nokey;            /* no sealing key ("keryu_seal") */
+    uint64_t            map_full;         /* writers found the map full */
     uint64_t            consumer_seq;
     uint64_t            config_version;
     uint64_t            block_version;
@@ -68,6 +69,7 @@ typedef struct {
     uint64_t            unsealable;       /* stored sealed, not opened */
     uint64_t            expired;
     uint64_t            src_seq;
+    uint64_t            workers_crashed;  /* died leaving their report */
     uint64_t            alerts[4][5];     /* alert_counts() */
     uint64_t            bytes;
     uint64_t            map_bytes;

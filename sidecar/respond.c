@@ -582,6 +582,38 @@ respond_loss(respond_t *r, uint64_t lost, uint64_t lo, uint64_t hi)
 }
 
 
+void
+respond_fault(respond_t *r, const char *rule, const char *key,
+    const char *summary, uint64_t count)
+{
+    int            opened;
+    uint64_t       now;
+    alert_t        a;
+    alert_raise_t  in;
+
+    now = respond_now();
+
+    memset(&in, 0, sizeof(alert_raise_t));
+
+    in.rule = rule;
+    in.severity = KERYU_SEVERITY_HIGH;
+    in.key = key;
+    in.key_type = "system";
+    in.summary = summary;
+    in.count = count;
+    in.first_us = now;
+    in.last_us = now;
+    in.actor = RESPOND_ACTOR;
+
+    if (respond_raise(r, &in, &a, &opened) != 0) {
+        log_warnx("alert %s: storing the alert failed", rule);
+        return;
+    }
+
+    alert_free(&a);
+}
+
+
 int
 respond_raise(respond_t *r, const alert_raise_t *in, alert_t *out,
     int *opened)

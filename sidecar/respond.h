@@ -66,6 +66,13 @@ void respond_batch(respond_t *r, uint64_t first, uint64_t last);
 void respond_loss(respond_t *r, uint64_t lost, uint64_t lo, uint64_t hi);
 
 /*
+ * a fault that needs an operator, e.g. rule "store_full" with key "ring";
+ * count is what the fault cost so far
+ */
+void respond_fault(respond_t *r, const char *rule, const char *key,
+    const char *summary, uint64_t count);
+
+/*
  * raises an alert and sends its notification; returns 0 or an LMDB code,
  * the alert in out for the caller to free
  */

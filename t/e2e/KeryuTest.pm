@@ -88,10 +88,19 @@ sub write_nginx_conf {
 
     $o{$_} //= '' for qw(http server);
 
+    # under "make test-asan": a new binary after USR2 gets its environment
+    # from these lines only, and needs the sanitizer runtimes too
+    my $env = '';
+    if ($ENV{KERYU_SAN_PRELOAD}) {
+        $env = qq{env "LD_PRELOAD=$ENV{KERYU_SAN_PRELOAD}";\n}
+               . "env ASAN_OPTIONS;\nenv UBSAN_OPTIONS;";
+    }
+
     open my $fh, '>', "$dir/nginx.conf" or die $!;
     print $fh <<"EOF";
 load_module $Module;
 $user
+$env
 worker_processes $workers;
 error_log $dir/logs/error.log info;
 pid $dir/nginx.pid;

@@ -1035,6 +1035,7 @@ test_audit_findings(void **state)
     tok->status = FINDING_ACCEPTED;
 
     assert_int_equal(comply_evaluate(f->cat, f->cves, &f->ev, &run), 0);
+    i = (size_t) (tok - a.findings);
     assert_int_equal(audit_apply(&a, f->cat, &run, NOW_US + HOUR_US), 0);
     comply_run_free(&run);
 
