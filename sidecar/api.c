@@ -279,6 +279,8 @@ static void api_error(struct evhttp_request *req, int code,
     const char *reason, const char *param);
 static void api_error_field(struct evhttp_request *req, int code,
     const char *reason, const char *key, const char *value);
+static int api_read_fields(struct evhttp_request *req, const char *body,
+    size_t len, const char *const *names, size_t n, char **v);
 static const api_route_t *api_route(const char *path, char *name,
     size_t namelen);
 static int api_auditor_writes(int endpoint, unsigned cmd);
@@ -1914,6 +1916,35 @@ api_error(struct evhttp_request *req, int code, const char *reason,
 }
 
 
+/*
+ * reads the string members names[0..n-1] of a JSON object body into v;
+ * answers 400 naming what is wrong and returns -1 for a body that is not
+ * such an object or a member that is not a string or not expected
+ */
+
+static int
+api_read_fields(struct evhttp_request *req, const char *body, size_t len,
+    const char *const *names, size_t n, char **v)
+{
+    int   rc;
+    char  bad[64];
+
+    rc = json_read_strings(body, len, names, n, v, bad, sizeof(bad));
+
+    if (rc == -1) {
+        api_error(req, HTTP_BADREQUEST, "invalid body", NULL);
+        return -1;
+    }
+
+    if (rc == -2) {
+        api_error_field(req, HTTP_BADREQUEST, "invalid field", "field", bad);
+        return -1;
+    }
+
+    return 0;
+}
+
+
 /* {"error":reason}, and key: value when key is not NULL */
 
 static void
@@ -2232,7 +2263,7 @@ static void
 api_decision_add(api_t *api, struct evhttp_request *req)
 {
     int                  rc, exists;
-    char                *v[4], bad[64], err[ADMIN_ESC_MAX + 128];
+    char                *v[4], err[ADMIN_ESC_MAX + 128];
     size_t               i, len;
     json_t              *j, *before;
     uint64_t             ttl;
@@ -2254,16 +2285,7 @@ api_decision_add(api_t *api, struct evhttp_request *req)
 
     body = (const char *) evbuffer_pullup(in, -1);
 
-    rc = json_read_strings(body ? body : "", len, names, 4, v, bad,
-                           sizeof(bad));
-
-    if (rc == -1) {
-        api_error(req, HTTP_BADREQUEST, "invalid body", NULL);
-        return;
-    }
-
-    if (rc == -2) {
-        api_error_field(req, HTTP_BADREQUEST, "invalid field", "field", bad);
+    if (api_read_fields(req, body ? body : "", len, names, 4, v) != 0) {
         return;
     }
 
@@ -2553,7 +2575,7 @@ static void
 api_keys_rotate(api_t *api, struct evhttp_request *req)
 {
     int          rc, type;
-    char        *v[1], bad[64];
+    char        *v[1];
     size_t       len;
     json_t      *j, *before;
     uint64_t     now;
@@ -2567,15 +2589,7 @@ api_keys_rotate(api_t *api, struct evhttp_request *req)
         return;
     }
 
-    rc = json_read_strings(body, len, names, 1, v, bad, sizeof(bad));
-
-    if (rc == -1) {
-        api_error(req, HTTP_BADREQUEST, "invalid body", NULL);
-        return;
-    }
-
-    if (rc == -2) {
-        api_error_field(req, HTTP_BADREQUEST, "invalid field", "field", bad);
+    if (api_read_fields(req, body, len, names, 1, v) != 0) {
         return;
     }
 
@@ -2661,7 +2675,7 @@ static void
 api_keys_backup(api_t *api, struct evhttp_request *req)
 {
     int          rc;
-    char        *v[1], bad[64];
+    char        *v[1];
     size_t       len, plen;
     json_t      *j, *summary;
     const char  *body;
@@ -2673,19 +2687,13 @@ api_keys_backup(api_t *api, struct evhttp_request *req)
         return;
     }
 
-    rc = json_read_strings(body, len, names, 1, v, bad, sizeof(bad));
+    rc = api_read_fields(req, body, len, names, 1, v);
 
     /* XXX yajl's own copies of the body are freed without being wiped */
 
     OPENSSL_cleanse((char *) body, len);
 
-    if (rc == -1) {
-        api_error(req, HTTP_BADREQUEST, "invalid body", NULL);
-        return;
-    }
-
-    if (rc == -2) {
-        api_error_field(req, HTTP_BADREQUEST, "invalid field", "field", bad);
+    if (rc != 0) {
         return;
     }
 
@@ -3108,7 +3116,7 @@ static void
 api_alert_create(api_t *api, struct evhttp_request *req)
 {
     int                  rc, sev, opened;
-    char                *v[5], bad[64], idbuf[24];
+    char                *v[5], idbuf[24];
     size_t               i, len;
     json_t              *j;
     alert_t              a;
@@ -3125,15 +3133,7 @@ api_alert_create(api_t *api, struct evhttp_request *req)
         return;
     }
 
-    rc = json_read_strings(body, len, names, 5, v, bad, sizeof(bad));
-
-    if (rc == -1) {
-        api_error(req, HTTP_BADREQUEST, "invalid body", NULL);
-        return;
-    }
-
-    if (rc == -2) {
-        api_error_field(req, HTTP_BADREQUEST, "invalid field", "field", bad);
+    if (api_read_fields(req, body, len, names, 5, v) != 0) {
         return;
     }
 
@@ -3246,7 +3246,7 @@ static void
 api_alert_update(api_t *api, struct evhttp_request *req, const char *name)
 {
     int                  rc, status, from;
-    char                *v[2], bad[64], event[32];
+    char                *v[2], event[32];
     size_t               i, len;
     json_t              *j, *before;
     alert_t              a;
@@ -3268,15 +3268,7 @@ api_alert_update(api_t *api, struct evhttp_request *req, const char *name)
         return;
     }
 
-    rc = json_read_strings(body, len, names, 2, v, bad, sizeof(bad));
-
-    if (rc == -1) {
-        api_error(req, HTTP_BADREQUEST, "invalid body", NULL);
-        return;
-    }
-
-    if (rc == -2) {
-        api_error_field(req, HTTP_BADREQUEST, "invalid field", "field", bad);
+    if (api_read_fields(req, body, len, names, 2, v) != 0) {
         return;
     }
 
@@ -3859,7 +3851,7 @@ static void
 api_token_create(api_t *api, struct evhttp_request *req)
 {
     int          rc;
-    char        *v[3], bad[64], name[TOKEN_NAME_MAX + 1];
+    char        *v[3], name[TOKEN_NAME_MAX + 1];
     char         out[TOKEN_LEN + 8], t[TIME_STR_MAX];
     FILE        *fp;
     role_e       role;
@@ -3877,15 +3869,7 @@ api_token_create(api_t *api, struct evhttp_request *req)
         return;
     }
 
-    rc = json_read_strings(body, len, names, 3, v, bad, sizeof(bad));
-
-    if (rc == -1) {
-        api_error(req, HTTP_BADREQUEST, "invalid body", NULL);
-        return;
-    }
-
-    if (rc == -2) {
-        api_error_field(req, HTTP_BADREQUEST, "invalid field", "field", bad);
+    if (api_read_fields(req, body, len, names, 3, v) != 0) {
         return;
     }
 

@@ -1271,9 +1271,9 @@ keryud_faults(keryud_t *kd)
 
     if (lost > seen_lost) {
         snprintf(summary, sizeof(summary), "nginx workers could not write "
-                 "%" PRIu64 " records into the shared store \"%.200s\" (%" PRIu64
-                 " failed writes, %" PRIu64 " with staging full)", lost,
-                 kd->conf.store, failed, overflow);
+                 "%" PRIu64 " records into the shared store \"%.200s\" "
+                 "(%" PRIu64 " failed writes, %" PRIu64 " with staging full)",
+                 lost, kd->conf.store, failed, overflow);
         log_warnx("alert store_failed: %s", summary);
         respond_fault(&kd->resp, "store_failed", "ring", summary, lost);
     }
